@@ -1,0 +1,24 @@
+# Every target installs what it needs first, so each works on a fresh clone.
+# Node tools (the CDK CLI, dynalite) are pinned in package-lock.json; Go modules in go.sum.
+
+GO ?= go
+
+.PHONY: deps synth test bench diff
+
+deps:
+	npm ci --no-audit --no-fund
+	$(GO) mod download
+
+## synth: synthesize both stacks into cdk.out (pass CDK_ARGS='-c ServerCode=healthcheck' etc.)
+synth: deps
+	npx cdk synth --all $(CDK_ARGS) > /dev/null
+	@echo "synthesized: $$(ls cdk.out/*.template.json)"
+
+## test: every test, unit, CDK assertions and the local end-to-end lab
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 45m ./...
+
+## bench: the benchmarks recorded in docs/benchmarks.md
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./...

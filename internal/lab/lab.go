@@ -1,0 +1,118 @@
+// Package lab holds every constant of the health-check lab in one place: resource names,
+// table keys, the server codes, the target-group health-check settings and the seed data.
+// The CDK stacks, the web server and the local lab all read these values.
+package lab
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Names of the resources and attributes the lab's documents use.
+const (
+	// ParameterName is the SSM parameter that switches the RecommendationService on and off.
+	ParameterName = "RecommendationServiceEnabled"
+	// DecoyTableName is the table queried while the service is disabled; it never exists,
+	// so the call fails for real with ResourceNotFoundException.
+	DecoyTableName = "dependencyShouldFail"
+
+	// PartitionKey and SortKey form the RecommendationService table's key.
+	PartitionKey = "ServiceAPI"
+	SortKey      = "UserID"
+	// ResultAttribute and UserNameAttribute are the item attributes a recommendation reads.
+	ResultAttribute   = "Result"
+	UserNameAttribute = "UserName"
+	// ServiceAPI is the partition-key value of every item: the mocked API's name.
+	ServiceAPI = "getRecommendation"
+
+	// ProbeUserID is the row the deep health check reads; it must say ProbeValue twice.
+	ProbeUserID = 0
+	ProbeValue  = "test"
+	// FirstUserID and LastUserID bound the users shown to visitors.
+	FirstUserID = 1
+	LastUserID  = 4
+
+	// StaticUserName and StaticShow make the degraded answer given when the service fails.
+	StaticUserName = "Valued Customer"
+	StaticShow     = "I Love Lucy"
+
+	// DefaultNamingPrefix prefixes the IAM role and instance-profile names.
+	DefaultNamingPrefix = "WebApp1"
+	// VPCStackName and ServiceStackName are the two stacks, named as in the lab.
+	VPCStackName     = "WebApp1-VPC"
+	ServiceStackName = "HealthCheckLab"
+
+	// LivenessPath answers as long as the process runs; it touches no dependency.
+	LivenessPath = "/livez"
+	// WebPort is the port the web server listens on behind the load balancer.
+	WebPort = 80
+)
+
+// RoleName is the normal instance role (and instance-profile) name for a prefix.
+func RoleName(prefix string) string { return prefix + "-EC2-Role-HealthCheckLab" }
+
+// NoDDBRoleName is the role (and instance-profile) without DynamoDB access, which the lab
+// attaches by hand to one instance to simulate stale credentials.
+func NoDDBRoleName(prefix string) string { return prefix + "-EC2-noDDB-Role-HealthCheckLab" }
+
+// HealthCheck holds a target group's health-check and deregistration settings.
+type HealthCheck struct {
+	Path                string
+	Interval            time.Duration
+	Timeout             time.Duration
+	HealthyThreshold    int
+	UnhealthyThreshold  int
+	SuccessCodes        string // as the ALB matcher writes them, e.g. "200"
+	DeregistrationDelay time.Duration
+}
+
+// TargetGroupHealthCheck is the lab's target-group configuration, used by the ALB in the
+// stack and by the local load balancer.
+var TargetGroupHealthCheck = HealthCheck{
+	Path:                "/healthcheck",
+	Interval:            15 * time.Second,
+	Timeout:             3 * time.Second,
+	HealthyThreshold:    2,
+	UnhealthyThreshold:  3,
+	SuccessCodes:        "200",
+	DeregistrationDelay: 10 * time.Second,
+}
+
+// ServerCode selects which of the lab's three web-server versions runs.
+type ServerCode string
+
+// The three server codes, in the order the lab deploys them.
+const (
+	CodeBasic         ServerCode = "basic"
+	CodeErrorHandling ServerCode = "errorhandling"
+	CodeHealthCheck   ServerCode = "healthcheck"
+)
+
+// ServerCodes lists the valid server codes in lab order.
+var ServerCodes = []ServerCode{CodeBasic, CodeErrorHandling, CodeHealthCheck}
+
+// ParseServerCode validates s; the error names the three valid values.
+func ParseServerCode(s string) (ServerCode, error) {
+	for _, c := range ServerCodes {
+		if string(c) == s {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("invalid ServerCode %q: must be one of %s", s, serverCodeList())
+}
+
+func serverCodeList() string {
+	names := make([]string, len(ServerCodes))
+	for i, c := range ServerCodes {
+		names[i] = string(c)
+	}
+	return strings.Join(names, ", ")
+}
+
+// DegradesGracefully reports whether the code answers a failed dependency with the static
+// response instead of dropping the connection.
+func (c ServerCode) DegradesGracefully() bool { return c == CodeErrorHandling || c == CodeHealthCheck }
+
+// DeepHealthCheck reports whether /healthcheck asks the dependency.
+func (c ServerCode) DeepHealthCheck() bool { return c == CodeHealthCheck }

@@ -1,0 +1,92 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"healthchecklab/internal/lab"
+)
+
+func mapGetter(m map[string]any) Getter { return func(k string) any { return m[k] } }
+
+func TestReadDefaults(t *testing.T) {
+	c, err := Read(mapGetter(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c != Defaults {
+		t.Errorf("Read(empty) = %+v, want %+v", c, Defaults)
+	}
+}
+
+func TestReadAcceptsJSONNumbersAndFlagStrings(t *testing.T) {
+	c, err := Read(mapGetter(map[string]any{
+		KeyServerCode:      "healthcheck",
+		KeyNamingPrefix:    "Team7",
+		KeyInstanceType:    "t4g.small",
+		KeyDesiredCapacity: "6",        // from -c
+		KeyNatGateways:     float64(3), // from cdk.json
+		KeyAllowedCidr:     "203.0.113.0/24",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{lab.CodeHealthCheck, "Team7", "t4g.small", 6, "203.0.113.0/24", 3}
+	if c != want {
+		t.Errorf("got %+v, want %+v", c, want)
+	}
+}
+
+func TestReadRejects(t *testing.T) {
+	tests := []struct {
+		key  string
+		val  any
+		want string
+	}{
+		{KeyServerCode, "deep", "must be one of basic, errorhandling, healthcheck"},
+		{KeyServerCode, 3.0, "ServerCode must be a string"},
+		{KeyNamingPrefix, "", "NamingPrefix"},
+		{KeyNamingPrefix, "has space", "NamingPrefix"},
+		{KeyInstanceType, "t3", "InstanceType"},
+		{KeyDesiredCapacity, "2", "between 3 and 6"},
+		{KeyDesiredCapacity, float64(7), "between 3 and 6"},
+		{KeyDesiredCapacity, "three", "whole number"},
+		{KeyDesiredCapacity, 3.5, "whole number"},
+		{KeyAllowedCidr, "10.0.0.1/8", "CIDR"},
+		{KeyAllowedCidr, "example.com", "CIDR"},
+		{KeyNatGateways, "0", "between 1 and 3"},
+	}
+	for _, tt := range tests {
+		_, err := Read(mapGetter(map[string]any{tt.key: tt.val}))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s=%v: error %v, want it to mention %q", tt.key, tt.val, err, tt.want)
+		}
+	}
+}
+
+func TestReadReportsAllErrors(t *testing.T) {
+	_, err := Read(mapGetter(map[string]any{KeyServerCode: "x", KeyDesiredCapacity: "9"}))
+	if err == nil || !strings.Contains(err.Error(), "ServerCode") || !strings.Contains(err.Error(), "DesiredCapacity") {
+		t.Errorf("error %v should name both keys", err)
+	}
+}
+
+func TestArchOf(t *testing.T) {
+	tests := map[string]string{
+		"t3.micro":       "amd64",
+		"t4g.micro":      "arm64",
+		"m7g.large":      "arm64",
+		"c6gn.large":     "arm64",
+		"m6gd.large":     "arm64",
+		"a1.medium":      "arm64",
+		"g4dn.large":     "amd64", // GPU class, x86
+		"g5g.xlarge":     "arm64", // GPU class on Graviton
+		"m7i-flex.large": "amd64",
+		"t3a.small":      "amd64",
+	}
+	for in, want := range tests {
+		if got := ArchOf(in); got != want {
+			t.Errorf("ArchOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

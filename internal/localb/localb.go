@@ -1,0 +1,426 @@
+// Package localb is a local stand-in for an Application Load Balancer with one target group:
+// it health-checks each registered target with the target group's settings, routes requests
+// by the rules of package targethealth (round robin over healthy targets, fail open when none
+// is healthy), answers 502 when a target drops the connection, and counts load-balancer 5xx
+// apart from target 5xx as ALB's CloudWatch metrics do.
+//
+// Proxying is net/http/httputil's ReverseProxy; only the health logic is this project's.
+package localb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"healthchecklab/internal/lab"
+	"healthchecklab/internal/targethealth"
+)
+
+// TargetHeader names the response header carrying the ID of the target that served (or
+// failed) a request, so tools can attribute even a load-balancer 502 to a target. ALB has no
+// such header; it is a convenience of the local lab.
+const TargetHeader = "X-Localb-Target"
+
+// HealthCheckUserAgent is the User-Agent of health-check requests, as ALB sends it.
+const HealthCheckUserAgent = "ELB-HealthChecker/2.0"
+
+// Fast scales hc to a 1 s health-check interval with the same thresholds, so that a target
+// changes state in seconds instead of minutes. The timeout becomes 80 % of the interval (a
+// proportional 200 ms would fail a healthy deep check on a busy laptop) unless hc's is
+// shorter; the deregistration delay shrinks in proportion to the interval.
+func Fast(hc lab.HealthCheck) lab.HealthCheck {
+	const interval = time.Second
+	f := hc
+	f.Interval = interval
+	f.Timeout = min(hc.Timeout, interval*8/10)
+	if hc.Interval > 0 {
+		ratio := float64(interval) / float64(hc.Interval)
+		f.DeregistrationDelay = time.Duration(float64(hc.DeregistrationDelay) * ratio).Round(time.Millisecond)
+	}
+	return f
+}
+
+// Matcher reports whether a health-check status code counts as success. It accepts ALB's
+// matcher syntax: single codes, comma-separated lists and ranges ("200", "200,202", "200-299").
+type Matcher func(code int) bool
+
+// ParseMatcher parses an ALB success-codes string.
+func ParseMatcher(s string) (Matcher, error) {
+	type span struct{ lo, hi int }
+	var spans []span
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := a, error(nil)
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || a < 200 || b > 499 || a > b {
+			return nil, fmt.Errorf("success codes %q: %q is not a code or range within 200-499", s, part)
+		}
+		spans = append(spans, span{a, b})
+	}
+	return func(code int) bool {
+		for _, sp := range spans {
+			if code >= sp.lo && code <= sp.hi {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+// Target is a backend to register.
+type Target struct {
+	ID  string
+	URL *url.URL // scheme and host of the target, e.g. http://127.0.0.1:41234
+}
+
+// TargetStatus is one target's health and traffic.
+type TargetStatus struct {
+	targethealth.Health
+	URL      string `json:"url"`
+	Requests int64  `json:"requests"` // requests routed to the target since registration
+}
+
+// Counters are the load balancer's request metrics since it started.
+type Counters struct {
+	Requests  int64 `json:"requests"`
+	ELB5xx    int64 `json:"elb_5xx"`    // answered by the load balancer itself: 502, 503, 504
+	ELB502    int64 `json:"elb_502"`    // target dropped the connection or was unreachable
+	ELB503    int64 `json:"elb_503"`    // no target to route to
+	ELB504    int64 `json:"elb_504"`    // target did not answer in time
+	Target5xx int64 `json:"target_5xx"` // 5xx answers that came from a target
+	FailOpen  int64 `json:"fail_open"`  // requests routed while no target was healthy
+}
+
+// Options configure a load balancer.
+type Options struct {
+	// HealthCheck holds the target group's settings (lab.TargetGroupHealthCheck or Fast of it).
+	HealthCheck lab.HealthCheck
+	// Logger receives state changes; nil discards them.
+	Logger *slog.Logger
+	// OnTransition, when set, is called after every target state change.
+	OnTransition func(targethealth.Transition)
+}
+
+type backend struct {
+	target   Target
+	proxy    *httputil.ReverseProxy
+	tr       *http.Transport
+	stop     context.CancelFunc
+	requests atomic.Int64
+}
+
+// LB is the load balancer; it is an http.Handler. Create it with New and Close it when done.
+type LB struct {
+	hc       lab.HealthCheck
+	match    Matcher
+	group    *targethealth.Group
+	log      *slog.Logger
+	onChange func(targethealth.Transition)
+	checker  *http.Client
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	backends map[string]*backend
+	timers   []*time.Timer
+
+	requests, elb502, elb503, elb504, target5xx, failOpen atomic.Int64
+}
+
+// New returns a load balancer with no targets.
+func New(o Options) (*LB, error) {
+	hc := o.HealthCheck
+	if hc.Interval <= 0 || hc.Timeout <= 0 || hc.Timeout >= hc.Interval {
+		return nil, fmt.Errorf("health check: need 0 < timeout (%s) < interval (%s)", hc.Timeout, hc.Interval)
+	}
+	if !strings.HasPrefix(hc.Path, "/") {
+		return nil, fmt.Errorf("health check path %q must start with /", hc.Path)
+	}
+	match, err := ParseMatcher(hc.SuccessCodes)
+	if err != nil {
+		return nil, err
+	}
+	g, err := targethealth.NewGroup(targethealth.Settings{
+		HealthyThreshold:    hc.HealthyThreshold,
+		UnhealthyThreshold:  hc.UnhealthyThreshold,
+		DeregistrationDelay: hc.DeregistrationDelay,
+	})
+	if err != nil {
+		return nil, err
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &LB{
+		hc: hc, match: match, group: g, log: log, onChange: o.OnTransition,
+		// A fresh connection per check, like ALB's checker, so a target that stops
+		// listening is noticed at once rather than through a stale pooled connection.
+		checker:  &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
+		ctx:      ctx,
+		cancel:   cancel,
+		backends: map[string]*backend{},
+	}, nil
+}
+
+// HealthCheck returns the settings in use.
+func (lb *LB) HealthCheck() lab.HealthCheck { return lb.hc }
+
+// Register adds a target (state initial) and starts health-checking it at once.
+func (lb *LB) Register(t Target) error {
+	if t.URL == nil || t.URL.Host == "" {
+		return fmt.Errorf("target %s: URL needs a host", t.ID)
+	}
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	if lb.ctx.Err() != nil {
+		return errors.New("load balancer closed")
+	}
+	if _, ok := lb.backends[t.ID]; ok {
+		return fmt.Errorf("%s: %w", t.ID, targethealth.ErrDuplicate)
+	}
+	if err := lb.group.Register(t.ID, time.Now()); err != nil {
+		return err
+	}
+	b := &backend{target: t, tr: &http.Transport{MaxIdleConnsPerHost: 32, IdleConnTimeout: 30 * time.Second}}
+	b.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(t.URL)
+			pr.SetXForwarded()
+		},
+		Transport: b.tr,
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Set(TargetHeader, t.ID)
+			if resp.StatusCode >= 500 {
+				lb.target5xx.Add(1)
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			lb.proxyError(w, r, t.ID, err)
+		},
+	}
+	ctx, stop := context.WithCancel(lb.ctx)
+	b.stop = stop
+	lb.backends[t.ID] = b
+	lb.wg.Add(1)
+	go lb.checkLoop(ctx, t)
+	lb.log.Info("target registered", "target", t.ID, "url", t.URL.String())
+	return nil
+}
+
+// Deregister starts draining a target: no new requests and no more health checks; it is
+// removed after the deregistration delay.
+func (lb *LB) Deregister(id string) error {
+	lb.mu.Lock()
+	b, ok := lb.backends[id]
+	if !ok {
+		lb.mu.Unlock()
+		return fmt.Errorf("%s: %w", id, targethealth.ErrNotRegistered)
+	}
+	tr, err := lb.group.Deregister(id, time.Now())
+	if err != nil {
+		lb.mu.Unlock()
+		return err
+	}
+	b.stop()
+	if tr.To != "" {
+		lb.timers = append(lb.timers, time.AfterFunc(lb.hc.DeregistrationDelay, lb.expire))
+	}
+	lb.mu.Unlock()
+	if tr.To != "" {
+		lb.transition(tr)
+	}
+	return nil
+}
+
+// expire removes the targets whose draining has ended.
+func (lb *LB) expire() {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	for _, id := range lb.group.Expire(time.Now()) {
+		if b, ok := lb.backends[id]; ok {
+			b.tr.CloseIdleConnections()
+			delete(lb.backends, id)
+		}
+		lb.log.Info("target removed", "target", id)
+	}
+}
+
+// Targets lists every registered target (draining ones included) in registration order.
+func (lb *LB) Targets() []TargetStatus {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	hs := lb.group.Snapshot()
+	out := make([]TargetStatus, 0, len(hs))
+	for _, h := range hs {
+		st := TargetStatus{Health: h}
+		if b, ok := lb.backends[h.ID]; ok {
+			st.URL = b.target.URL.String()
+			st.Requests = b.requests.Load()
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Target returns one target's status; its state is unused when the ID is unknown.
+func (lb *LB) Target(id string) TargetStatus {
+	for _, t := range lb.Targets() {
+		if t.ID == id {
+			return t
+		}
+	}
+	return TargetStatus{Health: lb.group.Get(id)}
+}
+
+// Counters returns the request metrics so far.
+func (lb *LB) Counters() Counters {
+	c := Counters{
+		Requests:  lb.requests.Load(),
+		ELB502:    lb.elb502.Load(),
+		ELB503:    lb.elb503.Load(),
+		ELB504:    lb.elb504.Load(),
+		Target5xx: lb.target5xx.Load(),
+		FailOpen:  lb.failOpen.Load(),
+	}
+	c.ELB5xx = c.ELB502 + c.ELB503 + c.ELB504
+	return c
+}
+
+// ServeHTTP routes one request to a target, or answers 503 when there is none.
+func (lb *LB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	lb.requests.Add(1)
+	id, failOpen, ok := lb.group.Pick()
+	var b *backend
+	if ok {
+		lb.mu.Lock()
+		b = lb.backends[id]
+		lb.mu.Unlock()
+	}
+	if b == nil {
+		lb.elb503.Add(1)
+		http.Error(w, "503 Service Temporarily Unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if failOpen {
+		lb.failOpen.Add(1)
+	}
+	b.requests.Add(1)
+	b.proxy.ServeHTTP(w, r)
+}
+
+// proxyError answers a request whose target failed to respond, as ALB does: 504 when the
+// target timed out, 502 otherwise (connection refused, reset or closed without a response).
+func (lb *LB) proxyError(w http.ResponseWriter, r *http.Request, id string, err error) {
+	if r.Context().Err() != nil {
+		// The client went away; there is nobody to answer and nothing to count.
+		return
+	}
+	w.Header().Set(TargetHeader, id)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		lb.elb504.Add(1)
+		http.Error(w, "504 Gateway Time-out", http.StatusGatewayTimeout)
+		return
+	}
+	lb.elb502.Add(1)
+	lb.log.Debug("target failed to respond", "target", id, "err", err)
+	http.Error(w, "502 Bad Gateway", http.StatusBadGateway)
+}
+
+// checkLoop health-checks one target at once and then every interval until ctx ends.
+func (lb *LB) checkLoop(ctx context.Context, t Target) {
+	defer lb.wg.Done()
+	u := *t.URL
+	u.Path = lb.hc.Path
+	u.RawQuery = ""
+	tick := time.NewTicker(lb.hc.Interval)
+	defer tick.Stop()
+	for {
+		res := lb.check(ctx, u.String())
+		if ctx.Err() != nil {
+			return
+		}
+		tr, changed, err := lb.group.Report(t.ID, res, time.Now())
+		if err == nil && changed {
+			lb.transition(tr)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// check performs one health check and classifies it.
+func (lb *LB) check(ctx context.Context, u string) targethealth.Result {
+	ctx, cancel := context.WithTimeout(ctx, lb.hc.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return targethealth.Result{Kind: targethealth.ConnError}
+	}
+	req.Header.Set("User-Agent", HealthCheckUserAgent)
+	resp, err := lb.checker.Do(req)
+	if err == nil {
+		// The answer counts only once the body has arrived within the timeout.
+		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return targethealth.Result{Kind: targethealth.Timeout}
+	case err != nil:
+		return targethealth.Result{Kind: targethealth.ConnError}
+	case !lb.match(resp.StatusCode):
+		return targethealth.Result{Kind: targethealth.CodeMismatch, Code: resp.StatusCode}
+	}
+	return targethealth.Result{Kind: targethealth.Success, Code: resp.StatusCode}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func (lb *LB) transition(tr targethealth.Transition) {
+	lb.log.Info("target state", "target", tr.ID, "from", tr.From, "to", tr.To, "reason", tr.Reason)
+	if lb.onChange != nil {
+		lb.onChange(tr)
+	}
+}
+
+// Close stops every health checker and timer and closes idle proxy connections. It does
+// not stop an http.Server serving the LB; shut that down first.
+func (lb *LB) Close() {
+	lb.cancel()
+	lb.wg.Wait()
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	for _, t := range lb.timers {
+		t.Stop()
+	}
+	for _, b := range lb.backends {
+		b.tr.CloseIdleConnections()
+	}
+}

@@ -11,7 +11,7 @@ deps:
 
 ## synth: synthesize both stacks into cdk.out (pass CDK_ARGS='-c ServerCode=healthcheck' etc.)
 synth: deps
-	npx cdk synth --all $(CDK_ARGS) > /dev/null
+	npx cdk synth $(CDK_ARGS) > /dev/null
 	@echo "synthesized: $$(ls cdk.out/*.template.json)"
 
 ## test: every test, unit, CDK assertions and the local end-to-end lab

@@ -1,0 +1,100 @@
+package stacks
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"healthchecklab/assets"
+	"healthchecklab/internal/lab"
+)
+
+// ParameterPattern is the allowed pattern of the RecommendationServiceEnabled parameter.
+const ParameterPattern = "^(true|false)$"
+
+// RecommendationService is the lab's mocked dependency: the table, its seed data and the
+// parameter that switches it off.
+type RecommendationService struct {
+	Table     awsdynamodb.Table
+	Parameter awsssm.StringParameter
+	// Seed is the custom resource that writes the seed rows into Table.
+	Seed customresources.AwsCustomResource
+}
+
+// newRecommendationService declares the table (removed with the stack), seeds it from
+// assets/recommendations.json and declares the RecommendationServiceEnabled parameter.
+func newRecommendationService(scope constructs.Construct, id string, seedJSON []byte) *RecommendationService {
+	c := constructs.NewConstruct(scope, &id)
+	seed, err := lab.ParseSeed(seedJSON)
+	if err != nil {
+		panic(err)
+	}
+
+	table := awsdynamodb.NewTable(c, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey:  &awsdynamodb.Attribute{Name: jsii.String(lab.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:       &awsdynamodb.Attribute{Name: jsii.String(lab.SortKey), Type: awsdynamodb.AttributeType_NUMBER},
+		BillingMode:   awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		Encryption:    awsdynamodb.TableEncryption_AWS_MANAGED,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+	})
+
+	// One BatchWriteItem puts every row (the file holds far fewer than its limit of 25). The
+	// rows are the call's parameters, so editing the file changes this resource and CloudFormation
+	// runs the call again on the next deploy. Rows removed from the file stay in the table
+	// until the stack is replaced.
+	if len(seed.Items) > 25 {
+		panic("seed data: more than 25 rows need more than one BatchWriteItem")
+	}
+	puts := make([]any, 0, len(seed.Items))
+	for _, it := range seed.Items {
+		puts = append(puts, map[string]any{"PutRequest": map[string]any{"Item": map[string]any{
+			lab.PartitionKey:      map[string]string{"S": seed.ServiceAPI},
+			lab.SortKey:           map[string]string{"N": strconv.Itoa(it.UserID)},
+			lab.UserNameAttribute: map[string]string{"S": it.UserName},
+			lab.ResultAttribute:   map[string]string{"S": it.Result},
+		}}})
+	}
+	sum := sha256.Sum256(seedJSON)
+	call := &customresources.AwsSdkCall{
+		Service:            jsii.String("DynamoDB"),
+		Action:             jsii.String("BatchWriteItem"),
+		Parameters:         map[string]any{"RequestItems": map[string]any{*table.TableName(): puts}},
+		PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String("seed-" + hex.EncodeToString(sum[:8]))),
+	}
+	seedResource := customresources.NewAwsCustomResource(c, jsii.String("Seed"), &customresources.AwsCustomResourceProps{
+		OnCreate: call,
+		OnUpdate: call,
+		// The seeding function may write to this table and nothing else.
+		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("dynamodb:BatchWriteItem"),
+				Resources: jsii.Strings(*table.TableArn()),
+			}),
+		}),
+		InstallLatestAwsSdk: jsii.Bool(false),
+	})
+
+	param := awsssm.NewStringParameter(c, jsii.String("Enabled"), &awsssm.StringParameterProps{
+		ParameterName:  jsii.String(lab.ParameterName),
+		StringValue:    jsii.String("true"),
+		AllowedPattern: jsii.String(ParameterPattern),
+		Description: jsii.String("HealthCheckLab switch and emergency lever: true = the RecommendationService works; " +
+			"false = every web server simulates a total outage of it (calls a table that does not exist)."),
+	})
+
+	return &RecommendationService{Table: table, Parameter: param, Seed: seedResource}
+}
+
+// seedJSON is the seed file the stack ships; a variable so that tests can check re-seeding.
+var seedJSON = assets.RecommendationsJSON

@@ -1,0 +1,94 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"healthchecklab/assets"
+	"healthchecklab/internal/config"
+	"healthchecklab/internal/lab"
+)
+
+// ServiceStackProps configures the HealthCheckLab stack.
+type ServiceStackProps struct {
+	awscdk.StackProps
+	// Vpc comes from the network stack.
+	Vpc awsec2.IVpc
+	// Config is the validated context.
+	Config config.Config
+	// SeedJSON overrides the seed data (assets/recommendations.json when nil).
+	SeedJSON []byte
+}
+
+// ServiceStack is everything of the lab but the network: the mocked RecommendationService,
+// the instance roles, the web server asset and the web tier.
+type ServiceStack struct {
+	awscdk.Stack
+	Service *RecommendationService
+	Roles   *InstanceRoles
+	Web     *WebTier
+}
+
+// Output names of the HealthCheckLab stack.
+const (
+	OutputWebsiteURL           = "WebsiteURL"
+	OutputHealthCheckURL       = "HealthCheckURL"
+	OutputTargetGroupArn       = "TargetGroupArn"
+	OutputAutoScalingGroupName = "AutoScalingGroupName"
+	OutputParameterName        = "ParameterName"
+	OutputNoDDBProfileName     = "NoDDBInstanceProfileName"
+	OutputTableName            = "TableName"
+)
+
+// NewServiceStack declares the HealthCheckLab stack.
+func NewServiceStack(scope constructs.Construct, id string, props *ServiceStackProps) *ServiceStack {
+	stack := awscdk.NewStack(scope, &id, &props.StackProps)
+	s := &ServiceStack{Stack: stack}
+
+	seed := props.SeedJSON
+	if seed == nil {
+		seed = assets.RecommendationsJSON
+	}
+	s.Service = newRecommendationService(stack, "RecommendationService", seed)
+
+	asset := NewWebServerAsset(stack, "WebServerBinary", &WebServerAssetProps{Arch: props.Config.Arch()})
+	decoyArn := stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("dynamodb"),
+		Resource:     jsii.String("table"),
+		ResourceName: jsii.String(lab.DecoyTableName),
+	})
+	s.Roles = newInstanceRoles(stack, "InstanceRoles", &instanceRolesProps{
+		NamingPrefix:   props.Config.NamingPrefix,
+		TableArns:      []*string{s.Service.Table.TableArn(), decoyArn},
+		ParameterArn:   s.Service.Parameter.ParameterArn(),
+		AssetObjectArn: asset.Bucket().ArnForObjects(asset.S3ObjectKey()),
+		StackID:        stack.StackId(),
+	})
+
+	s.Web = newWebTier(stack, "Web", &webTierProps{
+		Vpc:           props.Vpc,
+		Config:        props.Config,
+		Asset:         asset,
+		Profile:       s.Roles.Profile,
+		TableName:     s.Service.Table.TableName(),
+		ParameterName: s.Service.Parameter.ParameterName(),
+	})
+
+	url := "http://" + *s.Web.LoadBalancer.LoadBalancerDnsName()
+	output(stack, OutputWebsiteURL, url, "The lab's web site: refresh it to see recommendations and the serving zone")
+	output(stack, OutputHealthCheckURL, url+lab.TargetGroupHealthCheck.Path, "What the load balancer's health check sees")
+	output(stack, OutputTargetGroupArn, *s.Web.TargetGroup.TargetGroupArn(), "aws elbv2 describe-target-health --target-group-arn <this>")
+	output(stack, OutputAutoScalingGroupName, *s.Web.Group.AutoScalingGroupName(), "The web servers' Auto Scaling group")
+	output(stack, OutputParameterName, *s.Service.Parameter.ParameterName(), "Set to false to simulate the RecommendationService outage, true to end it")
+	output(stack, OutputNoDDBProfileName, *s.Roles.NoDDBProfile.InstanceProfileName(), "Attach to the zone-c instance to simulate stale credentials")
+	output(stack, OutputTableName, *s.Service.Table.TableName(), "The RecommendationService table")
+
+	suppressServiceFindings(s)
+	return s
+}
+
+func output(scope constructs.Construct, id, value, description string) {
+	awscdk.NewCfnOutput(scope, &id, &awscdk.CfnOutputProps{Value: &value, Description: &description})
+}

@@ -1,0 +1,191 @@
+package stacks
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"healthchecklab/assets"
+	"healthchecklab/internal/config"
+	"healthchecklab/internal/lab"
+)
+
+// SignalTimeout is how long CloudFormation waits for each new instance's success signal.
+const SignalTimeout = 10 * 60 // seconds
+
+// WebTier is the load balancer, its target group and the Auto Scaling group behind it.
+type WebTier struct {
+	LoadBalancer   elbv2.ApplicationLoadBalancer
+	TargetGroup    elbv2.ApplicationTargetGroup
+	Group          awsautoscaling.AutoScalingGroup
+	LaunchTemplate awsec2.LaunchTemplate
+	// InstanceSecurityGroup and LoadBalancerSecurityGroup are the two security groups.
+	InstanceSecurityGroup, LoadBalancerSecurityGroup awsec2.SecurityGroup
+}
+
+// webTierProps wires the web tier to the rest of the stack.
+type webTierProps struct {
+	Vpc     awsec2.IVpc
+	Config  config.Config
+	Asset   awss3assets.Asset
+	Profile awsiam.IInstanceProfile
+	// TableName and ParameterName are passed to the server.
+	TableName, ParameterName *string
+}
+
+// newWebTier declares the launch template, the Auto Scaling group and the load balancer.
+func newWebTier(scope constructs.Construct, id string, props *webTierProps) *WebTier {
+	c := constructs.NewConstruct(scope, &id)
+	cfg := props.Config
+	w := &WebTier{}
+
+	w.LoadBalancerSecurityGroup = awsec2.NewSecurityGroup(c, jsii.String("LoadBalancerSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              props.Vpc,
+		Description:      jsii.String("HealthCheckLab load balancer: HTTP from AllowedCidr"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	w.LoadBalancerSecurityGroup.AddIngressRule(awsec2.Peer_Ipv4(jsii.String(cfg.AllowedCidr)),
+		awsec2.Port_Tcp(jsii.Number(80)), jsii.String("HTTP from AllowedCidr"), nil)
+
+	// The instances talk HTTPS to AWS APIs only (S3 and DynamoDB through the gateway
+	// endpoints, SSM and CloudFormation through the NAT gateway); the load balancer's rule to
+	// reach them on the web port is added when they become its targets.
+	w.InstanceSecurityGroup = awsec2.NewSecurityGroup(c, jsii.String("InstanceSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              props.Vpc,
+		Description:      jsii.String("HealthCheckLab web servers: HTTP from the load balancer only"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	w.InstanceSecurityGroup.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)),
+		jsii.String("HTTPS to AWS APIs"), nil)
+
+	cpu := awsec2.AmazonLinuxCpuType_X86_64
+	if cfg.Arch() == "arm64" {
+		cpu = awsec2.AmazonLinuxCpuType_ARM_64
+	}
+	userData := awsec2.UserData_ForLinux(nil)
+	w.LaunchTemplate = awsec2.NewLaunchTemplate(c, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
+		InstanceType: awsec2.NewInstanceType(jsii.String(cfg.InstanceType)),
+		MachineImage: awsec2.MachineImage_LatestAmazonLinux2023(&awsec2.AmazonLinux2023ImageSsmParameterProps{CpuType: cpu}),
+		// IMDSv2 only, one hop: only processes on the instance itself reach the metadata.
+		RequireImdsv2:           jsii.Bool(true),
+		HttpPutResponseHopLimit: jsii.Number(1),
+		InstanceProfile:         props.Profile,
+		SecurityGroup:           w.InstanceSecurityGroup,
+		UserData:                userData,
+		BlockDevices: &[]*awsec2.BlockDevice{{
+			DeviceName: jsii.String("/dev/xvda"),
+			Volume: awsec2.BlockDeviceVolume_Ebs(jsii.Number(8), &awsec2.EbsDeviceOptions{
+				Encrypted: jsii.Bool(true), VolumeType: awsec2.EbsDeviceVolumeType_GP3,
+			}),
+		}},
+	})
+
+	desired := float64(cfg.DesiredCapacity)
+	w.Group = awsautoscaling.NewAutoScalingGroup(c, jsii.String("Group"), &awsautoscaling.AutoScalingGroupProps{
+		Vpc:            props.Vpc,
+		VpcSubnets:     &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
+		LaunchTemplate: w.LaunchTemplate,
+		// At least one instance per zone; one spare slot so that the rolling update can
+		// launch a replacement before it terminates an old instance.
+		MinCapacity:     jsii.Number(config.MinCapacity),
+		DesiredCapacity: jsii.Number(desired),
+		MaxCapacity:     jsii.Number(desired + 1),
+		// Health check type EC2, on purpose: the deep /healthcheck steers the load balancer
+		// only. With type ELB, a failing shared dependency (checkpoint 9: the parameter set
+		// to false) would make every target unhealthy and Auto Scaling would terminate and
+		// replace the whole fleet, turning a dependency outage into a total one. Replacing
+		// a bad instance stays an operator's decision (checkpoint 8).
+		HealthChecks: awsautoscaling.HealthChecks_Ec2(&awsautoscaling.Ec2HealthChecksOptions{
+			GracePeriod: awscdk.Duration_Minutes(jsii.Number(5)),
+		}),
+		// Each new instance signals once its server answers the liveness path; creation
+		// waits for all of them.
+		Signals: awsautoscaling.Signals_WaitForAll(&awsautoscaling.SignalsOptions{
+			Timeout: awscdk.Duration_Seconds(jsii.Number(SignalTimeout)),
+		}),
+		// A new launch template version (a ServerCode or server change) replaces the
+		// instances one at a time, never dropping below the desired capacity in service.
+		UpdatePolicy: awsautoscaling.UpdatePolicy_RollingUpdate(&awsautoscaling.RollingUpdateOptions{
+			MaxBatchSize:          jsii.Number(1),
+			MinInstancesInService: jsii.Number(desired),
+			WaitOnResourceSignals: jsii.Bool(true),
+			PauseTime:             awscdk.Duration_Seconds(jsii.Number(SignalTimeout)),
+		}),
+	})
+	// The lab sets the size on every deploy on purpose: each stage starts from three instances.
+	awscdk.Annotations_Of(w.Group).AcknowledgeWarning(jsii.String("@aws-cdk/aws-autoscaling:desiredCapacitySet"),
+		jsii.String("the lab resets the group to its desired capacity on every deploy"))
+	// Instances are named like the lab's (WebApp1), so the console steps read as written.
+	for _, tagged := range []constructs.IConstruct{w.Group, w.LaunchTemplate} {
+		awscdk.Tags_Of(tagged).Add(jsii.String("Name"), jsii.String(cfg.NamingPrefix), nil)
+	}
+
+	stack := awscdk.Stack_Of(c)
+	userData.AddCommands(jsii.String(bootstrapScript(map[string]string{
+		"STACK":       *stack.StackName(),
+		"RESOURCE":    *stack.GetLogicalId(w.Group.Node().DefaultChild().(awscdk.CfnElement)),
+		"REGION":      *stack.Region(),
+		"BUCKET":      *props.Asset.S3BucketName(),
+		"KEY":         *props.Asset.S3ObjectKey(),
+		"PORT":        strconv.Itoa(lab.WebPort),
+		"LIVENESS":    lab.LivenessPath,
+		"SERVER_CODE": string(cfg.ServerCode),
+		"TABLE":       *props.TableName,
+		"PARAMETER":   *props.ParameterName,
+	})))
+
+	w.LoadBalancer = elbv2.NewApplicationLoadBalancer(c, jsii.String("LoadBalancer"), &elbv2.ApplicationLoadBalancerProps{
+		Vpc:                     props.Vpc,
+		InternetFacing:          jsii.Bool(true),
+		VpcSubnets:              &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
+		SecurityGroup:           w.LoadBalancerSecurityGroup,
+		DropInvalidHeaderFields: jsii.Bool(true),
+	})
+	listener := w.LoadBalancer.AddListener(jsii.String("Http"), &elbv2.BaseApplicationListenerProps{
+		Port:     jsii.Number(80),
+		Protocol: elbv2.ApplicationProtocol_HTTP,
+		Open:     jsii.Bool(false), // the security group above decides who may connect
+	})
+	hc := lab.TargetGroupHealthCheck
+	w.TargetGroup = listener.AddTargets(jsii.String("Web"), &elbv2.AddApplicationTargetsProps{
+		Port:     jsii.Number(lab.WebPort),
+		Protocol: elbv2.ApplicationProtocol_HTTP,
+		Targets:  &[]elbv2.IApplicationLoadBalancerTarget{w.Group},
+		HealthCheck: &elbv2.HealthCheck{
+			Path:                    jsii.String(hc.Path),
+			Interval:                awscdk.Duration_Seconds(jsii.Number(hc.Interval.Seconds())),
+			Timeout:                 awscdk.Duration_Seconds(jsii.Number(hc.Timeout.Seconds())),
+			HealthyThresholdCount:   jsii.Number(hc.HealthyThreshold),
+			UnhealthyThresholdCount: jsii.Number(hc.UnhealthyThreshold),
+			HealthyHttpCodes:        jsii.String(hc.SuccessCodes),
+			Protocol:                elbv2.Protocol_HTTP,
+		},
+		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(hc.DeregistrationDelay.Seconds())),
+	})
+	return w
+}
+
+var placeholderRE = regexp.MustCompile(`@[A-Z_]+@`)
+
+// bootstrapScript is assets/bootstrap.sh with its placeholders filled in and the
+// systemd unit inlined. Values may be CDK tokens; they resolve in the template.
+func bootstrapScript(values map[string]string) string {
+	pairs := []string{"@UNIT@", strings.TrimRight(assets.WebServerUnit, "\n")}
+	for k, v := range values {
+		pairs = append(pairs, "@"+k+"@", v)
+	}
+	out := strings.NewReplacer(pairs...).Replace(assets.BootstrapScript)
+	if m := placeholderRE.FindString(out); m != "" {
+		panic("bootstrap script: no value for placeholder " + m)
+	}
+	return out
+}

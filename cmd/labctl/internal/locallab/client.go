@@ -1,0 +1,205 @@
+package locallab
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// State is what `labctl local up` writes so the other verbs can find the running lab.
+type State struct {
+	PID         int       `json:"pid"`
+	ControlURL  string    `json:"control_url"`
+	Token       string    `json:"token"`
+	URL         string    `json:"url"` // the load balancer
+	SSMEndpoint string    `json:"ssm_endpoint"`
+	Region      string    `json:"region"`
+	Started     time.Time `json:"started"`
+}
+
+// DefaultStatePath is where the state file lives unless --state or LABCTL_STATE say
+// otherwise: $XDG_RUNTIME_DIR/healthchecklab/local.json, else a per-user directory under the
+// system temporary directory.
+func DefaultStatePath(getenv func(string) string) string {
+	if p := getenv("LABCTL_STATE"); p != "" {
+		return p
+	}
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "healthchecklab", "local.json")
+	}
+	return filepath.Join(os.TempDir(), "healthchecklab-"+strconv.Itoa(os.Getuid()), "local.json")
+}
+
+// WriteState writes st to path, readable by the owner only (it holds the control token).
+func WriteState(path string, st State) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// RemoveState deletes the state file if it still belongs to process pid.
+func RemoveState(path string, pid int) {
+	if st, err := ReadState(path); err == nil && st.PID == pid {
+		_ = os.Remove(path)
+	}
+}
+
+// ReadState reads the state file; a missing or unreadable one is ErrNoLab.
+func ReadState(path string) (State, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return State{}, ErrNoLab
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("%w: %v", ErrNoLab, err)
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil || st.ControlURL == "" {
+		return State{}, fmt.Errorf("%w: state file %s is damaged", ErrNoLab, path)
+	}
+	return st, nil
+}
+
+// Client talks to a running lab's control API.
+type Client struct {
+	State State
+	http  *http.Client
+}
+
+// Dial reads the state file at path and checks that the lab answers.
+func Dial(ctx context.Context, path string) (*Client, error) {
+	st, err := ReadState(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{State: st, http: &http.Client{}}
+	if _, err := c.Status(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	var buf bytes.Buffer
+	if body != nil {
+		if err := json.NewEncoder(&buf).Encode(body); err != nil {
+			return nil, err
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.State.ControlURL+path, &buf)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.State.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w (the lab at %s does not answer)", ErrNoLab, c.State.ControlURL)
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted {
+		defer resp.Body.Close()
+		var ev Event
+		if json.NewDecoder(resp.Body).Decode(&ev) == nil && ev.Error != "" {
+			return nil, errors.New(ev.Error)
+		}
+		return nil, fmt.Errorf("control API: %s", resp.Status)
+	}
+	return resp, nil
+}
+
+// Status fetches the lab's status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := c.do(ctx, http.MethodGet, pathStatus, nil)
+	if err != nil {
+		return Status{}, err
+	}
+	defer resp.Body.Close()
+	var st Status
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return Status{}, fmt.Errorf("status: %w", err)
+	}
+	return st, nil
+}
+
+// Fault injects a fault into one zone and returns the lab's one-line confirmation.
+func (c *Client) Fault(ctx context.Context, kind, zone string) (string, error) {
+	resp, err := c.do(ctx, http.MethodPost, pathFault, Request{Kind: kind, Zone: zone})
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var ev Event
+	if err := json.NewDecoder(resp.Body).Decode(&ev); err != nil {
+		return "", err
+	}
+	return ev.Message, nil
+}
+
+// Repair terminates zone's instance and waits for its replacement; progress gets each step.
+func (c *Client) Repair(ctx context.Context, zone string, progress func(Event)) error {
+	return c.stream(ctx, pathRepair, Request{Zone: zone}, progress)
+}
+
+// Deploy rolls all instances to code; progress gets each step.
+func (c *Client) Deploy(ctx context.Context, code string, progress func(Event)) error {
+	return c.stream(ctx, pathDeploy, Request{ServerCode: code}, progress)
+}
+
+// Shutdown asks the lab to stop.
+func (c *Client) Shutdown(ctx context.Context) error {
+	resp, err := c.do(ctx, http.MethodPost, pathShutdown, nil)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+func (c *Client) stream(ctx context.Context, path string, req Request, progress func(Event)) error {
+	resp, err := c.do(ctx, http.MethodPost, path, req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		var ev Event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return fmt.Errorf("control API: %w", err)
+		}
+		switch {
+		case ev.Error != "":
+			return errors.New(ev.Error)
+		case ev.Done:
+			return nil
+		default:
+			progress(ev)
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return errors.New("the lab stopped before the operation finished")
+}

@@ -1,0 +1,229 @@
+package locallab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"healthchecklab/internal/lab"
+	"healthchecklab/internal/localb"
+	"healthchecklab/internal/standin/dynalite"
+	"healthchecklab/internal/standin/imds"
+	"healthchecklab/internal/targethealth"
+)
+
+// instance is one "EC2 instance": a web-server process and its own metadata service.
+type instance struct {
+	id   string
+	zone string // letter
+	code lab.ServerCode
+	meta *imds.Server
+	url  *url.URL // the web server's base URL
+
+	metaSrv  *http.Server
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	log      *os.File
+	stopOnce sync.Once
+}
+
+// launch starts an instance in zone running code with the normal role, waits for its
+// liveness path to answer (the stack's bootstrap signals on the same path) and registers it
+// with the load balancer.
+func (l *Lab) launch(ctx context.Context, zone string, code lab.ServerCode) (*instance, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		in, err := l.startInstance(ctx, zone, code)
+		if err == nil {
+			l.mu.Lock()
+			l.instances[in.id] = in
+			l.mu.Unlock()
+			if err := l.lb.Register(localb.Target{ID: in.id, URL: in.url}); err != nil {
+				in.stop()
+				return nil, err
+			}
+			return in, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil || l.ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+// startInstance starts the metadata service and the web-server process of a new instance.
+func (l *Lab) startInstance(ctx context.Context, zone string, code lab.ServerCode) (_ *instance, err error) {
+	id := newInstanceID()
+	zi := int(zone[0]-'a') + 1
+	meta := imds.New(imds.Instance{
+		ID:          id,
+		Zone:        ZoneName(zone),
+		Region:      Region,
+		PrivateIPv4: fmt.Sprintf("10.0.%d.%d", zi, 10+int(id[len(id)-1])%200),
+		Role:        lab.RoleName(l.prefix),
+	})
+	in := &instance{id: id, zone: zone, code: code, meta: meta, exited: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			in.stop()
+		}
+	}()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	in.metaSrv = &http.Server{Handler: meta, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = in.metaSrv.Serve(ln) }()
+	metaURL := "http://" + ln.Addr().String()
+
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	in.url = &url.URL{Scheme: "http", Host: addr}
+
+	logDir := filepath.Join(l.dir, "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, err
+	}
+	if in.log, err = os.Create(filepath.Join(logDir, id+".log")); err != nil {
+		return nil, err
+	}
+	in.cmd = exec.Command(l.bin,
+		"-listen", addr,
+		"-server-code", string(code),
+		"-table", dynalite.DefaultTableName,
+		"-parameter", lab.ParameterName,
+		"-region", Region,
+	)
+	in.cmd.Env = instanceEnv(l.ddbURL, l.ssmURL, metaURL)
+	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
+	// Own process group, so stop reaches anything the server starts; killed with labctl.
+	in.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := in.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start web server: %w", err)
+	}
+	go func() { _ = in.cmd.Wait(); close(in.exited) }()
+
+	if err := waitLive(ctx, in, 15*time.Second); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// instanceEnv is the whole environment of a web-server process: the standard SDK variables
+// pointing at the stand-ins, and nothing from the caller's AWS configuration, so credentials
+// can only come from the instance's metadata service, as on EC2.
+func instanceEnv(ddbURL, ssmURL, metaURL string) []string {
+	env := []string{
+		"AWS_REGION=" + Region,
+		"AWS_ENDPOINT_URL_DYNAMODB=" + ddbURL,
+		"AWS_ENDPOINT_URL_SSM=" + ssmURL,
+		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + metaURL,
+		"AWS_CONFIG_FILE=" + os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
+	}
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "TZ"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// freePort asks the kernel for a free loopback port. Another process could take it before
+// the web server binds it; launch then retries with a new one.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitLive polls the web server's liveness path until it answers 200.
+func waitLive(ctx context.Context, in *instance, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	u := in.url.String() + lab.LivenessPath
+	for {
+		resp, err := client.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-in.exited:
+			return fmt.Errorf("web server for %s exited at start (log: %s)", in.id, in.log.Name())
+		case <-ctx.Done():
+			return fmt.Errorf("web server for %s not live after %s (log: %s)", in.id, timeout, in.log.Name())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// terminate deregisters an instance's target, waits for it to drain (the deregistration
+// delay, as Auto Scaling does before terminating), then stops the instance.
+func (l *Lab) terminate(ctx context.Context, in *instance, say func(string, ...any)) error {
+	if err := l.lb.Deregister(in.id); err == nil {
+		say("%s: target %s draining (deregistration delay %s)", ZoneName(in.zone), in.id, l.hc.DeregistrationDelay)
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for l.lb.Target(in.id).State != targethealth.StateUnused {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.ctx.Done():
+			return errors.New("lab stopped")
+		case <-tick.C:
+		}
+	}
+	in.stop()
+	l.mu.Lock()
+	delete(l.instances, in.id)
+	l.mu.Unlock()
+	say("%s: instance %s terminated", ZoneName(in.zone), in.id)
+	return nil
+}
+
+// stop ends the web-server process (SIGTERM to its group, SIGKILL after 5 s), then its
+// metadata service.
+func (in *instance) stop() {
+	in.stopOnce.Do(func() {
+		if in.cmd != nil && in.cmd.Process != nil {
+			pgid := in.cmd.Process.Pid
+			_ = syscall.Kill(-pgid, syscall.SIGTERM)
+			select {
+			case <-in.exited:
+			case <-time.After(5 * time.Second):
+				_ = syscall.Kill(-pgid, syscall.SIGKILL)
+				<-in.exited
+			}
+			// Anything the server left in its group goes too.
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		}
+		if in.metaSrv != nil {
+			_ = in.metaSrv.Close()
+		}
+		if in.log != nil {
+			_ = in.log.Close()
+		}
+	})
+}

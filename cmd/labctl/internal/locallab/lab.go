@@ -1,0 +1,576 @@
+// Package locallab runs the whole health-check lab on one machine: dynalite (seeded) behind
+// the authorizing proxy, the Parameter Store stand-in, one web-server process per zone with
+// its own IMDSv2 stand-in, and the local load balancer in front of them. It also does what
+// the lab's console steps and deploys do (swap a role, terminate an instance, roll out a
+// ServerCode) and serves those operations as a small control API for labctl's verbs.
+package locallab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"healthchecklab/internal/lab"
+	"healthchecklab/internal/localb"
+	"healthchecklab/internal/standin/ddbauth"
+	"healthchecklab/internal/standin/dynalite"
+	"healthchecklab/internal/standin/ssmstub"
+	"healthchecklab/internal/targethealth"
+)
+
+// Options configure Start.
+type Options struct {
+	// Code is the ServerCode the first three instances run.
+	Code lab.ServerCode
+	// LBAddr is the load balancer's listen address, e.g. "127.0.0.1:8080" ("127.0.0.1:0" picks one).
+	LBAddr string
+	// Fast uses localb.Fast of the target group's settings: a 1 s interval, same thresholds.
+	Fast bool
+	// RepoRoot holds go.mod, webserver/ and node_modules; empty means found from the working directory.
+	RepoRoot string
+	// WebServerBin is a prebuilt web server; empty means build one from RepoRoot/webserver.
+	WebServerBin string
+	// Progress receives one line per step and per target state change; nil discards them.
+	Progress io.Writer
+}
+
+// Lab is a running local lab. Create it with Start; Close stops everything it started.
+type Lab struct {
+	opts   Options
+	hc     lab.HealthCheck
+	dir    string // temporary directory: web-server binary and instance logs
+	bin    string
+	prefix string
+
+	ddb      *dynalite.Server
+	ddbProxy *ddbauth.Proxy
+	ssm      *ssmstub.Server
+	lb       *localb.LB
+	servers  []*http.Server // stand-ins and the load balancer, closed last to first
+	ddbURL   string
+	ssmURL   string
+	lbURL    string
+
+	ctx    context.Context // lives until Close: operations run in it
+	cancel context.CancelFunc
+	opMu   sync.Mutex // one deploy or repair at a time
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	code      lab.ServerCode
+	zones     map[string]*instance // current instance per zone letter
+	instances map[string]*instance // every instance not yet terminated, by id
+	closed    bool
+
+	outMu    sync.Mutex // serializes writes to progress
+	progress io.Writer
+}
+
+// Start builds the web server (unless prebuilt), starts every part of the lab and returns
+// once three instances are registered with the load balancer. It does not wait for them to
+// turn healthy; see WaitHealthy.
+func Start(ctx context.Context, o Options) (_ *Lab, err error) {
+	if _, err := lab.ParseServerCode(string(o.Code)); err != nil {
+		return nil, err
+	}
+	if o.LBAddr == "" {
+		o.LBAddr = "127.0.0.1:0"
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	hc := lab.TargetGroupHealthCheck
+	if o.Fast {
+		hc = localb.Fast(hc)
+	}
+	root := o.RepoRoot
+	if root == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		if root, err = FindRepoRoot(wd); err != nil {
+			return nil, err
+		}
+	}
+	o.RepoRoot = root
+	dir, err := os.MkdirTemp("", "healthchecklab-local-")
+	if err != nil {
+		return nil, err
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	l := &Lab{
+		opts: o, hc: hc, dir: dir, prefix: lab.DefaultNamingPrefix,
+		ctx: lctx, cancel: cancel, code: o.Code, progress: o.Progress,
+		zones: map[string]*instance{}, instances: map[string]*instance{},
+	}
+	defer func() {
+		if err != nil {
+			l.Close()
+		}
+	}()
+
+	l.bin = o.WebServerBin
+	if l.bin == "" {
+		l.printf("building the web server from %s", filepath.Join(root, "webserver"))
+		if l.bin, err = BuildWebServer(ctx, root, dir); err != nil {
+			return nil, err
+		}
+	}
+
+	l.printf("starting dynalite (DynamoDB API) and seeding table %s", dynalite.DefaultTableName)
+	if l.ddb, err = dynalite.Start(ctx, dynalite.Options{RepoRoot: root}); err != nil {
+		return nil, err
+	}
+	if l.ddbProxy, err = ddbauth.New(l.ddb.URL, ddbauth.DenyRoles(lab.NoDDBRoleName(l.prefix))); err != nil {
+		return nil, err
+	}
+	if l.ddbURL, err = l.serve("127.0.0.1:0", l.ddbProxy); err != nil {
+		return nil, err
+	}
+	if err = dynalite.SetupLabTable(ctx, l.ddbURL, dynalite.DefaultTableName); err != nil {
+		return nil, err
+	}
+
+	if l.ssm, err = ssmstub.NewLab("true"); err != nil {
+		return nil, err
+	}
+	if l.ssmURL, err = l.serve("127.0.0.1:0", l.ssm); err != nil {
+		return nil, err
+	}
+	l.printf("Parameter Store stand-in at %s: %s=true", l.ssmURL, lab.ParameterName)
+
+	l.lb, err = localb.New(localb.Options{HealthCheck: hc, OnTransition: l.onTransition})
+	if err != nil {
+		return nil, err
+	}
+	if l.lbURL, err = l.serve(o.LBAddr, l.lb); err != nil {
+		return nil, fmt.Errorf("load balancer: %w", err)
+	}
+	l.printf("load balancer at %s (health check %s every %s, timeout %s, healthy %d, unhealthy %d, deregistration delay %s)",
+		l.lbURL, hc.Path, hc.Interval, hc.Timeout, hc.HealthyThreshold, hc.UnhealthyThreshold, hc.DeregistrationDelay)
+
+	for _, z := range Letters {
+		inst, err := l.launch(ctx, z, o.Code)
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		l.zones[z] = inst
+		l.mu.Unlock()
+	}
+	return l, nil
+}
+
+// serve runs h on addr (loopback) until Close and returns its base URL.
+func (l *Lab) serve(addr string, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	l.servers = append(l.servers, srv)
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), nil
+}
+
+// FindRepoRoot walks up from dir to the module root of healthchecklab (go.mod and webserver/).
+func FindRepoRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; {
+		mod, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err == nil && strings.HasPrefix(string(mod), "module healthchecklab\n") {
+			return d, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", fmt.Errorf("no healthchecklab checkout in %s or above it (run labctl from the repository, or pass --repo)", dir)
+		}
+		d = parent
+	}
+}
+
+// BuildWebServer compiles root/webserver into dir and returns the binary's path.
+func BuildWebServer(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "webserver")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./webserver")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build ./webserver: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+func (l *Lab) printf(format string, args ...any) {
+	line := time.Now().Format("15:04:05") + " " + fmt.Sprintf(format, args...) + "\n"
+	l.outMu.Lock()
+	defer l.outMu.Unlock()
+	_, _ = io.WriteString(l.progress, line)
+}
+
+func (l *Lab) onTransition(tr targethealth.Transition) {
+	zone := "?"
+	l.mu.Lock()
+	if in, ok := l.instances[tr.ID]; ok {
+		zone = in.zone
+	}
+	l.mu.Unlock()
+	msg := fmt.Sprintf("target %s (%s): %s → %s", tr.ID, ZoneName(zone), tr.From, tr.To)
+	if tr.Reason != "" {
+		msg += " (" + tr.Reason + ")"
+	}
+	if tr.To == targethealth.StateUnhealthy {
+		msg += ": " + l.lb.Target(tr.ID).Description
+	}
+	l.printf("%s", msg)
+}
+
+// URL is the load balancer's base URL.
+func (l *Lab) URL() string { return l.lbURL }
+
+// SSMEndpoint is the Parameter Store stand-in's URL, for the SDK or `aws --endpoint-url`.
+func (l *Lab) SSMEndpoint() string { return l.ssmURL }
+
+// DynamoDBEndpoint is the URL of the authorizing proxy in front of dynalite.
+func (l *Lab) DynamoDBEndpoint() string { return l.ddbURL }
+
+// HealthCheck is the target group's settings in use.
+func (l *Lab) HealthCheck() lab.HealthCheck { return l.hc }
+
+// Dir is the lab's temporary directory; instance logs are under logs/.
+func (l *Lab) Dir() string { return l.dir }
+
+// WaitHealthy waits until every zone's current instance is a healthy target, printing
+// progress, or until ctx ends.
+func (l *Lab) WaitHealthy(ctx context.Context) error {
+	for {
+		st := l.Status()
+		healthy, total := 0, 0
+		for _, t := range st.Targets {
+			if t.Current {
+				total++
+				if t.State == string(targethealth.StateHealthy) {
+					healthy++
+				}
+			}
+		}
+		if total == len(Letters) && healthy == total {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for healthy targets (%d of %d healthy): %w", healthy, len(Letters), ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Status is what `labctl status` shows.
+type Status struct {
+	ServerCode  string          `json:"server_code"`
+	Parameter   string          `json:"parameter"` // value of RecommendationServiceEnabled
+	URL         string          `json:"url"`
+	SSMEndpoint string          `json:"ssm_endpoint"`
+	HealthCheck HealthCheck     `json:"health_check"`
+	Targets     []Target        `json:"targets"`
+	Counters    localb.Counters `json:"counters"`
+	Busy        string          `json:"busy,omitempty"` // the operation in progress, if any
+	Zones       map[string]Zone `json:"zones"`
+}
+
+// HealthCheck is the target group's settings in the status, in seconds for readability.
+type HealthCheck struct {
+	Path                string  `json:"path"`
+	IntervalSeconds     float64 `json:"interval_seconds"`
+	TimeoutSeconds      float64 `json:"timeout_seconds"`
+	HealthyThreshold    int     `json:"healthy_threshold"`
+	UnhealthyThreshold  int     `json:"unhealthy_threshold"`
+	SuccessCodes        string  `json:"success_codes"`
+	DeregistrationDelay float64 `json:"deregistration_delay_seconds"`
+}
+
+// Zone names the instance currently serving a zone.
+type Zone struct {
+	Name       string `json:"name"`
+	InstanceID string `json:"instance_id"`
+}
+
+// Target is one registered target with its instance's facts.
+type Target struct {
+	Zone        string `json:"zone"`
+	InstanceID  string `json:"instance_id"`
+	State       string `json:"state"`
+	Reason      string `json:"reason,omitempty"`
+	Description string `json:"description,omitempty"`
+	Role        string `json:"role"`
+	ServerCode  string `json:"server_code"`
+	Requests    int64  `json:"requests"`
+	Current     bool   `json:"current"` // the zone's current instance (false while an old one drains)
+	Since       string `json:"since"`
+}
+
+// Status reports the targets, ServerCode, parameter and counters.
+func (l *Lab) Status() Status {
+	p, _ := l.ssm.Get(lab.ParameterName)
+	st := Status{
+		Parameter:   p.Value,
+		URL:         l.lbURL,
+		SSMEndpoint: l.ssmURL,
+		HealthCheck: HealthCheck{
+			Path: l.hc.Path, IntervalSeconds: l.hc.Interval.Seconds(), TimeoutSeconds: l.hc.Timeout.Seconds(),
+			HealthyThreshold: l.hc.HealthyThreshold, UnhealthyThreshold: l.hc.UnhealthyThreshold,
+			SuccessCodes: l.hc.SuccessCodes, DeregistrationDelay: l.hc.DeregistrationDelay.Seconds(),
+		},
+		Counters: l.lb.Counters(),
+		Zones:    map[string]Zone{},
+		Targets:  []Target{},
+	}
+	ts := l.lb.Targets()
+	l.mu.Lock()
+	st.ServerCode = string(l.code)
+	for z, in := range l.zones {
+		st.Zones[z] = Zone{Name: ZoneName(z), InstanceID: in.id}
+	}
+	for _, t := range ts {
+		tg := Target{
+			InstanceID: t.ID, State: string(t.State), Reason: t.Reason, Description: t.Description,
+			Requests: t.Requests, Since: t.Since.Format(time.RFC3339),
+		}
+		if in, ok := l.instances[t.ID]; ok {
+			tg.Zone = ZoneName(in.zone)
+			tg.Role = in.meta.Role()
+			tg.ServerCode = string(in.code)
+			tg.Current = l.zones[in.zone] == in
+		}
+		st.Targets = append(st.Targets, tg)
+	}
+	l.mu.Unlock()
+	sort.SliceStable(st.Targets, func(i, j int) bool { return st.Targets[i].Zone < st.Targets[j].Zone })
+	if l.opMu.TryLock() {
+		l.opMu.Unlock()
+	} else {
+		st.Busy = "deploy or repair in progress"
+	}
+	return st
+}
+
+// SetDependency sets RecommendationServiceEnabled directly in the stand-in (the CLI goes
+// through the SSM API instead; this is for tests and the lab itself).
+func (l *Lab) SetDependency(enabled bool) error {
+	_, err := l.ssm.Set(lab.ParameterName, fmt.Sprint(enabled))
+	return err
+}
+
+// Faults the lab can inject.
+const FaultStaleCredentials = "stale-credentials"
+
+// Fault injects a fault into one zone's instance. The only kind is stale-credentials: the
+// instance's metadata now serves the noDDB role, as when the lab attaches that instance
+// profile in the EC2 console.
+func (l *Lab) Fault(kind, zone string) (string, error) {
+	z, err := ParseZone(zone)
+	if err != nil {
+		return "", err
+	}
+	if kind != FaultStaleCredentials {
+		return "", fmt.Errorf("unknown fault %q: use %s", kind, FaultStaleCredentials)
+	}
+	l.mu.Lock()
+	in := l.zones[z]
+	l.mu.Unlock()
+	if in == nil {
+		return "", fmt.Errorf("zone %s has no instance", ZoneName(z))
+	}
+	role := lab.NoDDBRoleName(l.prefix)
+	in.meta.SetRole(role)
+	msg := fmt.Sprintf("instance %s (%s) now has instance profile %s", in.id, ZoneName(z), role)
+	l.printf("%s", msg)
+	return msg, nil
+}
+
+// ErrBusy is returned when a deploy or repair is already running.
+var ErrBusy = errors.New("a deploy or repair is already in progress; wait for it (labctl watch)")
+
+// Repair terminates zone's instance and, as Auto Scaling does, launches a replacement in the
+// same zone with a new instance id, the normal role and the current ServerCode. It returns
+// once the replacement is healthy (or has failed its initial checks) and the old target has
+// drained. progress receives one line per step.
+func (l *Lab) Repair(ctx context.Context, zone string, progress func(string)) error {
+	z, err := ParseZone(zone)
+	if err != nil {
+		return err
+	}
+	if !l.opMu.TryLock() {
+		return ErrBusy
+	}
+	defer l.opMu.Unlock()
+	l.mu.Lock()
+	old, code := l.zones[z], l.code
+	l.mu.Unlock()
+	say := l.sayer(progress)
+	drained := make(chan error, 1)
+	if old != nil {
+		say("terminating instance %s in %s", old.id, ZoneName(z))
+		go func() { drained <- l.terminate(ctx, old, say) }()
+	} else {
+		drained <- nil
+	}
+	say("Auto Scaling: launching a replacement in %s (ServerCode %s)", ZoneName(z), code)
+	in, err := l.launch(ctx, z, code)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.zones[z] = in
+	l.mu.Unlock()
+	say("instance %s launched in %s and registered: %s", in.id, ZoneName(z), l.lb.Target(in.id).State)
+	werr := l.waitSettled(ctx, in, say)
+	if err := <-drained; err != nil {
+		return err
+	}
+	return werr
+}
+
+// Deploy replaces every instance, one zone at a time, with one running code and the normal
+// role: launch the new instance, wait for its target to pass its initial health checks,
+// then deregister the old one and wait for it to drain. That is what a rolling update of the
+// stack with a new ServerCode does.
+func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress func(string)) error {
+	if _, err := lab.ParseServerCode(string(code)); err != nil {
+		return err
+	}
+	if !l.opMu.TryLock() {
+		return ErrBusy
+	}
+	defer l.opMu.Unlock()
+	say := l.sayer(progress)
+	say("rolling update to ServerCode %s, one zone at a time", code)
+	for _, z := range Letters {
+		l.mu.Lock()
+		old := l.zones[z]
+		l.mu.Unlock()
+		in, err := l.launch(ctx, z, code)
+		if err != nil {
+			return err
+		}
+		say("%s: new instance %s (%s) registered", ZoneName(z), in.id, code)
+		l.mu.Lock()
+		l.zones[z] = in
+		l.mu.Unlock()
+		if err := l.waitSettled(ctx, in, say); err != nil {
+			return err
+		}
+		if old != nil {
+			if err := l.terminate(ctx, old, say); err != nil {
+				return err
+			}
+		}
+	}
+	l.mu.Lock()
+	l.code = code
+	l.mu.Unlock()
+	say("rolling update to %s complete", code)
+	return nil
+}
+
+func (l *Lab) sayer(progress func(string)) func(string, ...any) {
+	return func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		l.printf("%s", msg)
+		if progress != nil {
+			progress(msg)
+		}
+	}
+}
+
+// waitSettled waits until in's target leaves the initial state. A target that turns
+// unhealthy is reported, not waited on forever: the stack's rolling update also signals on
+// liveness, not on the deep check.
+func (l *Lab) waitSettled(ctx context.Context, in *instance, say func(string, ...any)) error {
+	start := time.Now()
+	last := ""
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		t := l.lb.Target(in.id)
+		if s := string(t.State) + " " + t.Reason; s != last {
+			last = s
+			switch t.State {
+			case targethealth.StateHealthy:
+				say("target %s (%s) healthy after %s", in.id, ZoneName(in.zone), time.Since(start).Round(100*time.Millisecond))
+				return nil
+			case targethealth.StateUnhealthy:
+				say("target %s (%s) unhealthy: %s %s", in.id, ZoneName(in.zone), t.Reason, t.Description)
+				return nil
+			case targethealth.StateInitial:
+				say("target %s (%s): initial, %s", in.id, ZoneName(in.zone), t.Reason)
+			default:
+				return fmt.Errorf("target %s is %s while waiting for its health checks", in.id, t.State)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.ctx.Done():
+			return errors.New("lab stopped")
+		case <-tick.C:
+		}
+	}
+}
+
+// Close stops every process and server the lab started and removes its temporary directory.
+func (l *Lab) Close() {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.closed = true
+	l.mu.Unlock()
+	// Stop running operations first, so none launches an instance after the sweep below.
+	l.cancel()
+	l.wg.Wait()
+	l.opMu.Lock()
+	defer l.opMu.Unlock()
+	l.mu.Lock()
+	ins := make([]*instance, 0, len(l.instances))
+	for _, in := range l.instances {
+		ins = append(ins, in)
+	}
+	l.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, in := range ins {
+		wg.Add(1)
+		go func() { defer wg.Done(); in.stop() }()
+	}
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for i := len(l.servers) - 1; i >= 0; i-- {
+		_ = l.servers[i].Shutdown(ctx)
+		_ = l.servers[i].Close()
+	}
+	if l.lb != nil {
+		l.lb.Close()
+	}
+	if l.ddb != nil {
+		_ = l.ddb.Close()
+	}
+	_ = os.RemoveAll(l.dir)
+	slog.Debug("local lab closed")
+}

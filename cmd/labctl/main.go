@@ -1,0 +1,35 @@
+// Command labctl drives the health-check lab. `labctl local up` runs the whole lab on this
+// machine (three web servers in zones a, b and c behind a load balancer with ALB's health
+// logic, and stand-ins for DynamoDB, Parameter Store and instance metadata); the other verbs
+// observe it and do what the lab's console steps and deploys do.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one labctl command line and returns the process exit code. Errors are one
+// line on stderr: "labctl: <what went wrong>".
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	root := newRootCmd(getenv)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(stderr, "labctl: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,7 +1,7 @@
 # Bootstraps one HealthCheckLab web server instance (runs as root from user data): installs the
 # server binary from the stack's S3 asset, runs it as a systemd service and tells CloudFormation
 # the instance is ready once the server answers its liveness path on this host. The signal never
-# waits for the deep /healthcheck, so an instance boots and signals even during a dependency outage.
+# waits for the deep health check, so an instance boots and signals even during a dependency outage.
 # The stack fills in the placeholders written between @ signs.
 set -euo pipefail
 

@@ -40,7 +40,7 @@ then use the other verbs from a second terminal.`,
 	dial := func(ctx context.Context) (*locallab.Client, error) { return locallab.Dial(ctx, statePath) }
 
 	root.AddCommand(
-		newLocalCmd(&statePath),
+		newLocalCmd(&statePath, getenv),
 		newStatusCmd(dial),
 		newSampleCmd(dial),
 		newDependencyCmd(dial),
@@ -57,7 +57,7 @@ then use the other verbs from a second terminal.`,
 
 type dialer func(context.Context) (*locallab.Client, error)
 
-func newLocalCmd(statePath *string) *cobra.Command {
+func newLocalCmd(statePath *string, getenv func(string) string) *cobra.Command {
 	local := &cobra.Command{Use: "local", Short: "Run the lab on this machine"}
 	var (
 		code, repo, bin string
@@ -85,7 +85,7 @@ func newLocalCmd(statePath *string) *cobra.Command {
 	up.Flags().IntVar(&port, "port", 8080, "load balancer port on 127.0.0.1 (0: any free port)")
 	up.Flags().BoolVar(&fast, "fast", false, "1 s health-check interval, same thresholds: the whole story in about a minute")
 	up.Flags().StringVar(&repo, "repo", "", "healthchecklab checkout to build the web server from (default: found from the working directory)")
-	up.Flags().StringVar(&bin, "webserver-bin", "", "use this prebuilt web server instead of building one")
+	up.Flags().StringVar(&bin, "webserver-bin", getenv("LABCTL_WEBSERVER_BIN"), "use this prebuilt web server instead of building one (env LABCTL_WEBSERVER_BIN)")
 
 	down := &cobra.Command{
 		Use:   "down",

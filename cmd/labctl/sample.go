@@ -41,7 +41,7 @@ type ZoneSample struct {
 	Codes        map[string]int `json:"status_codes"`
 	Personalized int            `json:"personalized"`
 	Static       int            `json:"static"`
-	Diagnostics  []string       `json:"diagnostics,omitempty"` // distinct diagnostics of static answers
+	Diagnostics  []string       `json:"diagnostics,omitempty"` // the first static answer's diagnostic
 }
 
 // Sample is the result of `labctl sample`.
@@ -151,7 +151,7 @@ func takeSample(ctx context.Context, c *locallab.Client, n int) (Sample, error) 
 				z.Personalized++
 			} else {
 				z.Static++
-				if p.Diagnostic != "" && !slices.Contains(z.Diagnostics, p.Diagnostic) && len(z.Diagnostics) < 3 {
+				if p.Diagnostic != "" && len(z.Diagnostics) == 0 {
 					z.Diagnostics = append(z.Diagnostics, p.Diagnostic)
 				}
 			}

@@ -1,0 +1,420 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/internal/lab"
+)
+
+// syncBuffer is a bytes.Buffer safe for the lab's concurrent progress writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// noEnv keeps the caller's LABCTL_STATE and XDG_RUNTIME_DIR out of the tests.
+func noEnv(string) string { return "" }
+
+// labctl runs one labctl command line in-process against the lab behind state.
+func labctl(t *testing.T, state string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	code := run(ctx, append(args, "--state", state), &out, &errOut, noEnv)
+	if code != 0 {
+		return out.String(), fmt.Errorf("labctl %s: exit %d: %s", strings.Join(args, " "), code, strings.TrimSpace(errOut.String()))
+	}
+	return out.String(), nil
+}
+
+func mustLabctl(t *testing.T, state string, args ...string) string {
+	t.Helper()
+	out, err := labctl(t, state, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func status(t *testing.T, state string) locallab.Status {
+	t.Helper()
+	var st locallab.Status
+	if err := json.Unmarshal([]byte(mustLabctl(t, state, "status", "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func sample(t *testing.T, state string, n int) Sample {
+	t.Helper()
+	var s Sample
+	if err := json.Unmarshal([]byte(mustLabctl(t, state, "sample", "-n", fmt.Sprint(n), "--json")), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// eventually polls cond until it reports true, failing the test with cond's last
+// explanation after a deadline generous enough for a loaded CI machine.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		ok, detail := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not reached: %s", what, detail)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// zone returns the sample of one zone letter, or a zero ZoneSample.
+func (s Sample) zone(letter string) ZoneSample {
+	for _, z := range s.Zones {
+		if z.Zone == locallab.ZoneName(letter) {
+			return z
+		}
+	}
+	return ZoneSample{}
+}
+
+func (s Sample) String() string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// is reports whether the zone answered, only with 200s, all personalized (or all static).
+func (z ZoneSample) is(personalized bool) bool {
+	want := z.Static
+	if personalized {
+		want = z.Personalized
+	}
+	return z.Requests > 0 && z.Codes["200"] == z.Requests && want == z.Requests
+}
+
+// allZones checks that the sample came from exactly the given zones and that every answer
+// was a 200 that is personalized (want true) or static (want false).
+func (s Sample) allZones(personalized bool, letters ...string) (bool, string) {
+	if len(s.Zones) != len(letters) {
+		return false, fmt.Sprintf("want zones %v, got %s", letters, s)
+	}
+	for _, l := range letters {
+		if !s.zone(l).is(personalized) {
+			return false, fmt.Sprintf("zone %s (personalized %v wanted): %s", l, personalized, s)
+		}
+	}
+	return true, ""
+}
+
+func target(st locallab.Status, letter string) locallab.Target {
+	for _, t := range st.Targets {
+		if t.Current && t.Zone == locallab.ZoneName(letter) {
+			return t
+		}
+	}
+	return locallab.Target{}
+}
+
+func allCurrent(st locallab.Status, f func(locallab.Target) bool) (bool, string) {
+	n := 0
+	for _, t := range st.Targets {
+		if !t.Current {
+			continue
+		}
+		n++
+		if !f(t) {
+			b, _ := json.Marshal(st.Targets)
+			return false, string(b)
+		}
+	}
+	return n == len(locallab.Letters), fmt.Sprintf("%d current targets", n)
+}
+
+// TestLocalLabTenCheckpoints starts the local lab with --fast and walks the ten checkpoints
+// of the lab (docs: ../shared/LAB.md) through labctl's verbs, asserting what a user sees.
+func TestLocalLabTenCheckpoints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole local lab; skipped with -short")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("node is needed for dynalite (see README: Node 20+, then npm ci)")
+	}
+	root, err := locallab.FindRepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	state := filepath.Join(dir, "local.json")
+	bin := os.Getenv("LABCTL_WEBSERVER_BIN") // a prebuilt server saves the build
+	if bin == "" {
+		bctx, bcancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		bin, err = locallab.BuildWebServer(bctx, root, dir)
+		bcancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if _, err := labctl(t, state, "status"); err == nil || !strings.Contains(err.Error(), "no lab running") {
+		t.Fatalf("status before up: %v, want no lab running", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var upOut syncBuffer
+	upDone := make(chan int, 1)
+	go func() {
+		upDone <- run(ctx, []string{"local", "up", "--fast", "--port", "0", "--server-code", "basic",
+			"--state", state, "--webserver-bin", bin, "--repo", root}, &upOut, &upOut, noEnv)
+	}()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-upDone:
+			if code != 0 {
+				t.Errorf("local up exited %d:\n%s", code, upOut.String())
+			}
+		case <-time.After(60 * time.Second):
+			t.Errorf("local up did not stop within 60s")
+		}
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("local up output:\n%s", upOut.String())
+		}
+	})
+
+	// 1. basic: personalized from all three zones, all targets healthy.
+	eventually(t, "lab up with three healthy targets", func() (bool, string) {
+		if _, err := labctl(t, state, "status"); err != nil {
+			return false, err.Error()
+		}
+		return allCurrent(status(t, state), func(tg locallab.Target) bool { return tg.State == "healthy" })
+	})
+	st := status(t, state)
+	if st.ServerCode != "basic" || st.Parameter != "true" {
+		t.Fatalf("checkpoint 1: server code %q, parameter %q", st.ServerCode, st.Parameter)
+	}
+	for _, tg := range st.Targets {
+		if len(tg.InstanceID) != 19 || !strings.HasPrefix(tg.InstanceID, "i-0") || tg.Role != lab.RoleName(lab.DefaultNamingPrefix) {
+			t.Fatalf("checkpoint 1: target %+v", tg)
+		}
+	}
+	if ok, why := sample(t, state, 30).allZones(true, "a", "b", "c"); !ok {
+		t.Fatalf("checkpoint 1: %s", why)
+	}
+
+	// 2. Dependency off with basic: every request a load-balancer 502, no target 5xx,
+	// targets still healthy (the shallow check sees nothing).
+	mustLabctl(t, state, "dependency", "off")
+	eventually(t, "checkpoint 2: 502 from the load balancer", func() (bool, string) {
+		s := sample(t, state, 12)
+		ok := s.Codes["502"] == 12 && s.Counters.ELB502 == 12 && s.Counters.Target5xx == 0 && len(s.Zones) == 3
+		return ok, s.String()
+	})
+	if ok, why := allCurrent(status(t, state), func(tg locallab.Target) bool { return tg.State == "healthy" }); !ok {
+		t.Fatalf("checkpoint 2: targets not all healthy: %s", why)
+	}
+	if st := status(t, state); st.Counters.Target5xx != 0 || st.Counters.ELB502 < 12 {
+		t.Fatalf("checkpoint 2: counters %+v", st.Counters)
+	}
+
+	// 3. Deploy errorhandling: new instances; with the service still off, static 200s from all zones.
+	before := status(t, state)
+	out := mustLabctl(t, state, "deploy", "--server-code", "errorhandling")
+	if !strings.Contains(out, "complete") {
+		t.Fatalf("checkpoint 3: deploy output:\n%s", out)
+	}
+	st = status(t, state)
+	if st.ServerCode != "errorhandling" {
+		t.Fatalf("checkpoint 3: server code %q", st.ServerCode)
+	}
+	for _, l := range locallab.Letters {
+		if target(st, l).InstanceID == target(before, l).InstanceID || target(st, l).ServerCode != "errorhandling" {
+			t.Fatalf("checkpoint 3: zone %s not replaced: %+v", l, target(st, l))
+		}
+	}
+	if len(st.Targets) != 3 {
+		t.Fatalf("checkpoint 3: old targets not drained: %+v", st.Targets)
+	}
+	s := sample(t, state, 12)
+	if ok, why := s.allZones(false, "a", "b", "c"); !ok {
+		t.Fatalf("checkpoint 3: %s", why)
+	}
+	if d := s.zone("a").Diagnostics; len(d) == 0 || !strings.Contains(d[0], "ResourceNotFound") {
+		t.Fatalf("checkpoint 3: diagnostic %q, want the failed call's ResourceNotFoundException", d)
+	}
+
+	// 4. Dependency on: personalized everywhere.
+	mustLabctl(t, state, "dependency", "on")
+	eventually(t, "checkpoint 4: personalized again", func() (bool, string) {
+		return sample(t, state, 12).allZones(true, "a", "b", "c")
+	})
+
+	// 5. Stale credentials in zone c: a and b personalized, c static; all still healthy.
+	mustLabctl(t, state, "fault", "stale-credentials", "--az", "c")
+	eventually(t, "checkpoint 5: zone c static", func() (bool, string) {
+		s := sample(t, state, 12)
+		ok := len(s.Zones) == 3 && s.zone("a").is(true) && s.zone("b").is(true) && s.zone("c").is(false)
+		return ok, s.String()
+	})
+	st = status(t, state)
+	if target(st, "c").Role != lab.NoDDBRoleName(lab.DefaultNamingPrefix) {
+		t.Fatalf("checkpoint 5: zone c role %q", target(st, "c").Role)
+	}
+	if ok, why := allCurrent(st, func(tg locallab.Target) bool { return tg.State == "healthy" }); !ok {
+		t.Fatalf("checkpoint 5: the shallow check should keep every target healthy: %s", why)
+	}
+
+	// 6. Deploy healthcheck: roles reset, all healthy, /healthcheck Success on all three.
+	mustLabctl(t, state, "deploy", "--server-code", "healthcheck")
+	st = status(t, state)
+	if ok, why := allCurrent(st, func(tg locallab.Target) bool {
+		return tg.State == "healthy" && tg.ServerCode == "healthcheck" && tg.Role == lab.RoleName(lab.DefaultNamingPrefix)
+	}); !ok {
+		t.Fatalf("checkpoint 6: %s", why)
+	}
+	zonesOK := map[string]bool{}
+	for range 3 {
+		req, _ := http.NewRequest(http.MethodGet, st.URL+lab.TargetGroupHealthCheck.Path, nil)
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var hc struct {
+			Healthy  bool           `json:"healthy"`
+			Metadata map[string]any `json:"metadata"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&hc)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || !hc.Healthy {
+			t.Fatalf("checkpoint 6: /healthcheck %d healthy=%v err=%v", resp.StatusCode, hc.Healthy, err)
+		}
+		zonesOK[fmt.Sprint(hc.Metadata["availability_zone"])] = true
+	}
+	if len(zonesOK) != 3 {
+		t.Fatalf("checkpoint 6: /healthcheck answered from %v, want three zones", zonesOK)
+	}
+
+	// 7. Stale credentials in c again: c unhealthy (503, ResponseCodeMismatch), no traffic
+	// to c, everything personalized from a and b (fail closed).
+	mustLabctl(t, state, "fault", "stale-credentials", "--az", "c")
+	eventually(t, "checkpoint 7: zone c unhealthy", func() (bool, string) {
+		tg := target(status(t, state), "c")
+		ok := tg.State == "unhealthy" && tg.Reason == "Target.ResponseCodeMismatch" && strings.Contains(tg.Description, "[503]")
+		return ok, fmt.Sprintf("%+v", tg)
+	})
+	cBefore := target(status(t, state), "c")
+	s = sample(t, state, 12)
+	if ok, why := s.allZones(true, "a", "b"); !ok {
+		t.Fatalf("checkpoint 7: %s", why)
+	}
+	if cAfter := target(status(t, state), "c"); cAfter.Requests != cBefore.Requests {
+		t.Fatalf("checkpoint 7: unhealthy c got %d requests", cAfter.Requests-cBefore.Requests)
+	}
+	for _, l := range []string{"a", "b"} {
+		if tg := target(status(t, state), l); tg.State != "healthy" {
+			t.Fatalf("checkpoint 7: zone %s %s", l, tg.State)
+		}
+	}
+
+	// 8. Repair c: a new instance (new id, normal role) in c, healthy; personalized from all three.
+	mustLabctl(t, state, "repair", "--az", "c")
+	st = status(t, state)
+	newC := target(st, "c")
+	if newC.InstanceID == cBefore.InstanceID || newC.State != "healthy" || newC.Role != lab.RoleName(lab.DefaultNamingPrefix) {
+		t.Fatalf("checkpoint 8: zone c after repair: %+v (old %s)", newC, cBefore.InstanceID)
+	}
+	for _, tg := range st.Targets {
+		if tg.InstanceID == cBefore.InstanceID {
+			t.Fatalf("checkpoint 8: terminated instance still registered: %+v", tg)
+		}
+	}
+	if ok, why := sample(t, state, 12).allZones(true, "a", "b", "c"); !ok {
+		t.Fatalf("checkpoint 8: %s", why)
+	}
+
+	// 9. Dependency off: all three unhealthy with 503, yet the load balancer fails open and
+	// every answer is a static 200 from every zone.
+	mustLabctl(t, state, "dependency", "off")
+	eventually(t, "checkpoint 9: all targets unhealthy", func() (bool, string) {
+		return allCurrent(status(t, state), func(tg locallab.Target) bool {
+			return tg.State == "unhealthy" && tg.Reason == "Target.ResponseCodeMismatch" && strings.Contains(tg.Description, "[503]")
+		})
+	})
+	s = sample(t, state, 12)
+	if ok, why := s.allZones(false, "a", "b", "c"); !ok {
+		t.Fatalf("checkpoint 9: %s", why)
+	}
+	if s.Counters.FailOpen != 12 || s.Counters.ELB5xx != 0 || s.Counters.Target5xx != 0 {
+		t.Fatalf("checkpoint 9: counters during the sample %+v", s.Counters)
+	}
+
+	// 10. Dependency on: personalized again, and the targets recover.
+	mustLabctl(t, state, "dependency", "on")
+	eventually(t, "checkpoint 10: personalized and healthy again", func() (bool, string) {
+		if ok, why := sample(t, state, 12).allZones(true, "a", "b", "c"); !ok {
+			return false, why
+		}
+		return allCurrent(status(t, state), func(tg locallab.Target) bool { return tg.State == "healthy" })
+	})
+
+	// Stopping the lab stops every web-server process and removes the state file.
+	stop()
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Errorf("state file left behind: %v", err)
+	}
+	if pids := processesRunning(bin); len(pids) > 0 {
+		t.Errorf("web-server processes left running: %v", pids)
+	}
+	if _, err := labctl(t, state, "status"); err == nil || !strings.Contains(err.Error(), "no lab running") {
+		t.Errorf("status after stop: %v, want no lab running", err)
+	}
+}
+
+// processesRunning lists the pids whose command line starts with exe.
+func processesRunning(exe string) []string {
+	var pids []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.HasPrefix(string(b), exe+"\x00") {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}

@@ -1,0 +1,145 @@
+package locallab
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseZone(t *testing.T) {
+	tests := []struct {
+		in, want string
+		wantErr  bool
+	}{
+		{"a", "a", false},
+		{"C", "c", false},
+		{"local-1b", "b", false},
+		{" c ", "c", false},
+		{"d", "", true},
+		{"", "", true},
+		{"us-east-1a", "", true},
+		{"local-1", "", true},
+	}
+	for _, tt := range tests {
+		got, err := ParseZone(tt.in)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("ParseZone(%q) = %q, %v", tt.in, got, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "use a, b, c") {
+			t.Errorf("error %q does not name the zones", err)
+		}
+	}
+}
+
+func TestNewInstanceID(t *testing.T) {
+	re := regexp.MustCompile(`^i-0[0-9a-f]{16}$`)
+	seen := map[string]bool{}
+	for range 100 {
+		id := newInstanceID()
+		if !re.MatchString(id) || seen[id] {
+			t.Fatalf("instance id %q: not i-0 + 16 hex, or repeated", id)
+		}
+		seen[id] = true
+	}
+}
+
+func TestDefaultStatePath(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"LABCTL_STATE": "/x/s.json", "XDG_RUNTIME_DIR": "/run/user/1"}, "/x/s.json"},
+		{map[string]string{"XDG_RUNTIME_DIR": "/run/user/1"}, "/run/user/1/healthchecklab/local.json"},
+	}
+	for _, tt := range tests {
+		if got := DefaultStatePath(env(tt.env)); got != tt.want {
+			t.Errorf("DefaultStatePath(%v) = %q, want %q", tt.env, got, tt.want)
+		}
+	}
+	if got := DefaultStatePath(env(nil)); !strings.HasPrefix(got, os.TempDir()) {
+		t.Errorf("fallback %q not under the temporary directory", got)
+	}
+}
+
+func TestStateFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "local.json")
+	if _, err := ReadState(path); !errors.Is(err, ErrNoLab) {
+		t.Fatalf("missing state file: %v, want ErrNoLab", err)
+	}
+	st := State{PID: 42, ControlURL: "http://127.0.0.1:1", Token: "t", Started: time.Unix(1, 0).UTC()}
+	if err := WriteState(path, st); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file mode %v, %v: it holds the control token, want 0600", fi.Mode(), err)
+	}
+	got, err := ReadState(path)
+	if err != nil || got != st {
+		t.Fatalf("ReadState = %+v, %v", got, err)
+	}
+	RemoveState(path, 7) // another process's lab: left alone
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal("RemoveState removed another process's state file")
+	}
+	RemoveState(path, 42)
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatal("state file not removed")
+	}
+	if err := os.WriteFile(path, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadState(path); !errors.Is(err, ErrNoLab) || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("damaged state file: %v", err)
+	}
+}
+
+// TestDialUnreachable: a state file left by a lab that is gone is "no lab running".
+func TestDialUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	path := filepath.Join(t.TempDir(), "local.json")
+	if err := WriteState(path, State{PID: 1, ControlURL: url, Token: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Dial(context.Background(), path); !errors.Is(err, ErrNoLab) {
+		t.Fatalf("Dial = %v, want ErrNoLab", err)
+	}
+}
+
+// TestControlAPIToken: the control API refuses calls without the state file's token.
+func TestControlAPIToken(t *testing.T) {
+	l := &Lab{}
+	srv := httptest.NewServer(l.Handler("secret", func() {}))
+	defer srv.Close()
+	for _, auth := range []string{"", "Bearer wrong", "secret"} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+pathStatus, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("Authorization %q: %d, want 401", auth, resp.StatusCode)
+		}
+	}
+	c := &Client{State: State{ControlURL: srv.URL, Token: "secret"}, http: http.DefaultClient}
+	if _, err := c.Fault(context.Background(), "stale-credentials", "q"); err == nil || !strings.Contains(err.Error(), `unknown zone "q"`) {
+		t.Fatalf("fault in zone q: %v", err)
+	}
+	if err := c.Deploy(context.Background(), "deep", func(Event) {}); err == nil || !strings.Contains(err.Error(), "basic, errorhandling, healthcheck") {
+		t.Fatalf("deploy deep: %v", err)
+	}
+}

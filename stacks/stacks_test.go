@@ -1,9 +1,12 @@
 package stacks
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -95,6 +98,11 @@ func newTestApp(t *testing.T, overrides map[string]any, bundle bool) awscdk.App 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newTestAppIn(t, ctx, outdir)
+}
+
+// newTestAppIn is an app with exactly this context, synthesizing into outdir.
+func newTestAppIn(t *testing.T, ctx map[string]any, outdir string) awscdk.App {
 	return awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: &outdir})
 }
 
@@ -736,6 +744,33 @@ func withoutUserData(t *testing.T, tmpl map[string]any) map[string]any {
 	return c
 }
 
+// changedParts names the sections and resources that differ between two templates.
+func changedParts(a, b map[string]any) []string {
+	var out []string
+	for _, section := range []string{"Resources", "Outputs", "Parameters", "Conditions", "Rules", "Description"} {
+		as, _ := a[section].(map[string]any)
+		bs, _ := b[section].(map[string]any)
+		if as == nil || bs == nil {
+			if !reflect.DeepEqual(a[section], b[section]) {
+				out = append(out, section)
+			}
+			continue
+		}
+		for id := range as {
+			if !reflect.DeepEqual(as[id], bs[id]) {
+				out = append(out, section+"."+id)
+			}
+		}
+		for id := range bs {
+			if _, ok := as[id]; !ok {
+				out = append(out, section+"."+id)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 func TestServerCodeChangesOnlyUserData(t *testing.T) {
 	base := synthLab(t, map[string]any{config.KeyServerCode: string(lab.CodeBasic)})
 	for _, code := range []lab.ServerCode{lab.CodeErrorHandling, lab.CodeHealthCheck} {
@@ -745,7 +780,7 @@ func TestServerCodeChangesOnlyUserData(t *testing.T) {
 				t.Errorf("the network stack changed")
 			}
 			if a, b := withoutUserData(t, base.service), withoutUserData(t, other.service); !reflect.DeepEqual(a, b) {
-				t.Errorf("the HealthCheckLab template changed beyond the user data")
+				t.Errorf("the HealthCheckLab template changed beyond the user data, in %v", changedParts(a, b))
 			}
 			// The user data differs in the server code line alone. The group's reference to
 			// the template's LatestVersionNumber then rolls the instances.
@@ -861,5 +896,65 @@ func TestSynthesisIsDeterministic(t *testing.T) {
 	}
 	if !reflect.DeepEqual(a.service, templateJSON(l.Service.Stack)) || !reflect.DeepEqual(a.network, templateJSON(l.Network.Stack)) {
 		t.Errorf("two syntheses of the same source differ")
+	}
+}
+
+// TestCDKJSONSetsRecommendedFeatureFlags compares cdk.json with the recommended flags that
+// ship inside the linked aws-cdk-lib, so that synthesis prints no feature-flag warning.
+func TestCDKJSONSetsRecommendedFeatureFlags(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}} {{.Dir}}", "github.com/aws/aws-cdk-go/awscdk/v2").Output()
+	version, dir, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+	if err != nil || dir == "" {
+		t.Fatalf("locating aws-cdk-go: %q %v", out, err)
+	}
+	tgz := filepath.Join(dir, "jsii", "aws-cdk-lib-"+strings.TrimPrefix(version, "v")+".tgz")
+	recommended := readTarJSON(t, tgz, "package/recommended-feature-flags.json")
+	ctx := cdkJSONContext(t)
+	if len(recommended) < 50 {
+		t.Fatalf("only %d recommended flags read from %s", len(recommended), tgz)
+	}
+	for flag, want := range recommended {
+		if got, ok := ctx[flag]; !ok || !reflect.DeepEqual(got, want) {
+			t.Errorf("cdk.json %s = %v, recommended %v", flag, got, want)
+		}
+	}
+}
+
+func readTarJSON(t *testing.T, tgz, name string) map[string]any {
+	t.Helper()
+	f, err := os.Open(tgz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("%s not in %s: %v", name, tgz, err)
+		}
+		if h.Name == name {
+			var v map[string]any
+			if err := json.NewDecoder(tr).Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+	}
+}
+
+// TestAppReportsInvalidServerCode runs the app the way the CDK CLI does (context in
+// CDK_CONTEXT_JSON) and expects it to stop with the message naming the three codes.
+func TestAppReportsInvalidServerCode(t *testing.T) {
+	cmd := exec.Command("go", "run", "healthchecklab")
+	cmd.Env = append(os.Environ(), `CDK_CONTEXT_JSON={"ServerCode":"deep"}`, "CDK_OUTDIR="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	want := `healthchecklab: invalid context: invalid ServerCode "deep": must be one of basic, errorhandling, healthcheck`
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("app with ServerCode=deep: %v\n%s\nwant a failure saying %q", err, out, want)
 	}
 }

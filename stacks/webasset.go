@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
@@ -34,6 +35,9 @@ type goBuild struct {
 	arch      string
 }
 
+// bundleRuns counts the builds the CDK asked for, so tests can see it skip cached assets.
+var bundleRuns atomic.Int64
+
 // buildEnv fixes every environment input of the build that could change the binary.
 func buildEnv(arch string) []string {
 	return append(os.Environ(),
@@ -48,6 +52,7 @@ var buildFlags = []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w -build
 // TryBundle builds the binary into outputDir and reports success; on failure it prints the
 // compiler's output, and the CDK then reports that bundling failed.
 func (b *goBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool {
+	bundleRuns.Add(1)
 	if err := b.build(filepath.Join(*outputDir, WebServerBinary)); err != nil {
 		fmt.Fprintf(os.Stderr, "bundling %s for linux/%s: %v\n", WebServerPackage, b.arch, err)
 		return jsii.Bool(false)

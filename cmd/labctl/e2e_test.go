@@ -236,6 +236,17 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	if ok, why := sample(t, state, 30).allZones(true, "a", "b", "c"); !ok {
 		t.Fatalf("checkpoint 1: %s", why)
 	}
+	if out := mustLabctl(t, state, "sample", "-n", "6"); !strings.Contains(out, "local-1c") || !strings.Contains(out, "200×2") {
+		t.Fatalf("checkpoint 1: sample table:\n%s", out)
+	}
+	// watch redraws until interrupted; into a buffer it prints the view once (it did not change).
+	var watchOut bytes.Buffer
+	wctx, wcancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	code := run(wctx, []string{"watch", "--interval", "200ms", "--state", state}, &watchOut, &watchOut, noEnv)
+	wcancel()
+	if code != 0 || !strings.Contains(watchOut.String(), "local-1a") || strings.Count(watchOut.String(), "healthy") < 3 {
+		t.Fatalf("checkpoint 1: watch exit %d:\n%s", code, watchOut.String())
+	}
 
 	// 2. Dependency off with basic: every request a load-balancer 502, no target 5xx,
 	// targets still healthy (the shallow check sees nothing).
@@ -338,6 +349,9 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		ok := tg.State == "unhealthy" && tg.Reason == "Target.ResponseCodeMismatch" && strings.Contains(tg.Description, "[503]")
 		return ok, fmt.Sprintf("%+v", tg)
 	})
+	if out := mustLabctl(t, state, "status"); !strings.Contains(out, "Target.ResponseCodeMismatch (Health checks failed with these codes: [503])") {
+		t.Fatalf("checkpoint 7: status table:\n%s", out)
+	}
 	cBefore := target(status(t, state), "c")
 	s = sample(t, state, 12)
 	if ok, why := s.allZones(true, "a", "b"); !ok {
@@ -393,8 +407,17 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		return allCurrent(status(t, state), func(tg locallab.Target) bool { return tg.State == "healthy" })
 	})
 
-	// Stopping the lab stops every web-server process and removes the state file.
-	stop()
+	// `local down` stops the lab: every web-server process ends and the state file goes.
+	mustLabctl(t, state, "local", "down")
+	select {
+	case code := <-upDone:
+		stopped = true
+		if code != 0 {
+			t.Errorf("local up exited %d after local down", code)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("local up still running 60s after local down")
+	}
 	if _, err := os.Stat(state); !os.IsNotExist(err) {
 		t.Errorf("state file left behind: %v", err)
 	}

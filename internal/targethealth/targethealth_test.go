@@ -373,3 +373,19 @@ func TestSnapshotOrder(t *testing.T) {
 		t.Fatalf("snapshot order %v, want registration order", ids)
 	}
 }
+
+// BenchmarkPick measures one routing decision over three healthy targets.
+func BenchmarkPick(b *testing.B) {
+	g, _ := NewGroup(labSettings)
+	for _, id := range []string{"a", "b", "c"} {
+		_ = g.Register(id, t0)
+		_, _, _ = g.Report(id, ok200, t0)
+		_, _, _ = g.Report(id, ok200, t0)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, ok := g.Pick(); !ok {
+			b.Fatal("no target")
+		}
+	}
+}

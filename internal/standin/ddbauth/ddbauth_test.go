@@ -1,0 +1,120 @@
+package ddbauth
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"healthchecklab/internal/lab"
+	"healthchecklab/internal/standin/dynalite"
+)
+
+var ddbURL string
+
+func TestMain(m *testing.M) {
+	srv, err := dynalite.Start(context.Background(), dynalite.Options{Stderr: os.Stderr})
+	if err != nil {
+		println("dynalite:", err.Error(), "(run `npm ci` first)")
+		os.Exit(1)
+	}
+	ddbURL = srv.URL
+	if err := dynalite.SetupLabTable(context.Background(), srv.URL, dynalite.DefaultTableName); err != nil {
+		srv.Close()
+		println(err.Error())
+		os.Exit(1)
+	}
+	code := m.Run()
+	srv.Close()
+	os.Exit(code)
+}
+
+func getItem(ctx context.Context, c *dynamodb.Client, table string) error {
+	_, err := c.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(table),
+		Key: map[string]types.AttributeValue{
+			lab.PartitionKey: &types.AttributeValueMemberS{Value: lab.ServiceAPI},
+			lab.SortKey:      &types.AttributeValueMemberN{Value: "1"},
+		},
+	})
+	return err
+}
+
+// TestDeniesNoDDBRole signs real SDK requests as each lab role and checks who gets through.
+func TestDeniesNoDDBRole(t *testing.T) {
+	normal, noDDB := lab.RoleName("WebApp1"), lab.NoDDBRoleName("WebApp1")
+	p, err := New(ddbURL, DenyRoles(noDDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(p)
+	defer ts.Close()
+	ctx := context.Background()
+
+	tests := []struct {
+		role      string
+		table     string
+		wantCode  string
+		wantInMsg string
+	}{
+		{normal, dynalite.DefaultTableName, "", ""},
+		{normal, lab.DecoyTableName, "ResourceNotFoundException", ""},
+		{noDDB, dynalite.DefaultTableName, "AccessDeniedException",
+			"assumed-role/" + noDDB + "/session is not authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:eu-west-3:123456789012:table/" + dynalite.DefaultTableName},
+	}
+	for _, tt := range tests {
+		t.Run(tt.role+"/"+tt.table, func(t *testing.T) {
+			err := getItem(ctx, dynalite.NewClient(ts.URL, "eu-west-3", tt.role), tt.table)
+			var apiErr smithy.APIError
+			switch {
+			case tt.wantCode == "":
+				if err != nil {
+					t.Fatalf("GetItem: %v", err)
+				}
+			case !errors.As(err, &apiErr) || apiErr.ErrorCode() != tt.wantCode:
+				t.Fatalf("err = %v, want %s", err, tt.wantCode)
+			case !strings.Contains(apiErr.ErrorMessage(), tt.wantInMsg):
+				t.Errorf("message %q lacks %q", apiErr.ErrorMessage(), tt.wantInMsg)
+			}
+		})
+	}
+	if p.Denied() != 1 || p.Calls("GetItem") != 3 {
+		t.Errorf("Denied = %d, GetItem calls = %d; want 1, 3", p.Denied(), p.Calls("GetItem"))
+	}
+
+	p.SetDeny(nil)
+	if err := getItem(ctx, dynalite.NewClient(ts.URL, "eu-west-3", noDDB), dynalite.DefaultTableName); err != nil {
+		t.Errorf("after SetDeny(nil): %v", err)
+	}
+}
+
+func TestHang(t *testing.T) {
+	p, _ := New(ddbURL, nil)
+	ts := httptest.NewServer(p)
+	defer ts.Close()
+	p.SetHang(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	c := dynalite.NewClient(ts.URL, "us-east-1", "r")
+	if err := getItem(ctx, c, dynalite.DefaultTableName); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("hanging GetItem err = %v, want deadline exceeded", err)
+	}
+	p.SetHang(false)
+	if err := getItem(context.Background(), c, dynalite.DefaultTableName); err != nil {
+		t.Errorf("after SetHang(false): %v", err)
+	}
+}
+
+func TestNewRejectsBadTarget(t *testing.T) {
+	if _, err := New("localhost:1234", nil); err == nil {
+		t.Error("accepted a target without scheme")
+	}
+}

@@ -121,6 +121,17 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 		}
 	}()
 
+	// Take the load balancer's port first: a port in use fails at once, before any build.
+	lbListener, err := net.Listen("tcp", o.LBAddr)
+	if err != nil {
+		return nil, fmt.Errorf("load balancer: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			lbListener.Close()
+		}
+	}()
+
 	l.bin = o.WebServerBin
 	if l.bin == "" {
 		l.printf("building the web server from %s", filepath.Join(root, "webserver"))
@@ -155,9 +166,7 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if l.lbURL, err = l.serve(o.LBAddr, l.lb); err != nil {
-		return nil, fmt.Errorf("load balancer: %w", err)
-	}
+	l.lbURL = l.serveOn(lbListener, l.lb)
 	l.printf("load balancer at %s (health check %s every %s, timeout %s, healthy %d, unhealthy %d, deregistration delay %s)",
 		l.lbURL, hc.Path, hc.Interval, hc.Timeout, hc.HealthyThreshold, hc.UnhealthyThreshold, hc.DeregistrationDelay)
 
@@ -179,10 +188,15 @@ func (l *Lab) serve(addr string, h http.Handler) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return l.serveOn(ln, h), nil
+}
+
+// serveOn runs h on ln until Close and returns its base URL.
+func (l *Lab) serveOn(ln net.Listener, h http.Handler) string {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	l.servers = append(l.servers, srv)
 	go func() { _ = srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), nil
+	return "http://" + ln.Addr().String()
 }
 
 // FindRepoRoot walks up from dir to the module root of healthchecklab (go.mod and webserver/).

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"golang.org/x/sync/singleflight"
+)
+
+// Metadata is what the page shows about the serving instance, read once at start-up.
+type Metadata struct {
+	AccountID        string `json:"account_id"`
+	AMIID            string `json:"ami_id"`
+	AvailabilityZone string `json:"availability_zone"`
+	InstanceID       string `json:"instance_id"`
+	InstanceType     string `json:"instance_type"`
+	PrivateHostname  string `json:"private_hostname"`
+	PrivateIPv4      string `json:"private_ipv4"`
+	// OutsideAWS is true when no instance metadata could be read ("Running outside AWS").
+	OutsideAWS bool   `json:"running_outside_aws"`
+	Region     string `json:"-"`
+}
+
+// connect loads the SDK's standard configuration and builds the server's dependencies.
+func connect(ctx context.Context, o options, getenv func(string) string, logger *slog.Logger) (deps, error) {
+	var loadOpts []func(*config.LoadOptions) error
+	if o.region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(o.region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return deps{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+
+	md := readMetadata(ctx, cfg, o.metadataTimeout, getenv, logger)
+	if cfg.Region == "" {
+		cfg.Region = md.Region
+	}
+	if cfg.Region == "" {
+		logger.Warn("no region: set -region or AWS_REGION")
+	}
+	if cfg.Credentials != nil {
+		cfg.Credentials = newFreshCredentials(cfg.Credentials, o.credentialsMaxAge, logger)
+	}
+
+	// Bounded retries without the client-side retry quota: every call already has a deadline,
+	// and a quota error would hide the dependency's real error from the diagnostic.
+	retryer := func() aws.Retryer {
+		return retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = 2
+			so.MaxBackoff = 100 * time.Millisecond
+			so.RateLimiter = ratelimit.None
+		})
+	}
+	ddb := dynamodb.NewFromConfig(cfg, func(opt *dynamodb.Options) { opt.Retryer = retryer() })
+	// The deep health check gets its own connection pool: reserved capacity that traffic
+	// on / cannot exhaust.
+	healthDDB := dynamodb.NewFromConfig(cfg, func(opt *dynamodb.Options) {
+		opt.Retryer = retryer()
+		opt.HTTPClient = awshttp.NewBuildableClient()
+	})
+	ssmClient := ssm.NewFromConfig(cfg, func(opt *ssm.Options) { opt.Retryer = retryer() })
+
+	params := newParamCache(func(ctx context.Context) (string, error) {
+		out, err := ssmClient.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(o.parameter)})
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(out.Parameter.Value), nil
+	}, o.parameterTTL, o.dependencyTimeout, logger)
+
+	svc := &service{
+		table:     o.table,
+		timeout:   o.dependencyTimeout,
+		params:    params,
+		ddb:       ddb,
+		healthDDB: healthDDB,
+	}
+	return deps{
+		logger:      logger,
+		code:        o.serverCode,
+		metadata:    md,
+		region:      cfg.Region,
+		service:     svc,
+		health:      newHealthChecker(svc.probe, o.healthTTL, o.dependencyTimeout),
+		maxInFlight: o.maxInFlight,
+	}, nil
+}
+
+// readMetadata reads the instance metadata through IMDSv2, once, within timeout. Outside AWS
+// (or with AWS_EC2_METADATA_DISABLED=true) it returns Metadata{OutsideAWS: true}.
+func readMetadata(ctx context.Context, cfg aws.Config, timeout time.Duration, getenv func(string) string, logger *slog.Logger) Metadata {
+	if strings.EqualFold(getenv("AWS_EC2_METADATA_DISABLED"), "true") {
+		return Metadata{OutsideAWS: true}
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := imds.NewFromConfig(cfg, func(o *imds.Options) {
+		o.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), 2)
+	})
+	doc, err := c.GetInstanceIdentityDocument(ctx, nil)
+	if err != nil {
+		logger.Warn("no instance metadata: running outside AWS", "error", err.Error())
+		return Metadata{OutsideAWS: true}
+	}
+	md := Metadata{
+		AccountID:        doc.AccountID,
+		AMIID:            doc.ImageID,
+		AvailabilityZone: doc.AvailabilityZone,
+		InstanceID:       doc.InstanceID,
+		InstanceType:     doc.InstanceType,
+		PrivateIPv4:      doc.PrivateIP,
+		Region:           doc.Region,
+	}
+	if out, err := c.GetMetadata(ctx, &imds.GetMetadataInput{Path: "local-hostname"}); err == nil {
+		b, _ := io.ReadAll(io.LimitReader(out.Content, 1024))
+		out.Content.Close()
+		md.PrivateHostname = strings.TrimSpace(string(b))
+	}
+	return md
+}
+
+// freshCredentials makes a credentials provider (the SDK's cached chain) re-read its source at
+// least every maxAge, so that a role swapped on the instance is used within seconds instead
+// of when the old role's credentials expire (up to hours later). If a re-read fails, the last
+// credentials are used while they are still valid, so a metadata-service hiccup is no outage.
+// It works with any source: instance role, environment, shared files.
+type freshCredentials struct {
+	inner  aws.CredentialsProvider
+	maxAge time.Duration
+	logger *slog.Logger
+	now    func() time.Time
+
+	sf      singleflight.Group
+	mu      sync.Mutex
+	last    aws.Credentials
+	fetched time.Time
+}
+
+func newFreshCredentials(inner aws.CredentialsProvider, maxAge time.Duration, logger *slog.Logger) *freshCredentials {
+	return &freshCredentials{inner: inner, maxAge: maxAge, logger: logger, now: time.Now}
+}
+
+// Retrieve returns credentials no older than maxAge, re-reading them when needed.
+func (f *freshCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	f.mu.Lock()
+	last, fetched := f.last, f.fetched
+	f.mu.Unlock()
+	now := f.now()
+	if last.HasKeys() && now.Sub(fetched) < f.maxAge && !last.Expired() {
+		return last, nil
+	}
+	v, err, _ := f.sf.Do("", func() (any, error) {
+		if inv, ok := f.inner.(interface{ Invalidate() }); ok {
+			inv.Invalidate()
+		}
+		creds, err := f.inner.Retrieve(ctx)
+		if err != nil {
+			return aws.Credentials{}, err
+		}
+		f.mu.Lock()
+		if f.last.HasKeys() && f.last.AccessKeyID != creds.AccessKeyID {
+			// Only the key id's owner changes; the key itself is never logged.
+			f.logger.Info("credentials changed", "source", creds.Source)
+		}
+		f.last, f.fetched = creds, f.now()
+		f.mu.Unlock()
+		return creds, nil
+	})
+	if err != nil {
+		if last.HasKeys() && !last.Expired() {
+			f.logger.Warn("credentials refresh failed, using the previous ones", "error", err.Error())
+			return last, nil
+		}
+		return aws.Credentials{}, err
+	}
+	return v.(aws.Credentials), nil
+}

@@ -1,0 +1,473 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"healthchecklab/internal/lab"
+	"healthchecklab/internal/standin"
+	"healthchecklab/internal/standin/dynalite"
+)
+
+type pageJSON struct {
+	UserID       int      `json:"user_id"`
+	UserName     string   `json:"user_name"`
+	Show         string   `json:"show"`
+	Personalized bool     `json:"personalized"`
+	Diagnostic   string   `json:"diagnostic"`
+	ServerCode   string   `json:"server_code"`
+	Metadata     Metadata `json:"metadata"`
+}
+
+type healthJSON struct {
+	Healthy  bool     `json:"healthy"`
+	Error    string   `json:"error"`
+	Metadata Metadata `json:"metadata"`
+}
+
+// TestModesAndFaults is the lab's table "the three server codes" under each fault: what /
+// and /healthcheck answer, seen directly and through a reverse proxy standing in for the
+// load balancer.
+func TestModesAndFaults(t *testing.T) {
+	type want struct {
+		dropped      bool   // / sends no response (the proxy answers 502)
+		personalized bool   // / is personalized (else static, if not dropped)
+		diagnostic   string // in the static answer
+		healthStatus int
+	}
+	faults := []struct {
+		name string
+		cfg  stackConfig
+		kind string // error kind in the diagnostic
+	}{
+		{"service up", stackConfig{}, ""},
+		{"service disabled", stackConfig{disabled: true}, "ResourceNotFoundException"},
+		{"noDDB credentials", stackConfig{role: noDDBRole}, "AccessDeniedException"},
+		{"DynamoDB hanging", stackConfig{hang: true}, "Timeout"},
+	}
+	for _, code := range lab.ServerCodes {
+		for _, f := range faults {
+			up := f.kind == ""
+			w := want{personalized: up, diagnostic: f.kind, healthStatus: http.StatusOK}
+			if !up && !code.DegradesGracefully() {
+				w.dropped = true
+			}
+			if !up && code.DeepHealthCheck() {
+				w.healthStatus = http.StatusServiceUnavailable
+			}
+			t.Run(string(code)+"/"+f.name, func(t *testing.T) {
+				t.Parallel()
+				s := startStack(t, code, f.cfg)
+
+				// Directly: a dropped connection is an error without any response.
+				resp, err := client.Get(s.URL + "/?user=1")
+				if w.dropped {
+					if err == nil {
+						resp.Body.Close()
+						t.Fatalf("basic with a failed dependency answered %d, want a dropped connection", resp.StatusCode)
+					}
+					if !errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "EOF") {
+						t.Errorf("err = %v, want EOF (empty reply)", err)
+					}
+				} else {
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					var p pageJSON
+					if status := getJSON(t, s.URL+"/?user=1", &p); status != http.StatusOK {
+						t.Fatalf("/ status %d, want 200", status)
+					}
+					if p.Personalized != w.personalized {
+						t.Errorf("personalized = %v, want %v (%+v)", p.Personalized, w.personalized, p)
+					}
+					if w.personalized && (p.UserName != "Sarah" || p.Show != "M*A*S*H" || p.Diagnostic != "") {
+						t.Errorf("personalized answer = %+v", p)
+					}
+					if !w.personalized && (p.UserName != lab.StaticUserName || p.Show != lab.StaticShow || !strings.HasPrefix(p.Diagnostic, w.diagnostic+": ")) {
+						t.Errorf("static answer = %+v, want diagnostic %s", p, w.diagnostic)
+					}
+					if p.ServerCode != string(code) || p.Metadata.AvailabilityZone != "local-1c" || p.Metadata.InstanceID != s.imds.Instance().ID || p.Metadata.AccountID != standin.AccountID {
+						t.Errorf("server_code/metadata = %q %+v", p.ServerCode, p.Metadata)
+					}
+				}
+
+				// Through a reverse proxy, as through the load balancer.
+				target, _ := url.Parse(s.URL)
+				lb := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
+				defer lb.Close()
+				status, body, err := get(t, lb.URL+"/?user=2", "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case w.dropped && status != http.StatusBadGateway:
+					t.Errorf("through the proxy: %d, want 502", status)
+				case !w.dropped && w.personalized && !strings.Contains(body, "<b>Bob</b>, your recommendation is: <b>All in the Family</b>"):
+					t.Errorf("through the proxy: %d, page lacks the personalized answer:\n%s", status, body)
+				case !w.dropped && !w.personalized && !containsAll(body, "Valued Customer, everyone enjoys this classic: I Love Lucy", "Diagnostic Info", w.diagnostic):
+					t.Errorf("through the proxy: %d, page lacks the static answer:\n%s", status, body)
+				}
+
+				var h healthJSON
+				if status := getJSON(t, s.URL+"/healthcheck", &h); status != w.healthStatus {
+					t.Errorf("/healthcheck = %d %+v, want %d", status, h, w.healthStatus)
+				}
+				if h.Healthy != (w.healthStatus == http.StatusOK) || (h.Healthy && h.Error != "") || (!h.Healthy && !strings.HasPrefix(h.Error, w.diagnostic)) {
+					t.Errorf("/healthcheck JSON = %+v", h)
+				}
+				status, body, err = get(t, s.URL+"/healthcheck", "text/html")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if word := map[bool]string{true: "<h1>Success</h1>", false: "<h1>Fail</h1>"}[w.healthStatus == 200]; status != w.healthStatus || !strings.Contains(body, word) || !strings.Contains(body, "local-1c") {
+					t.Errorf("/healthcheck HTML %d lacks %s or the zone:\n%s", status, word, body)
+				}
+			})
+		}
+	}
+}
+
+// TestRoleSwapSeenWithin10s swaps the instance profile as the lab does in the console, with
+// the server's default settings, and waits for the server to use the new role.
+func TestRoleSwapSeenWithin10s(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, lab.CodeErrorHandling, stackConfig{})
+	personalized := func() bool {
+		var p pageJSON
+		getJSON(t, s.URL+"/?user=3", &p)
+		return p.Personalized
+	}
+	if !personalized() {
+		t.Fatal("not personalized with the normal role")
+	}
+	s.imds.SetRole(noDDBRole)
+	eventually(t, 10*time.Second, "static answer after the swap to the noDDB role", func() bool { return !personalized() })
+	var p pageJSON
+	getJSON(t, s.URL+"/?user=3", &p)
+	if !strings.Contains(p.Diagnostic, "AccessDeniedException") || !strings.Contains(p.Diagnostic, noDDBRole+"/"+s.imds.Instance().ID) {
+		t.Errorf("diagnostic %q does not name AccessDenied for the noDDB role and this instance", p.Diagnostic)
+	}
+	s.imds.SetRole(normalRole)
+	eventually(t, 10*time.Second, "personalized again after the swap back", personalized)
+}
+
+// TestParameterCache sends many requests and counts Parameter Store calls; then flips the
+// parameter and waits for the flip to take effect within the cache's lifetime.
+func TestParameterCache(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, lab.CodeErrorHandling, stackConfig{args: []string{"-parameter-ttl", "2s"}})
+	start := time.Now()
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 25 {
+				if status, _, err := get(t, s.URL+"/?user=4", ""); err != nil || status != 200 {
+					failures.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failures.Load() > 0 {
+		t.Fatalf("%d of 200 requests failed", failures.Load())
+	}
+	// One read per started 2 s window, plus one in flight at a window's edge.
+	limit := int64(time.Since(start)/(2*time.Second)) + 2
+	if n := s.ssm.GetParameterCalls(); n < 1 || n > limit {
+		t.Errorf("200 requests made %d GetParameter calls, want 1..%d", n, limit)
+	}
+
+	if _, err := s.ssm.Set(lab.ParameterName, "false"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second+time.Second, "static answer after disabling the service", func() bool {
+		var p pageJSON
+		getJSON(t, s.URL+"/?user=4", &p)
+		return !p.Personalized && strings.HasPrefix(p.Diagnostic, "ResourceNotFoundException")
+	})
+}
+
+// TestCoalescedHealthChecks floods /healthcheck and counts the DynamoDB calls it caused.
+func TestCoalescedHealthChecks(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, lab.CodeHealthCheck, stackConfig{})
+	before := s.proxy.Calls("GetItem")
+	start := time.Now()
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				if status, _, err := get(t, s.URL+"/healthcheck", ""); err != nil || status != 200 {
+					bad.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if bad.Load() > 0 {
+		t.Fatalf("%d of 500 health checks failed", bad.Load())
+	}
+	// At most one check per started second of result reuse, plus one at the edge.
+	limit := int64(time.Since(start)/time.Second) + 2
+	if n := s.proxy.Calls("GetItem") - before; n < 1 || n > limit {
+		t.Errorf("500 health checks made %d GetItem calls, want 1..%d", n, limit)
+	}
+}
+
+// TestHealthCheckWhileSaturated keeps / busier than its concurrency limit and checks that
+// the excess is shed with 503 while every health check still answers 200.
+func TestHealthCheckWhileSaturated(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, lab.CodeHealthCheck, stackConfig{args: []string{"-max-in-flight", "2"}})
+	stop := make(chan struct{})
+	var shed, served atomic.Int64
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Get(s.URL + "/")
+				if err != nil {
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				switch resp.StatusCode {
+				case http.StatusServiceUnavailable:
+					if resp.Header.Get("Retry-After") == "" {
+						t.Error("503 without Retry-After")
+					}
+					shed.Add(1)
+				case http.StatusOK:
+					served.Add(1)
+				}
+			}
+		}()
+	}
+	eventually(t, 10*time.Second, "some / requests shed while saturated", func() bool { return shed.Load() > 0 })
+	for range 20 {
+		if status, _, err := get(t, s.URL+"/healthcheck", ""); err != nil || status != http.StatusOK {
+			t.Errorf("health check under load: %d %v", status, err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if served.Load() == 0 {
+		t.Error("no / request served at all")
+	}
+}
+
+// TestBadInputs checks what the server answers to requests it must refuse.
+func TestBadInputs(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, lab.CodeHealthCheck, stackConfig{args: []string{"-read-header-timeout", "300ms"}})
+	tests := []struct {
+		method, path string
+		header       map[string]string
+		status       int
+		allow        string
+	}{
+		{"GET", "/?user=0", nil, 400, ""},
+		{"GET", "/?user=5", nil, 400, ""},
+		{"GET", "/?user=abc", nil, 400, ""},
+		{"GET", "/?user=", nil, 400, ""},
+		{"GET", "/?user=01", nil, 400, ""},
+		{"GET", "/?user=1&user=2", nil, 400, ""},
+		{"GET", "/?user=4", nil, 200, ""},
+		{"GET", "/?other=1", nil, 200, ""},
+		{"POST", "/", nil, 405, "GET, HEAD"},
+		{"DELETE", "/healthcheck", nil, 405, "GET, HEAD"},
+		{"PUT", "/livez", nil, 405, "GET, HEAD"},
+		{"GET", "/nope", nil, 404, ""},
+		{"GET", "/healthcheck/", nil, 404, ""},
+		{"GET", "/index.html", nil, 404, ""},
+		{"GET", "/livez", nil, 200, ""},
+		{"GET", "/", map[string]string{"X-Huge": strings.Repeat("a", 64<<10)}, 431, ""},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(tt.method, s.URL+tt.path, nil)
+		for k, v := range tt.header {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Errorf("%s %s: %v", tt.method, tt.path, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s %s = %d, want %d", tt.method, tt.path, resp.StatusCode, tt.status)
+		}
+		if got := resp.Header.Get("Allow"); tt.allow != "" && got != tt.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tt.method, tt.path, got, tt.allow)
+		}
+	}
+
+	for _, path := range []string{"/?user=1", "/healthcheck", "/livez"} {
+		resp, err := client.Head(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || len(b) != 0 {
+			t.Errorf("HEAD %s = %d with %d body bytes, want 200 without body", path, resp.StatusCode, len(b))
+		}
+	}
+
+	// A slow client that never finishes its headers is disconnected.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = io.ReadAll(conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Error("slow client still connected after 10 s; want it cut off after the header timeout")
+	}
+}
+
+// TestPageEscapesAndLogs serves a user whose data is HTML and checks the page escapes it, and
+// that the request log is one JSON line per request that carries no credentials.
+func TestPageEscapesAndLogs(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, lab.CodeErrorHandling, stackConfig{table: escapeTable})
+	status, body, err := get(t, s.URL+"/?user=1", "")
+	if err != nil || status != 200 {
+		t.Fatalf("GET: %d %v", status, err)
+	}
+	if strings.Contains(body, "<script>") || !strings.Contains(body, "&lt;script&gt;") || !strings.Contains(body, "&lt;b&gt;bold&lt;/b&gt; &amp; &#34;quoted&#34;") {
+		t.Errorf("page does not escape the item's HTML:\n%s", body)
+	}
+	get(t, s.URL+"/healthcheck", "")
+	var logs []string
+	eventually(t, 5*time.Second, "two request log lines", func() bool {
+		logs = nil
+		for _, l := range s.Logs() {
+			if strings.Contains(l, `"msg":"request"`) {
+				logs = append(logs, l)
+			}
+		}
+		return len(logs) >= 2
+	})
+	if !containsAll(logs[0], `"path":"/"`, `"status":200`, `"mode":"errorhandling"`, `"dependency":"ok"`, `"duration_ms":`, `"user":1`) {
+		t.Errorf("request log line lacks fields: %s", logs[0])
+	}
+	for _, l := range s.Logs() {
+		if strings.Contains(l, standin.SecretAccessKey(normalRole)) || strings.Contains(l, standin.AccessKeyID(normalRole)) || strings.Contains(l, "STANDIN") {
+			t.Errorf("log line carries credentials: %s", l)
+		}
+	}
+}
+
+// TestGracefulShutdown sends SIGTERM while a request waits on a hanging DynamoDB: the request
+// still gets its answer, and the process exits cleanly.
+func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, lab.CodeErrorHandling, stackConfig{hang: true, args: []string{"-dependency-timeout", "1500ms"}})
+	type result struct {
+		status int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		status, _, err := get(t, s.URL+"/?user=1", "")
+		done <- result{status, err}
+	}()
+	eventually(t, 5*time.Second, "request reached DynamoDB", func() bool { return s.proxy.Requests() > 0 })
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.status != http.StatusOK {
+		t.Errorf("in-flight request during shutdown: %d %v, want the static 200", r.status, r.err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(lab.TargetGroupHealthCheck.DeregistrationDelay):
+		t.Fatal("not stopped within the deregistration delay")
+	}
+	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit code %d after SIGTERM, want 0", code)
+	}
+}
+
+// TestOutsideAWS starts without any metadata service: the page says so and still works.
+func TestOutsideAWS(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	s := startStack(t, lab.CodeBasic, stackConfig{
+		args: []string{"-region", "us-east-2", "-metadata-timeout", "500ms"},
+		env:  []string{"AWS_ACCESS_KEY_ID=" + standin.AccessKeyID(normalRole), "AWS_SECRET_ACCESS_KEY=x", "AWS_EC2_METADATA_SERVICE_ENDPOINT=" + closed},
+	})
+	status, body, err := get(t, s.URL+"/?user=2", "")
+	if err != nil || status != 200 || !strings.Contains(body, "Running outside AWS") || !strings.Contains(body, "<b>Bob</b>") {
+		t.Errorf("GET outside AWS: %d %v\n%s", status, err, body)
+	}
+	var p pageJSON
+	getJSON(t, s.URL+"/?user=2", &p)
+	if !p.Metadata.OutsideAWS || p.Metadata.InstanceID != "" {
+		t.Errorf("metadata = %+v, want running_outside_aws", p.Metadata)
+	}
+}
+
+// TestFlags checks the command line: -h, a bad ServerCode, a missing table.
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"webserver", "-h"}, "help requested"},
+		{[]string{"webserver", "-server-code", "deep", "-table", "T"}, "must be one of basic, errorhandling, healthcheck"},
+		{[]string{"webserver", "-server-code", "basic"}, "-table is required"},
+		{[]string{"webserver", "-server-code", "basic", "-table", "T", "extra"}, "unexpected arguments"},
+		{[]string{"webserver", "-server-code", "basic", "-table", "T", "-max-in-flight", "0"}, "max-in-flight"},
+	}
+	for _, tt := range tests {
+		err := run(t.Context(), tt.args, func(string) string { return "" }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("run(%v) = %v, want %q", tt.args, err, tt.wantErr)
+		}
+	}
+	o, err := parseOptions([]string{}, func(k string) string {
+		return map[string]string{"SERVER_CODE": "healthcheck", "TABLE_NAME": "T", "LISTEN_ADDR": ":8080"}[k]
+	}, io.Discard)
+	if err != nil || o.serverCode != lab.CodeHealthCheck || o.table != "T" || o.listen != ":8080" || o.parameter != lab.ParameterName || o.parameterTTL != 5*time.Second || o.dependencyTimeout != time.Second {
+		t.Errorf("env fallbacks: %+v, %v", o, err)
+	}
+	_ = dynalite.DefaultTableName
+}

@@ -76,7 +76,7 @@ func (s *service) recommend(ctx context.Context, c getItemAPI, userID int) (Reco
 		},
 	})
 	if err != nil {
-		return Recommendation{}, describe("GetItem", s.timeout, err)
+		return Recommendation{}, describe("GetItem "+table, s.timeout, err)
 	}
 	name, okName := out.Item[lab.UserNameAttribute].(*types.AttributeValueMemberS)
 	show, okShow := out.Item[lab.ResultAttribute].(*types.AttributeValueMemberS)

@@ -88,7 +88,7 @@ var (
 
 // stack is one instance's world: its stand-ins and the server process using them.
 type stack struct {
-	t     *testing.T
+	t     testing.TB
 	ssm   *ssmstub.Server
 	imds  *imds.Server
 	proxy *ddbauth.Proxy
@@ -111,7 +111,7 @@ type stackConfig struct {
 }
 
 // startStack starts the stand-ins and a server process for code, and stops both at cleanup.
-func startStack(t *testing.T, code lab.ServerCode, cfg stackConfig) *stack {
+func startStack(t testing.TB, code lab.ServerCode, cfg stackConfig) *stack {
 	t.Helper()
 	value := "true"
 	if cfg.disabled {
@@ -224,7 +224,7 @@ func (s *stack) Logs() []string {
 var client = &http.Client{Timeout: lab.TargetGroupHealthCheck.Timeout}
 
 // get requests path with an optional Accept header and returns status and body.
-func get(t *testing.T, url, accept string) (int, string, error) {
+func get(t testing.TB, url, accept string) (int, string, error) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
@@ -243,7 +243,7 @@ func get(t *testing.T, url, accept string) (int, string, error) {
 }
 
 // getJSON requests path as JSON and decodes the answer into v.
-func getJSON(t *testing.T, url string, v any) int {
+func getJSON(t testing.TB, url string, v any) int {
 	t.Helper()
 	status, body, err := get(t, url, "application/json")
 	if err != nil {
@@ -256,7 +256,7 @@ func getJSON(t *testing.T, url string, v any) int {
 }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {

@@ -203,8 +203,8 @@ func (l *Lab) terminate(ctx context.Context, in *instance, say func(string, ...a
 	return nil
 }
 
-// stop ends the web-server process (SIGTERM to its group, SIGKILL after 5 s), then its
-// metadata service.
+// stop ends the web-server process (SIGTERM to its group, SIGKILL after 10 s), then its
+// metadata service. The server itself drains in-flight requests on SIGTERM.
 func (in *instance) stop() {
 	in.stopOnce.Do(func() {
 		if in.cmd != nil && in.cmd.Process != nil {
@@ -212,7 +212,7 @@ func (in *instance) stop() {
 			_ = syscall.Kill(-pgid, syscall.SIGTERM)
 			select {
 			case <-in.exited:
-			case <-time.After(5 * time.Second):
+			case <-time.After(10 * time.Second):
 				_ = syscall.Kill(-pgid, syscall.SIGKILL)
 				<-in.exited
 			}

@@ -217,6 +217,13 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		}
 	})
 
+	// mark logs how long each checkpoint took (go test -v shows it; docs/benchmarks.md quotes it).
+	last := time.Now()
+	mark := func(checkpoint string) {
+		t.Logf("%-28s %5.1fs", checkpoint, time.Since(last).Seconds())
+		last = time.Now()
+	}
+
 	// 1. basic: personalized from all three zones, all targets healthy.
 	eventually(t, "lab up with three healthy targets", func() (bool, string) {
 		if _, err := labctl(t, state, "status"); err != nil {
@@ -248,6 +255,8 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		t.Fatalf("checkpoint 1: watch exit %d:\n%s", code, watchOut.String())
 	}
 
+	mark("1 up, personalized")
+
 	// 2. Dependency off with basic: every request a load-balancer 502, no target 5xx,
 	// targets still healthy (the shallow check sees nothing).
 	mustLabctl(t, state, "dependency", "off")
@@ -262,6 +271,8 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	if st := status(t, state); st.Counters.Target5xx != 0 || st.Counters.ELB502 < 12 {
 		t.Fatalf("checkpoint 2: counters %+v", st.Counters)
 	}
+
+	mark("2 dependency off: 502")
 
 	// 3. Deploy errorhandling: new instances; with the service still off, static 200s from all zones.
 	before := status(t, state)
@@ -289,11 +300,15 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		t.Fatalf("checkpoint 3: diagnostic %q, want the failed call's ResourceNotFoundException", d)
 	}
 
+	mark("3 deploy errorhandling")
+
 	// 4. Dependency on: personalized everywhere.
 	mustLabctl(t, state, "dependency", "on")
 	eventually(t, "checkpoint 4: personalized again", func() (bool, string) {
 		return sample(t, state, 12).allZones(true, "a", "b", "c")
 	})
+
+	mark("4 dependency on")
 
 	// 5. Stale credentials in zone c: a and b personalized, c static; all still healthy.
 	mustLabctl(t, state, "fault", "stale-credentials", "--az", "c")
@@ -309,6 +324,8 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	if ok, why := allCurrent(st, func(tg locallab.Target) bool { return tg.State == "healthy" }); !ok {
 		t.Fatalf("checkpoint 5: the shallow check should keep every target healthy: %s", why)
 	}
+
+	mark("5 stale credentials in c")
 
 	// 6. Deploy healthcheck: roles reset, all healthy, /healthcheck Success on all three.
 	mustLabctl(t, state, "deploy", "--server-code", "healthcheck")
@@ -341,6 +358,8 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		t.Fatalf("checkpoint 6: /healthcheck answered from %v, want three zones", zonesOK)
 	}
 
+	mark("6 deploy healthcheck")
+
 	// 7. Stale credentials in c again: c unhealthy (503, ResponseCodeMismatch), no traffic
 	// to c, everything personalized from a and b (fail closed).
 	mustLabctl(t, state, "fault", "stale-credentials", "--az", "c")
@@ -366,6 +385,8 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		}
 	}
 
+	mark("7 c unhealthy, fail closed")
+
 	// 8. Repair c: a new instance (new id, normal role) in c, healthy; personalized from all three.
 	mustLabctl(t, state, "repair", "--az", "c")
 	st = status(t, state)
@@ -381,6 +402,8 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	if ok, why := sample(t, state, 12).allZones(true, "a", "b", "c"); !ok {
 		t.Fatalf("checkpoint 8: %s", why)
 	}
+
+	mark("8 repair c")
 
 	// 9. Dependency off: all three unhealthy with 503, yet the load balancer fails open and
 	// every answer is a static 200 from every zone.
@@ -398,6 +421,8 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		t.Fatalf("checkpoint 9: counters during the sample %+v", s.Counters)
 	}
 
+	mark("9 all unhealthy, fail open")
+
 	// 10. Dependency on: personalized again, and the targets recover.
 	mustLabctl(t, state, "dependency", "on")
 	eventually(t, "checkpoint 10: personalized and healthy again", func() (bool, string) {
@@ -406,6 +431,8 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		}
 		return allCurrent(status(t, state), func(tg locallab.Target) bool { return tg.State == "healthy" })
 	})
+
+	mark("10 personalized again")
 
 	// `local down` stops the lab: every web-server process ends and the state file goes.
 	mustLabctl(t, state, "local", "down")
@@ -418,6 +445,7 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("local up still running 60s after local down")
 	}
+	mark("local down")
 	if _, err := os.Stat(state); !os.IsNotExist(err) {
 		t.Errorf("state file left behind: %v", err)
 	}

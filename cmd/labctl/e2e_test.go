@@ -226,6 +226,12 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 
 	// 1. basic: personalized from all three zones, all targets healthy.
 	eventually(t, "lab up with three healthy targets", func() (bool, string) {
+		select {
+		case code := <-upDone:
+			stopped = true
+			t.Fatalf("local up exited %d before the lab was up:\n%s", code, upOut.String())
+		default:
+		}
 		if _, err := labctl(t, state, "status"); err != nil {
 			return false, err.Error()
 		}

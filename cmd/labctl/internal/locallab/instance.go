@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -170,12 +171,29 @@ func waitLive(ctx context.Context, in *instance, timeout time.Duration) error {
 		}
 		select {
 		case <-in.exited:
-			return fmt.Errorf("web server for %s exited at start (log: %s)", in.id, in.log.Name())
+			return fmt.Errorf("web server for %s exited at start: %s", in.id, logTail(in.log.Name()))
 		case <-ctx.Done():
-			return fmt.Errorf("web server for %s not live after %s (log: %s)", in.id, timeout, in.log.Name())
+			return fmt.Errorf("web server for %s not live after %s: %s", in.id, timeout, logTail(in.log.Name()))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// logTail returns the end of a log file on one line, for an error message (the lab's
+// temporary directory, and the log with it, is gone once labctl exits).
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "no log: " + err.Error()
+	}
+	if len(b) > 400 {
+		b = b[len(b)-400:]
+	}
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if s == "" {
+		return "it printed nothing"
+	}
+	return "log ends: " + s
 }
 
 // terminate deregisters an instance's target, waits for it to drain (the deregistration

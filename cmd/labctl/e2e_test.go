@@ -16,6 +16,7 @@ import (
 
 	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/repo"
 )
 
 // syncBuffer is a bytes.Buffer safe for the lab's concurrent progress writes.
@@ -167,7 +168,7 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Fatal("node is needed for dynalite (see README: Node 20+, then npm ci)")
 	}
-	root, err := locallab.FindRepoRoot(".")
+	root, err := repo.Root(".")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"healthchecklab/internal/repo"
 	"io"
 	"os"
 	"os/exec"
@@ -57,24 +58,6 @@ type Server struct {
 	exited    chan struct{}
 }
 
-// FindRepoRoot walks up from dir to the first directory that holds a package.json.
-func FindRepoRoot(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; {
-		if _, err := os.Stat(filepath.Join(d, "package.json")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("dynalite: no package.json in %s or above it", dir)
-		}
-		d = parent
-	}
-}
-
 // Start runs dynalite and returns once it answers on its port. The process runs in its own
 // process group; Close kills the whole group. On Linux the process also dies with its parent,
 // and it exits when its stdin closes, so a crashed test leaves no orphan behind.
@@ -85,7 +68,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		if root, err = FindRepoRoot(wd); err != nil {
+		if root, err = repo.Root(wd); err != nil {
 			return nil, err
 		}
 	}

@@ -72,16 +72,3 @@ func TestStartSeedClose(t *testing.T) {
 		t.Errorf("process group %d still exists after Close (kill 0: %v)", pid, err)
 	}
 }
-
-func TestFindRepoRoot(t *testing.T) {
-	root, err := FindRepoRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(root + "/node_modules/dynalite"); err != nil {
-		t.Errorf("repo root %s has no node_modules/dynalite: %v", root, err)
-	}
-	if _, err := FindRepoRoot("/"); err == nil {
-		t.Error("FindRepoRoot(/) found a package.json")
-	}
-}

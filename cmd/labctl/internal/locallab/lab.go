@@ -17,12 +17,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/localb"
+	"healthchecklab/internal/repo"
 	"healthchecklab/internal/standin/ddbauth"
 	"healthchecklab/internal/standin/dynalite"
 	"healthchecklab/internal/standin/ssmstub"
@@ -100,7 +100,7 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 		if err != nil {
 			return nil, err
 		}
-		if root, err = FindRepoRoot(wd); err != nil {
+		if root, err = repo.Root(wd); err != nil {
 			return nil, err
 		}
 	}
@@ -197,25 +197,6 @@ func (l *Lab) serveOn(ln net.Listener, h http.Handler) string {
 	l.servers = append(l.servers, srv)
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String()
-}
-
-// FindRepoRoot walks up from dir to the module root of healthchecklab (go.mod and webserver/).
-func FindRepoRoot(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; {
-		mod, err := os.ReadFile(filepath.Join(d, "go.mod"))
-		if err == nil && strings.HasPrefix(string(mod), "module healthchecklab\n") {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("no healthchecklab checkout in %s or above it (run labctl from the repository, or pass --repo)", dir)
-		}
-		d = parent
-	}
 }
 
 // BuildWebServer compiles root/webserver into dir and returns the binary's path.

@@ -12,7 +12,8 @@ import (
 // Module is the Go module path of this repository, as go.mod declares it.
 const Module = "healthchecklab"
 
-// Root walks up from dir to the directory whose go.mod declares Module.
+// Root walks up from dir ("." for the working directory) to the directory whose go.mod
+// declares Module.
 func Root(dir string) (string, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {

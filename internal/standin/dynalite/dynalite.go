@@ -64,11 +64,8 @@ type Server struct {
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	root := opts.RepoRoot
 	if root == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, err
-		}
-		if root, err = repo.Root(wd); err != nil {
+		var err error
+		if root, err = repo.Root("."); err != nil {
 			return nil, err
 		}
 	}

@@ -96,11 +96,8 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	}
 	root := o.RepoRoot
 	if root == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, err
-		}
-		if root, err = repo.Root(wd); err != nil {
+		var err error
+		if root, err = repo.Root("."); err != nil {
 			return nil, err
 		}
 	}

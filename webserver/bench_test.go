@@ -73,6 +73,12 @@ func fetch(b *testing.B, url string, wantStatus int) {
 
 // parallelGets runs b.N GETs of url from 16 goroutines (8 per CPU on 2 CPUs) and reports.
 func parallelGets(b *testing.B, url string) {
+	timedParallel(b, func() { fetch(b, url, http.StatusOK) })
+}
+
+// timedParallel runs op b.N times from 16 goroutines (8 per CPU on 2 CPUs) and reports
+// throughput and latency percentiles.
+func timedParallel(b *testing.B, op func()) {
 	var lat latencies
 	b.SetParallelism(8)
 	b.ResetTimer()
@@ -81,7 +87,7 @@ func parallelGets(b *testing.B, url string) {
 		var mine []time.Duration
 		for pb.Next() {
 			t0 := time.Now()
-			fetch(b, url, http.StatusOK)
+			op()
 			mine = append(mine, time.Since(t0))
 		}
 		lat.add(mine)
@@ -113,33 +119,14 @@ func BenchmarkHealthCheck(b *testing.B) {
 // / busier than its 64-request limit (the excess is shed with 503).
 func BenchmarkHealthCheckWhileSaturated(b *testing.B) {
 	s := startStack(b, lab.CodeHealthCheck, stackConfig{})
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
 	var shed, served atomic.Int64
-	for range 128 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := benchClient.Get(s.URL + "/")
-				if err != nil {
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusServiceUnavailable {
-					shed.Add(1)
-				} else {
-					served.Add(1)
-				}
-			}
-		}()
-	}
+	stop := saturate(benchClient, s.URL+"/", 128, func(resp *http.Response) {
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			shed.Add(1)
+		} else {
+			served.Add(1)
+		}
+	})
 	time.Sleep(300 * time.Millisecond) // let the load build up
 	var lat latencies
 	var mine []time.Duration
@@ -152,8 +139,7 @@ func BenchmarkHealthCheckWhileSaturated(b *testing.B) {
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
-	close(stop)
-	wg.Wait()
+	stop()
 	lat.add(mine)
 	lat.report(b, elapsed)
 	b.ReportMetric(float64(served.Load())/elapsed.Seconds(), "root-served/s")
@@ -171,22 +157,9 @@ func BenchmarkDynaliteGetItem(b *testing.B) {
 			lab.SortKey:      &types.AttributeValueMemberN{Value: strconv.Itoa(1)},
 		},
 	}
-	var lat latencies
-	b.SetParallelism(8)
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		var mine []time.Duration
-		for pb.Next() {
-			t0 := time.Now()
-			if _, err := c.GetItem(context.Background(), in); err != nil {
-				b.Error(err)
-			}
-			mine = append(mine, time.Since(t0))
+	timedParallel(b, func() {
+		if _, err := c.GetItem(context.Background(), in); err != nil {
+			b.Error(err)
 		}
-		lat.add(mine)
 	})
-	elapsed := time.Since(start)
-	b.StopTimer()
-	lat.report(b, elapsed)
 }

@@ -275,3 +275,31 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// saturate keeps n clients sending GET url with c until the returned stop func is called,
+// and hands every response (body already read) to seen, which must be safe for concurrent use.
+func saturate(c *http.Client, url string, n int, seen func(*http.Response)) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				resp, err := c.Get(url)
+				if err != nil {
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				seen(resp)
+			}
+		}()
+	}
+	return func() { close(done); wg.Wait() }
+}

@@ -237,45 +237,25 @@ func TestCoalescedHealthChecks(t *testing.T) {
 func TestHealthCheckWhileSaturated(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, lab.CodeHealthCheck, stackConfig{args: []string{"-max-in-flight", "2"}})
-	stop := make(chan struct{})
 	var shed, served atomic.Int64
-	var wg sync.WaitGroup
-	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := client.Get(s.URL + "/")
-				if err != nil {
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				switch resp.StatusCode {
-				case http.StatusServiceUnavailable:
-					if resp.Header.Get("Retry-After") == "" {
-						t.Error("503 without Retry-After")
-					}
-					shed.Add(1)
-				case http.StatusOK:
-					served.Add(1)
-				}
+	stop := saturate(client, s.URL+"/", 32, func(resp *http.Response) {
+		switch resp.StatusCode {
+		case http.StatusServiceUnavailable:
+			if resp.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
 			}
-		}()
-	}
+			shed.Add(1)
+		case http.StatusOK:
+			served.Add(1)
+		}
+	})
 	eventually(t, 10*time.Second, "some / requests shed while saturated", func() bool { return shed.Load() > 0 })
 	for range 20 {
 		if status, _, err := get(t, s.URL+"/healthcheck", ""); err != nil || status != http.StatusOK {
 			t.Errorf("health check under load: %d %v", status, err)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	if served.Load() == 0 {
 		t.Error("no / request served at all")
 	}

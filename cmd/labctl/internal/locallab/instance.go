@@ -2,7 +2,6 @@ package locallab
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -205,12 +204,8 @@ func (l *Lab) terminate(ctx context.Context, in *instance, say func(string, ...a
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for l.lb.Target(in.id).State != targethealth.StateUnused {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-l.ctx.Done():
-			return errors.New("lab stopped")
-		case <-tick.C:
+		if err := l.await(ctx, tick.C); err != nil {
+			return err
 		}
 	}
 	in.stop()

@@ -515,13 +515,22 @@ func (l *Lab) waitSettled(ctx context.Context, in *instance, say func(string, ..
 				return fmt.Errorf("target %s is %s while waiting for its health checks", in.id, t.State)
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-l.ctx.Done():
-			return errors.New("lab stopped")
-		case <-tick.C:
+		if err := l.await(ctx, tick.C); err != nil {
+			return err
 		}
+	}
+}
+
+// await blocks until the next tick of a polling loop, or returns why the loop must end:
+// the caller's context is done or the lab is stopping.
+func (l *Lab) await(ctx context.Context, tick <-chan time.Time) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-l.ctx.Done():
+		return errors.New("lab stopped")
+	case <-tick:
+		return nil
 	}
 }
 

@@ -31,15 +31,15 @@ type ServiceStack struct {
 	Web     *WebTier
 }
 
-// Output names of the HealthCheckLab stack.
+// Output names of the HealthCheckLab stack (defined in package lab, which labctl also reads).
 const (
-	OutputWebsiteURL           = "WebsiteURL"
-	OutputHealthCheckURL       = "HealthCheckURL"
-	OutputTargetGroupArn       = "TargetGroupArn"
-	OutputAutoScalingGroupName = "AutoScalingGroupName"
-	OutputParameterName        = "ParameterName"
-	OutputNoDDBProfileName     = "NoDDBInstanceProfileName"
-	OutputTableName            = "TableName"
+	OutputWebsiteURL           = lab.OutputWebsiteURL
+	OutputHealthCheckURL       = lab.OutputHealthCheckURL
+	OutputTargetGroupArn       = lab.OutputTargetGroupArn
+	OutputAutoScalingGroupName = lab.OutputAutoScalingGroupName
+	OutputParameterName        = lab.OutputParameterName
+	OutputNoDDBProfileName     = lab.OutputNoDDBProfileName
+	OutputTableName            = lab.OutputTableName
 )
 
 // NewServiceStack declares the HealthCheckLab stack.

@@ -49,6 +49,23 @@ const (
 	WebPort = 80
 )
 
+// Output keys of the HealthCheckLab stack. The stack declares them, and labctl and the local
+// lab's CloudFormation endpoint read and answer the same keys.
+const (
+	OutputWebsiteURL           = "WebsiteURL"
+	OutputHealthCheckURL       = "HealthCheckURL"
+	OutputTargetGroupArn       = "TargetGroupArn"
+	OutputAutoScalingGroupName = "AutoScalingGroupName"
+	OutputParameterName        = "ParameterName"
+	OutputNoDDBProfileName     = "NoDDBInstanceProfileName"
+	OutputTableName            = "TableName"
+	// OutputInstanceProfileName is the normal profile, which `labctl reset` re-attaches.
+	OutputInstanceProfileName = "InstanceProfileName"
+)
+
+// ServerCodeTagKey is the tag every web instance carries with the ServerCode it runs.
+const ServerCodeTagKey = "ServerCode"
+
 // RoleName is the normal instance role (and instance-profile) name for a prefix.
 func RoleName(prefix string) string { return prefix + "-EC2-Role-HealthCheckLab" }
 

@@ -99,9 +99,12 @@ func Fit(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// Wrap writes text word-wrapped to width columns; continuation lines get indent.
-// A single word longer than a line is cut with an ellipsis rather than overflowing.
-func Wrap(w io.Writer, text string, width int, indent string) { hang(w, "", text, width, indent) }
+// Wrap writes text word-wrapped to width columns, keeping its leading spaces; continuation
+// lines get indent. A single word longer than a line is cut with an ellipsis rather than
+// overflowing.
+func Wrap(w io.Writer, text string, width int, indent string) {
+	hang(w, text[:len(text)-len(strings.TrimLeft(text, " "))], text, width, indent)
+}
 
 // hang writes first, then text word-wrapped to width columns after it; continuation lines
 // start with indent.

@@ -1,0 +1,288 @@
+package tour
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"healthchecklab/cmd/labctl/internal/view"
+	"healthchecklab/internal/lab"
+	"healthchecklab/internal/targethealth"
+)
+
+// answers is a Prompter that replays scripted answers and records the prompts.
+type answers struct {
+	cont    []bool // Continue answers, in order; true when they run out
+	confirm []bool // Confirm answers, in order; false when they run out
+	asked   []string
+}
+
+func (a *answers) Continue(_ context.Context, p string) (bool, error) {
+	a.asked = append(a.asked, p)
+	if len(a.cont) == 0 {
+		return true, nil
+	}
+	v := a.cont[0]
+	a.cont = a.cont[1:]
+	return v, nil
+}
+
+func (a *answers) Confirm(_ context.Context, q string) (bool, error) {
+	a.asked = append(a.asked, q)
+	if len(a.confirm) == 0 {
+		return false, nil
+	}
+	v := a.confirm[0]
+	a.confirm = a.confirm[1:]
+	return v, nil
+}
+
+func setupTour(s Setup) (*fakeLab, *fakeClock, *bytes.Buffer, *bytes.Buffer, Options) {
+	clock := &fakeClock{t: time.Date(2026, 11, 21, 7, 0, 0, 0, time.UTC)}
+	f := newFakeLab(clock, s)
+	var out, md bytes.Buffer
+	return f, clock, &out, &md, Options{Out: &out, Transcript: &md, Clock: clock, Yes: true}
+}
+
+func TestScriptSetups(t *testing.T) {
+	c := func(code lab.ServerCode, on bool, stale string) Setup { return Setup{code, on, stale} }
+	want := []Setup{
+		c(lab.CodeBasic, true, ""),
+		c(lab.CodeBasic, true, ""),
+		c(lab.CodeBasic, false, ""),
+		c(lab.CodeErrorHandling, false, ""),
+		c(lab.CodeErrorHandling, true, ""),
+		c(lab.CodeErrorHandling, true, "c"),
+		c(lab.CodeHealthCheck, true, ""),
+		c(lab.CodeHealthCheck, true, "c"),
+		c(lab.CodeHealthCheck, true, ""),
+		c(lab.CodeHealthCheck, false, ""),
+	}
+	if len(Steps) != 10 {
+		t.Fatalf("%d steps, want the lab's ten", len(Steps))
+	}
+	for i, s := range Steps {
+		if s.N != i+1 || s.Title == "" || s.Explain == "" || s.Look == "" || len(s.Actions) == 0 || s.SampleN == 0 {
+			t.Errorf("step %d incomplete: %+v", i+1, s)
+		}
+		if got := SetupBefore(i + 1); got != want[i] {
+			t.Errorf("start of step %d: %v, want %v", i+1, got, want[i])
+		}
+	}
+}
+
+// TestExpectRules checks the lab's rules at each checkpoint's end state (LAB.md).
+func TestExpectRules(t *testing.T) {
+	zones := []string{"a", "b", "c"}
+	tests := []struct {
+		step     int
+		states   string // per zone: h healthy, u unhealthy
+		answers  string // per zone: p personalized, s static, d dropped (502)
+		traffic  string
+		failOpen bool
+	}{
+		{1, "hhh", "ppp", "abc", false},
+		{2, "hhh", "ddd", "abc", false},
+		{3, "hhh", "sss", "abc", false},
+		{4, "hhh", "ppp", "abc", false},
+		{5, "hhh", "pps", "abc", false},
+		{6, "hhh", "ppp", "abc", false},
+		{7, "hhu", "pps", "ab", false},
+		{8, "hhh", "ppp", "abc", false},
+		{9, "uuu", "sss", "abc", true},
+		{10, "hhh", "ppp", "abc", false},
+	}
+	for _, tt := range tests {
+		s := SetupBefore(tt.step)
+		for _, a := range Steps[tt.step-1].Actions {
+			a.apply(&s)
+		}
+		e := expect(s, zones)
+		var states, answers string
+		for _, z := range zones {
+			states += map[targethealth.State]string{targethealth.StateHealthy: "h", targethealth.StateUnhealthy: "u"}[e.States[z]]
+			answers += map[Answer]string{Personalized: "p", Static: "s", Dropped: "d"}[e.Answers[z]]
+		}
+		if states != tt.states || answers != tt.answers || strings.Join(e.Traffic, "") != tt.traffic || e.FailOpen != tt.failOpen {
+			t.Errorf("checkpoint %d (%v): states %s answers %s traffic %v failOpen %v", tt.step, s, states, answers, e.Traffic, e.FailOpen)
+		}
+	}
+}
+
+func TestTourPasses(t *testing.T) {
+	// The lab starts in a state no step expects: the tour's first step resets it.
+	f, _, out, md, o := setupTour(Setup{Code: lab.CodeHealthCheck, DependencyOn: false, StaleZone: "b"})
+	if err := Run(context.Background(), f, o); err != nil {
+		t.Fatalf("tour failed: %v\n%s", err, out)
+	}
+	for n := 1; n <= 10; n++ {
+		if !strings.Contains(out.String(), "Step "+strconv.Itoa(n)+" of 10") {
+			t.Errorf("no header for step %d", n)
+		}
+	}
+	if strings.Contains(out.String(), "✗") || !strings.Contains(out.String(), "✓ All 10 checkpoints met") {
+		t.Errorf("output:\n%s", out)
+	}
+	// The progress of a wait and its outcome: zone c turns unhealthy some seconds after the fault.
+	if !strings.Contains(out.String(), "zone c: healthy, unhealthy after 3 failed checks") ||
+		!strings.Contains(out.String(), "zone c unhealthy (HTTP 503) after 4.0s") {
+		t.Errorf("no progress of zone c's checks:\n%s", out)
+	}
+	wantCalls := "reset basic deploy basic dependency false deploy errorhandling dependency true fault c deploy healthcheck fault c repair c dependency false dependency true"
+	if got := strings.Join(f.calls, " "); got != wantCalls {
+		t.Errorf("calls:\n%s\nwant\n%s", got, wantCalls)
+	}
+	for _, want := range []string{"# HealthCheckLab tour", "## Step 1: The basic server", "## Step 10: The emergency lever",
+		"```sh\nlabctl fault stale-credentials --az c\nlabctl watch", "- ✓ targets: a and b healthy, c unhealthy (503)",
+		"AZ  INSTANCE", "Step took", "## Result\n\nAll 10 checkpoints met"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("transcript lacks %q:\n%s", want, md)
+		}
+	}
+	for i, l := range strings.Split(out.String(), "\n") {
+		if n := len([]rune(l)); n > view.Width {
+			t.Errorf("line %d is %d columns: %s", i+1, n, l)
+		}
+	}
+}
+
+func TestTourFailsOnWrongState(t *testing.T) {
+	f, _, out, md, o := setupTour(Start)
+	f.wrongZone = "b" // stale credentials land in zone b instead of c
+	err := Run(context.Background(), f, o)
+	var ce *CheckpointError
+	if !errors.As(err, &ce) || ce.Step.N != 5 {
+		t.Fatalf("error %v, want checkpoint 5 not met\n%s", err, out)
+	}
+	if !strings.Contains(err.Error(), "checkpoint 5 (Stale credentials in zone c") {
+		t.Errorf("error %q does not name the checkpoint", err)
+	}
+	for _, want := range []string{"✗ 12 requests: 200 personalized from a and b, 200 static from c",
+		"saw: a 200×4 (4 personalized), b 200×4 (4 static), c 200×4 (4 personalized)", "✗ checkpoint 5 not met",
+		"resume with labctl tour --from 5"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out.String(), "Step 6 of 10") || !strings.Contains(md.String(), "Checkpoint 5 (Stale credentials in zone c: the shallow check is blind) **not met**") {
+		t.Errorf("the tour went on or the transcript misses the failure:\n%s", md)
+	}
+}
+
+func TestTourFrom(t *testing.T) {
+	f, _, out, _, o := setupTour(Start)
+	o.From = 8
+	if err := Run(context.Background(), f, o); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got := strings.Join(f.calls, " "); got != "reset healthcheck deploy healthcheck fault c repair c dependency false dependency true" {
+		t.Errorf("calls %s", got)
+	}
+	if !strings.Contains(out.String(), "Bringing the lab to the start of step 8: ServerCode healthcheck, RecommendationServiceEnabled=true, zone c with the noDDB role") ||
+		strings.Contains(out.String(), "Step 7 of 10") || !strings.Contains(out.String(), "All 3 checkpoints met") {
+		t.Errorf("output:\n%s", out)
+	}
+	o.From = 11
+	if err := Run(context.Background(), f, o); err == nil || err.Error() != "bad --from 11: use 1-10" {
+		t.Errorf("--from 11: %v", err)
+	}
+}
+
+func TestTourPromptsAndStops(t *testing.T) {
+	f, _, out, _, o := setupTour(Start)
+	a := &answers{cont: []bool{true, true, false}}
+	o.Yes, o.Prompt = false, a
+	err := Run(context.Background(), f, o)
+	var se *StoppedError
+	if !errors.As(err, &se) || se.Next != 3 || se.Interrupted {
+		t.Fatalf("error %v, want stopped before step 3", err)
+	}
+	if len(a.asked) != 3 || a.asked[2] != "[Enter] run step 3 · [q] stop:" {
+		t.Errorf("prompts %q", a.asked)
+	}
+	if !strings.Contains(out.String(), "Stopped before step 3. Resume with: labctl tour --from 3") {
+		t.Errorf("output:\n%s", out)
+	}
+	if strings.Contains(strings.Join(f.calls, " "), "errorhandling") {
+		t.Errorf("step 3 ran after q: %v", f.calls)
+	}
+}
+
+func TestTourAWSAsksBeforeDeploying(t *testing.T) {
+	f, _, out, _, o := setupTour(Start)
+	a := &answers{confirm: []bool{false}}
+	o.Yes, o.Prompt, o.AWS = false, a, true
+	err := Run(context.Background(), f, o)
+	var se *StoppedError
+	if !errors.As(err, &se) || se.Next != 3 {
+		t.Fatalf("error %v, want stopped at step 3", err)
+	}
+	if a.asked[len(a.asked)-1] != "Deploy now?" || !strings.Contains(out.String(), "about 10–15 minutes on AWS") {
+		t.Errorf("prompts %q\n%s", a.asked, out)
+	}
+	if strings.Contains(strings.Join(f.calls, " "), "deploy") {
+		t.Errorf("deployed without a yes: %v", f.calls)
+	}
+	// With --yes it says what the deploy costs and goes ahead.
+	f, _, out, _, o = setupTour(Start)
+	o.AWS, o.From = true, 3
+	if err := Run(context.Background(), f, o); err != nil || !strings.Contains(out.String(), "about 10–15 minutes on AWS") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+func TestTourInterrupted(t *testing.T) {
+	f, _, out, md, o := setupTour(Start)
+	ctx, cancel := context.WithCancel(context.Background())
+	f.onDeploy = cancel // Ctrl-C while step 3 deploys
+	err := Run(ctx, f, o)
+	var se *StoppedError
+	if !errors.As(err, &se) || se.Next != 3 || !se.Interrupted {
+		t.Fatalf("error %v, want interrupted at step 3", err)
+	}
+	for _, want := range []string{"Interrupted during step 3", "finishes inside the lab by itself", "Resume with: labctl tour --from 3"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(md.String(), "Interrupted during step 3.") {
+		t.Errorf("transcript:\n%s", md)
+	}
+}
+
+func TestLinePrompter(t *testing.T) {
+	var out bytes.Buffer
+	p := NewLinePrompter(strings.NewReader("\nq\ny\n"), &out)
+	ctx := context.Background()
+	if ok, err := p.Continue(ctx, "go?"); !ok || err != nil {
+		t.Errorf("Enter: %v %v", ok, err)
+	}
+	if ok, _ := p.Continue(ctx, "go?"); ok {
+		t.Error("q continued")
+	}
+	if ok, _ := p.Confirm(ctx, "deploy?"); !ok {
+		t.Error("y did not confirm")
+	}
+	if ok, err := p.Continue(ctx, "go?"); ok || err != nil {
+		t.Errorf("end of input: %v %v", ok, err)
+	}
+	if out.String() != "go? go? deploy? [y/N] go? \n" {
+		t.Errorf("prompts %q", out.String())
+	}
+	// A cancelled context ends a prompt that waits for input.
+	block := NewLinePrompter(blockingReader{}, &out)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := block.Continue(cctx, "go?"); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled prompt: %v", err)
+	}
+}
+
+type blockingReader struct{}
+
+func (blockingReader) Read([]byte) (int, error) { select {} }
+

@@ -39,6 +39,7 @@ const (
 	OutputAutoScalingGroupName = lab.OutputAutoScalingGroupName
 	OutputParameterName        = lab.OutputParameterName
 	OutputNoDDBProfileName     = lab.OutputNoDDBProfileName
+	OutputInstanceProfileName  = lab.OutputInstanceProfileName
 	OutputTableName            = lab.OutputTableName
 )
 
@@ -82,6 +83,7 @@ func NewServiceStack(scope constructs.Construct, id string, props *ServiceStackP
 	output(stack, OutputTargetGroupArn, *s.Web.TargetGroup.TargetGroupArn(), "aws elbv2 describe-target-health --target-group-arn <this>")
 	output(stack, OutputAutoScalingGroupName, *s.Web.Group.AutoScalingGroupName(), "The web servers' Auto Scaling group")
 	output(stack, OutputParameterName, *s.Service.Parameter.ParameterName(), "Set to false to simulate the RecommendationService outage, true to end it")
+	output(stack, OutputInstanceProfileName, *s.Roles.Profile.InstanceProfileName(), "The web servers' normal instance profile (attach it back to undo the stale-credentials fault)")
 	output(stack, OutputNoDDBProfileName, *s.Roles.NoDDBProfile.InstanceProfileName(), "Attach to the zone-c instance to simulate stale credentials")
 	output(stack, OutputTableName, *s.Service.Table.TableName(), "The RecommendationService table")
 

@@ -186,6 +186,21 @@ func render(v any) string {
 
 func ref(id string) map[string]any { return map[string]any{"Ref": id} }
 
+// resourceID returns the logical id of the single resource of a type whose id contains part.
+func resourceID(t *testing.T, tmpl map[string]any, typ, part string) string {
+	t.Helper()
+	var ids []string
+	for id := range resources(tmpl, typ) {
+		if strings.Contains(id, part) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("resources of type %s named like %q: %v, want exactly one", typ, part, ids)
+	}
+	return ids[0]
+}
+
 func TestNetworkStack(t *testing.T) {
 	tmpl := synthLab(t, nil).network
 	subnets := resources(tmpl, "AWS::EC2::Subnet")
@@ -719,7 +734,7 @@ func TestWebTier(t *testing.T) {
 	t.Run("outputs", func(t *testing.T) {
 		outputs := tmpl["Outputs"].(map[string]any)
 		for _, name := range []string{OutputWebsiteURL, OutputHealthCheckURL, OutputTargetGroupArn,
-			OutputAutoScalingGroupName, OutputParameterName, OutputNoDDBProfileName, OutputTableName} {
+			OutputAutoScalingGroupName, OutputParameterName, OutputNoDDBProfileName, OutputInstanceProfileName, OutputTableName} {
 			if outputs[name] == nil {
 				t.Errorf("output %s missing", name)
 			}
@@ -727,19 +742,53 @@ func TestWebTier(t *testing.T) {
 		if got := render(at(outputs, OutputHealthCheckURL, "Value")); !strings.HasPrefix(got, "http://") || !strings.HasSuffix(got, lab.TargetGroupHealthCheck.Path) {
 			t.Errorf("HealthCheckURL = %s", got)
 		}
-		if got := render(at(outputs, OutputNoDDBProfileName, "Value")); !strings.Contains(got, "NoDDBRoleProfile") {
-			t.Errorf("NoDDBInstanceProfileName = %s", got)
+		for key, profile := range map[string]string{OutputNoDDBProfileName: "NoDDBRoleProfile", OutputInstanceProfileName: "InstanceRolesRoleProfile"} {
+			if got := render(at(outputs, key, "Value")); got != render(ref(resourceID(t, tmpl, "AWS::IAM::InstanceProfile", profile))) {
+				t.Errorf("%s = %s, want the %s instance profile", key, got, profile)
+			}
+		}
+	})
+
+	t.Run("instances tagged with their ServerCode at launch", func(t *testing.T) {
+		for _, code := range lab.ServerCodes {
+			tmpl := synthLab(t, map[string]any{config.KeyServerCode: string(code)}).service
+			_, lt := only(t, tmpl, "AWS::EC2::LaunchTemplate")
+			var instanceTags []any
+			for _, spec := range asList(at(lt, "Properties", "LaunchTemplateData", "TagSpecifications")) {
+				if at(spec, "ResourceType") == "instance" {
+					instanceTags = asList(at(spec, "Tags"))
+				}
+			}
+			want := map[string]any{"Key": lab.ServerCodeTagKey, "Value": string(code)}
+			found := false
+			for _, tag := range instanceTags {
+				found = found || reflect.DeepEqual(tag, want)
+			}
+			if !found {
+				t.Errorf("%s: instance tags %v lack %v", code, instanceTags, want)
+			}
 		}
 	})
 }
 
-// withoutUserData returns a deep copy of a template without the launch template's user data.
-func withoutUserData(t *testing.T, tmpl map[string]any) map[string]any {
+// withoutServerCode returns a deep copy of a template without the launch template's user
+// data and without the value of its ServerCode tags: the two places a ServerCode goes.
+func withoutServerCode(t *testing.T, tmpl map[string]any) map[string]any {
 	data, _ := json.Marshal(tmpl)
 	var c map[string]any
 	json.Unmarshal(data, &c)
 	for _, lt := range resources(c, "AWS::EC2::LaunchTemplate") {
-		delete(at(lt, "Properties", "LaunchTemplateData").(map[string]any), "UserData")
+		ltData := at(lt, "Properties", "LaunchTemplateData").(map[string]any)
+		delete(ltData, "UserData")
+		for _, specs := range []any{ltData["TagSpecifications"], at(lt, "Properties", "TagSpecifications")} {
+			for _, spec := range asList(specs) {
+				for _, tag := range asList(at(spec, "Tags")) {
+					if tag, ok := tag.(map[string]any); ok && tag["Key"] == lab.ServerCodeTagKey {
+						tag["Value"] = "any"
+					}
+				}
+			}
+		}
 	}
 	return c
 }
@@ -779,8 +828,8 @@ func TestServerCodeChangesOnlyUserData(t *testing.T) {
 			if !reflect.DeepEqual(base.network, other.network) {
 				t.Errorf("the network stack changed")
 			}
-			if a, b := withoutUserData(t, base.service), withoutUserData(t, other.service); !reflect.DeepEqual(a, b) {
-				t.Errorf("the HealthCheckLab template changed beyond the user data, in %v", changedParts(a, b))
+			if a, b := withoutServerCode(t, base.service), withoutServerCode(t, other.service); !reflect.DeepEqual(a, b) {
+				t.Errorf("the HealthCheckLab template changed beyond the user data and the ServerCode tag, in %v", changedParts(a, b))
 			}
 			// The user data differs in the server code line alone. The group's reference to
 			// the template's LatestVersionNumber then rolls the instances.

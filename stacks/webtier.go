@@ -128,6 +128,10 @@ func newWebTier(scope constructs.Construct, id string, props *webTierProps) *Web
 	for _, tagged := range []constructs.IConstruct{w.Group, w.LaunchTemplate} {
 		awscdk.Tags_Of(tagged).Add(jsii.String("Name"), jsii.String(cfg.NamingPrefix), nil)
 	}
+	// Each instance says which server it runs (labctl status shows it). The tag goes through
+	// the launch template's tag specifications, so it changes together with the user data
+	// and every instance carries the value it was launched with.
+	awscdk.Tags_Of(w.LaunchTemplate).Add(jsii.String(lab.ServerCodeTagKey), jsii.String(string(cfg.ServerCode)), nil)
 
 	stack := awscdk.Stack_Of(c)
 	userData.AddCommands(jsii.String(bootstrapScript(map[string]string{

@@ -11,6 +11,7 @@ package targethealth
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -90,6 +91,20 @@ type Health struct {
 	Reason      string    `json:"reason,omitempty"`
 	Description string    `json:"description,omitempty"`
 	Since       time.Time `json:"since"` // when State last changed
+	// Recent holds the latest health-check results, oldest first, at most RecentChecks.
+	// ALB does not report them; the local lab shows them so a class can watch the count
+	// towards a threshold.
+	Recent []Check `json:"recent,omitempty"`
+}
+
+// RecentChecks is how many results Health.Recent keeps.
+const RecentChecks = 8
+
+// Check is one health-check result as Health.Recent records it.
+type Check struct {
+	OK   bool      `json:"ok"`
+	Code int       `json:"code,omitempty"` // HTTP status; 0 for a timeout or a failed connection
+	At   time.Time `json:"at"`
 }
 
 // Transition records a state change, for logs and live views.
@@ -205,6 +220,9 @@ func (g *Group) Report(id string, r Result, now time.Time) (tr Transition, ok bo
 	}
 	from := t.State
 	t.checked = true
+	// A new backing array each time, so Health values handed out earlier never change.
+	t.Recent = append(slices.Clip(t.Recent[max(0, len(t.Recent)-RecentChecks+1):]),
+		Check{OK: r.Kind == Success, Code: r.Code, At: now})
 	if r.Kind == Success {
 		t.successes++
 		t.failures = 0

@@ -389,3 +389,42 @@ func BenchmarkPick(b *testing.B) {
 		}
 	}
 }
+
+// TestRecentChecks checks the history a live view shows: the latest results, oldest first,
+// bounded, and snapshots taken earlier left unchanged by later results.
+func TestRecentChecks(t *testing.T) {
+	g, err := NewGroup(Settings{HealthyThreshold: 2, UnhealthyThreshold: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Unix(0, 0)
+	if err := g.Register("i-1", base); err != nil {
+		t.Fatal(err)
+	}
+	var early Health
+	for i := range RecentChecks + 3 {
+		r := Result{Kind: Success, Code: 200}
+		if i%2 == 1 {
+			r = Result{Kind: CodeMismatch, Code: 503}
+		}
+		if _, _, err := g.Report("i-1", r, base.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			early = g.Get("i-1")
+		}
+	}
+	if len(early.Recent) != 2 || !early.Recent[0].OK || early.Recent[1].OK || early.Recent[1].Code != 503 {
+		t.Fatalf("snapshot after two checks changed or wrong: %+v", early.Recent)
+	}
+	got := g.Get("i-1").Recent
+	if len(got) != RecentChecks {
+		t.Fatalf("%d recent checks, want %d", len(got), RecentChecks)
+	}
+	for i, c := range got {
+		n := 3 + i // the first three results fell off
+		if !c.At.Equal(base.Add(time.Duration(n)*time.Second)) || c.OK != (n%2 == 0) {
+			t.Errorf("check %d: %+v, want result %d", i, c, n)
+		}
+	}
+}

@@ -68,6 +68,7 @@ type Lab struct {
 	wg     sync.WaitGroup
 
 	mu        sync.Mutex
+	op        *Operation // the deploy or repair in flight
 	code      lab.ServerCode
 	zones     map[string]*instance // current instance per zone letter
 	instances map[string]*instance // every instance not yet terminated, by id
@@ -282,6 +283,7 @@ type Status struct {
 	Targets     []Target        `json:"targets"`
 	Counters    localb.Counters `json:"counters"`
 	Busy        string          `json:"busy,omitempty"` // the operation in progress, if any
+	Operation   *Operation      `json:"operation,omitempty"`
 	Zones       map[string]Zone `json:"zones"`
 }
 
@@ -314,6 +316,19 @@ type Target struct {
 	Requests    int64  `json:"requests"`
 	Current     bool   `json:"current"` // the zone's current instance (false while an old one drains)
 	Since       string `json:"since"`
+	// Checks are the latest health-check results, oldest first, and NextCheck when the
+	// next one is due: the local lab shows what ALB keeps to itself.
+	Checks    []targethealth.Check `json:"checks,omitempty"`
+	NextCheck *time.Time           `json:"next_check,omitempty"`
+}
+
+// Operation is the deploy or repair in flight, for live views.
+type Operation struct {
+	Kind       string    `json:"kind"`                   // deploy or repair
+	ServerCode string    `json:"server_code"`            // the ServerCode it rolls out
+	Zone       string    `json:"zone,omitempty"`         // repair: the zone letter
+	Started    time.Time `json:"started"`                //
+	Last       string    `json:"last_message,omitempty"` // its latest progress line
 }
 
 // Status reports the targets, ServerCode, parameter and counters.
@@ -335,13 +350,21 @@ func (l *Lab) Status() Status {
 	ts := l.lb.Targets()
 	l.mu.Lock()
 	st.ServerCode = string(l.code)
+	if l.op != nil {
+		op := *l.op
+		st.Operation = &op
+	}
 	for z, in := range l.zones {
 		st.Zones[z] = Zone{Name: ZoneName(z), InstanceID: in.id}
 	}
 	for _, t := range ts {
 		tg := Target{
 			InstanceID: t.ID, State: string(t.State), Reason: t.Reason, Description: t.Description,
-			Requests: t.Requests, Since: t.Since.Format(time.RFC3339),
+			Requests: t.Requests, Since: t.Since.Format(time.RFC3339), Checks: t.Recent,
+		}
+		if n := len(t.Recent); n > 0 && t.State != targethealth.StateDraining {
+			next := t.Recent[n-1].At.Add(l.hc.Interval)
+			tg.NextCheck = &next
 		}
 		if in, ok := l.instances[t.ID]; ok {
 			tg.Zone = ZoneName(in.zone)
@@ -414,7 +437,8 @@ func (l *Lab) Repair(ctx context.Context, zone string, progress func(string)) er
 	l.mu.Lock()
 	old, code := l.zones[z], l.code
 	l.mu.Unlock()
-	say := l.sayer(progress)
+	say := l.begin(Operation{Kind: "repair", ServerCode: string(code), Zone: z}, progress)
+	defer l.end()
 	drained := make(chan error, 1)
 	if old != nil {
 		say("terminating instance %s in %s", old.id, ZoneName(z))
@@ -450,7 +474,8 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress func(str
 		return ErrBusy
 	}
 	defer l.opMu.Unlock()
-	say := l.sayer(progress)
+	say := l.begin(Operation{Kind: "deploy", ServerCode: string(code)}, progress)
+	defer l.end()
 	say("rolling update to ServerCode %s, one zone at a time", code)
 	for _, z := range Letters {
 		l.mu.Lock()
@@ -480,14 +505,32 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress func(str
 	return nil
 }
 
-func (l *Lab) sayer(progress func(string)) func(string, ...any) {
+// begin records op as in flight and returns its progress printer, which also keeps the
+// operation's latest line for the status.
+func (l *Lab) begin(op Operation, progress func(string)) func(string, ...any) {
+	op.Started = time.Now()
+	l.mu.Lock()
+	l.op = &op
+	l.mu.Unlock()
 	return func(format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
+		l.mu.Lock()
+		if l.op != nil {
+			l.op.Last = msg
+		}
+		l.mu.Unlock()
 		l.printf("%s", msg)
 		if progress != nil {
 			progress(msg)
 		}
 	}
+}
+
+// end clears the operation in flight.
+func (l *Lab) end() {
+	l.mu.Lock()
+	l.op = nil
+	l.mu.Unlock()
 }
 
 // waitSettled waits until in's target leaves the initial state. A target that turns

@@ -285,4 +285,3 @@ func TestLinePrompter(t *testing.T) {
 type blockingReader struct{}
 
 func (blockingReader) Read([]byte) (int, error) { select {} }
-

@@ -38,7 +38,7 @@ func busyStatus() Status {
 		Targets: []Target{
 			{Zone: "a", InstanceID: "i-0123456789abcdef0", State: "unhealthy", Reason: "Target.ResponseCodeMismatch", Description: long,
 				Role: lab.RoleName("MyVeryLongNamingPrefix"), ServerCode: "errorhandling", Current: true, Requests: 1234567,
-				Checks: []Check{{OK: true}, {OK: true}, {OK: false, Code: 503}, {OK: false, Code: 503}, {OK: false, Code: 503}, {OK: false, Code: 503}},
+				Checks:    []Check{{OK: true}, {OK: true}, {OK: false, Code: 503}, {OK: false, Code: 503}, {OK: false, Code: 503}, {OK: false, Code: 503}},
 				NextCheck: now.Add(12 * time.Second)},
 			{Zone: "b", InstanceID: "i-0aaaaaaaaaaaaaaa1", State: "draining", Reason: "Target.DeregistrationInProgress",
 				Description: "Target deregistration is in progress", Role: lab.RoleName("WebApp1"), ServerCode: "errorhandling", Requests: 10},

@@ -71,14 +71,27 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	serverBin = filepath.Join(dir, "webserver")
-	build := exec.Command("go", "build", "-o", serverBin, ".")
+	build := exec.Command("go", serverBuildArgs(serverBin)...)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if raceEnabled {
+		build.Env = append(os.Environ(), "CGO_ENABLED=1") // the race detector needs cgo
+	}
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build webserver:", err)
 		return 1
 	}
 	return m.Run()
+}
+
+// serverBuildArgs are the go command's arguments that build the server to out: with -race
+// when this test binary has it, so `go test -race` also race-checks the server processes.
+func serverBuildArgs(out string) []string {
+	args := []string{"build", "-o", out}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	return append(args, ".")
 }
 
 var (

@@ -41,6 +41,13 @@ func main() {
 	}
 }
 
+// defaultMaxHeaderBytes is the largest request head (request line and headers) accepted.
+const defaultMaxHeaderBytes = 16 << 10
+
+// netHTTPHeaderSlack is what net/http reads beyond http.Server.MaxHeaderBytes before it
+// answers 431; the server subtracts it so that -max-header-bytes is the true limit.
+const netHTTPHeaderSlack = 4096
+
 // options are the server's settings, from flags with environment fallbacks.
 type options struct {
 	listen     string
@@ -98,7 +105,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.IntVar(&o.maxInFlight, "max-in-flight", envInt("MAX_IN_FLIGHT", 64), "concurrent / requests before shedding load with 503 (health checks are not counted)")
 	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", envDuration("READ_HEADER_TIMEOUT", 5*time.Second), "time a client has to send its request headers")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", envDuration("SHUTDOWN_TIMEOUT", 8*time.Second), "time in-flight requests get after SIGTERM (inside the 10 s deregistration delay)")
-	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", envInt("MAX_HEADER_BYTES", 16<<10), "largest request header accepted (larger: 431)")
+	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", envInt("MAX_HEADER_BYTES", defaultMaxHeaderBytes), "largest request head accepted, request line and headers together (larger: 431)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: webserver -server-code basic|errorhandling|healthcheck -table TABLE [flags]\n\n")
 		fs.PrintDefaults()
@@ -123,6 +130,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		return o, errors.New("timeouts and TTLs must be positive")
 	case o.maxInFlight < 1:
 		return o, errors.New("-max-in-flight must be at least 1")
+	case o.maxHeaderBytes <= 2*netHTTPHeaderSlack:
+		return o, fmt.Errorf("-max-header-bytes must be more than %d", 2*netHTTPHeaderSlack)
 	}
 	return o, nil
 }
@@ -153,7 +162,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// Longer than the load balancer's 60 s idle timeout, so the server never closes a
 		// connection the load balancer is about to reuse (which would show as a 502).
 		IdleTimeout:    65 * time.Second,
-		MaxHeaderBytes: o.maxHeaderBytes,
+		MaxHeaderBytes: o.maxHeaderBytes - netHTTPHeaderSlack,
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "server_code", string(o.serverCode),

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"log/slog"
 	"math/rand/v2"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -153,9 +155,9 @@ type recommendationView struct {
 func handleRecommendation(d deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := info(r)
-		userID, ok := parseUser(r)
-		if !ok {
-			http.Error(w, "user must be a number from "+strconv.Itoa(lab.FirstUserID)+" to "+strconv.Itoa(lab.LastUserID), http.StatusBadRequest)
+		userID, err := parseUser(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		ri.user = userID
@@ -179,21 +181,25 @@ func handleRecommendation(d deps) http.Handler {
 	})
 }
 
-// parseUser reads ?user=N. Without it a random user is picked, as in the lab.
-func parseUser(r *http.Request) (int, bool) {
-	vals, present := r.URL.Query()["user"]
-	if !present {
-		return lab.FirstUserID + rand.IntN(lab.LastUserID-lab.FirstUserID+1), true
+// parseUser reads ?user=N. Without it a random user is picked, as in the lab. A query string
+// that does not parse (bad escapes, semicolons) is refused rather than half-read.
+func parseUser(r *http.Request) (int, error) {
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return 0, errors.New("malformed query string")
 	}
-	if len(vals) != 1 {
-		return 0, false
+	vals, present := query["user"]
+	if !present {
+		return lab.FirstUserID + rand.IntN(lab.LastUserID-lab.FirstUserID+1), nil
 	}
 	n, err := strconv.Atoi(vals[0])
-	if err != nil || n < lab.FirstUserID || n > lab.LastUserID || strconv.Itoa(n) != vals[0] {
-		return 0, false
+	if len(vals) != 1 || err != nil || n < lab.FirstUserID || n > lab.LastUserID || strconv.Itoa(n) != vals[0] {
+		return 0, errBadUser
 	}
-	return n, true
+	return n, nil
 }
+
+var errBadUser = errors.New("user must be a number from " + strconv.Itoa(lab.FirstUserID) + " to " + strconv.Itoa(lab.LastUserID))
 
 // dropConnection closes the client connection without writing a response.
 func dropConnection(w http.ResponseWriter) {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"debug/buildinfo"
 	"errors"
 	"io"
 	"net"
@@ -277,6 +279,10 @@ func TestBadInputs(t *testing.T) {
 		{"GET", "/?user=", nil, 400, ""},
 		{"GET", "/?user=01", nil, 400, ""},
 		{"GET", "/?user=1&user=2", nil, 400, ""},
+		{"GET", "/?user=%zz", nil, 400, ""},
+		{"GET", "/?user=1;x=2", nil, 400, ""},
+		{"GET", "/?user=1&x=%zz", nil, 400, ""},
+		{"GET", "/?user=%31", nil, 200, ""},
 		{"GET", "/?user=4", nil, 200, ""},
 		{"GET", "/?other=1", nil, 200, ""},
 		{"POST", "/", nil, 405, "GET, HEAD"},
@@ -319,6 +325,17 @@ func TestBadInputs(t *testing.T) {
 		}
 	}
 
+	// The request head (request line and headers) may be exactly -max-header-bytes long, the
+	// figure the README gives; one byte more is 431.
+	for _, tt := range []struct {
+		size   int
+		status string
+	}{{defaultMaxHeaderBytes, "200"}, {defaultMaxHeaderBytes + 1, "431"}} {
+		if got := rawHeadStatus(t, s.URL, tt.size); got != tt.status {
+			t.Errorf("request head of %d bytes: %s, want %s", tt.size, got, tt.status)
+		}
+	}
+
 	// A slow client that never finishes its headers is disconnected.
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
 	if err != nil {
@@ -334,6 +351,36 @@ func TestBadInputs(t *testing.T) {
 	if errors.As(err, &ne) && ne.Timeout() {
 		t.Error("slow client still connected after 10 s; want it cut off after the header timeout")
 	}
+}
+
+// rawHeadStatus sends GET /livez with a request head (request line, headers, blank line) of
+// exactly size bytes over a raw connection and returns the status code answered.
+func rawHeadStatus(t *testing.T, baseURL string, size int) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(baseURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := "GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: "
+	const end = "\r\n\r\n"
+	head += strings.Repeat("a", size-len(head)-len(end)) + end
+	if len(head) != size {
+		t.Fatalf("built a head of %d bytes, want %d", len(head), size)
+	}
+	if _, err := conn.Write([]byte(head)); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		t.Fatalf("head of %d bytes: %v", size, err)
+	}
+	fields := strings.Fields(line)
+	if len(fields) < 2 {
+		t.Fatalf("status line %q", line)
+	}
+	return fields[1]
 }
 
 // TestPageEscapesAndLogs serves a user whose data is HTML and checks the page escapes it, and
@@ -425,6 +472,24 @@ func TestOutsideAWS(t *testing.T) {
 	}
 }
 
+// TestServerBuiltLikeTestBinary checks that the server processes the tests start are built
+// with the race detector exactly when the test binary is, so `go test -race` checks them too.
+func TestServerBuiltLikeTestBinary(t *testing.T) {
+	info, err := buildinfo.ReadFile(serverBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	race := false
+	for _, s := range info.Settings {
+		if s.Key == "-race" && s.Value == "true" {
+			race = true
+		}
+	}
+	if race != raceEnabled {
+		t.Errorf("server binary built with -race=%v, test binary with -race=%v", race, raceEnabled)
+	}
+}
+
 // TestFlags checks the command line: -h, a bad ServerCode, a missing table.
 func TestFlags(t *testing.T) {
 	tests := []struct {
@@ -436,6 +501,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"webserver", "-server-code", "basic"}, "-table is required"},
 		{[]string{"webserver", "-server-code", "basic", "-table", "T", "extra"}, "unexpected arguments"},
 		{[]string{"webserver", "-server-code", "basic", "-table", "T", "-max-in-flight", "0"}, "max-in-flight"},
+		{[]string{"webserver", "-server-code", "basic", "-table", "T", "-max-header-bytes", "4096"}, "max-header-bytes must be more than"},
 	}
 	for _, tt := range tests {
 		err := run(t.Context(), tt.args, func(string) string { return "" }, io.Discard, io.Discard)

@@ -141,6 +141,32 @@ func TestHealthCheckerCoalescesAndBounds(t *testing.T) {
 	}
 }
 
+// TestHealthCheckerIgnoresCallerCancellation: a caller that goes away neither cancels the
+// shared check nor gets a failure of its own; it gets the check's result.
+func TestHealthCheckerIgnoresCallerCancellation(t *testing.T) {
+	release := make(chan struct{})
+	var checkErr atomic.Value
+	h := newHealthChecker(func(ctx context.Context) error {
+		<-release
+		if ctx.Err() != nil {
+			checkErr.Store(ctx.Err())
+		}
+		return ctx.Err()
+	}, time.Second, 5*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan healthResult)
+	go func() { done <- h.Check(ctx) }()
+	cancel()
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	if r := <-done; r.Err != nil {
+		t.Errorf("canceled caller got %v, want the check's own (healthy) result", r.Err)
+	}
+	if err := checkErr.Load(); err != nil {
+		t.Errorf("the shared check saw %v", err)
+	}
+}
+
 // fakeCache stands in for the SDK's credentials cache.
 type fakeCache struct {
 	mu          sync.Mutex

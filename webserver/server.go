@@ -118,6 +118,10 @@ func logRequests(logger *slog.Logger, code lab.ServerCode, next http.Handler) ht
 		if ri.dropped {
 			attrs = append(attrs, slog.Bool("dropped", true))
 		}
+		if r.Context().Err() != nil {
+			// The client closed (or half-closed) its connection before the answer.
+			attrs = append(attrs, slog.Bool("client_gone", true))
+		}
 		logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})
 }

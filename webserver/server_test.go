@@ -383,6 +383,48 @@ func rawHeadStatus(t *testing.T, baseURL string, size int) string {
 	return fields[1]
 }
 
+// TestHalfClosedClient sends a request and half-closes its side of the connection (as
+// `nc -N` or a shell script does) before any result is cached: it still gets the real answer,
+// not a "Canceled" dependency failure.
+func TestHalfClosedClient(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		code lab.ServerCode
+		path string
+		want string // in the body
+	}{
+		{lab.CodeHealthCheck, "/healthcheck", `"healthy":true`},
+		{lab.CodeErrorHandling, "/?user=1", `"personalized":true`},
+	} {
+		t.Run(string(tt.code), func(t *testing.T) {
+			t.Parallel()
+			s := startStack(t, tt.code, stackConfig{})
+			conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			req := "GET " + tt.path + " HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n"
+			if _, err := conn.Write([]byte(req)); err != nil {
+				t.Fatal(err)
+			}
+			if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), tt.want) {
+				t.Errorf("half-closed GET %s = %d %s, want 200 with %s", tt.path, resp.StatusCode, b, tt.want)
+			}
+		})
+	}
+}
+
 // TestPageEscapesAndLogs serves a user whose data is HTML and checks the page escapes it, and
 // that the request log is one JSON line per request that carries no credentials.
 func TestPageEscapesAndLogs(t *testing.T) {

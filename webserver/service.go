@@ -56,8 +56,11 @@ func (s *service) probe(ctx context.Context) error {
 	return nil
 }
 
+// recommend runs detached from the caller's cancellation, within the dependency timeout: net/http
+// cancels a request whose client half-closes its connection, and such a client still waits
+// for its answer. A client that is really gone costs at most one bounded call.
 func (s *service) recommend(ctx context.Context, c getItemAPI, userID int) (Recommendation, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
 	enabled, err := s.params.Value(ctx)
 	if err != nil {
@@ -199,7 +202,9 @@ type healthResult struct {
 // healthChecker runs the deep check for many concurrent /healthcheck requests at once: they
 // share one dependency call (single flight), and a result is reused for at most ttl. The
 // check runs detached from any one request and is bounded by timeout, so /healthcheck answers
-// within about timeout even when the dependency hangs.
+// within about timeout even when the dependency hangs, and a caller that goes away (or
+// half-closes its connection, which net/http reports as a cancellation) neither cancels the
+// check for the others nor turns into a failed result.
 type healthChecker struct {
 	check   func(context.Context) error
 	ttl     time.Duration
@@ -215,7 +220,8 @@ func newHealthChecker(check func(context.Context) error, ttl, timeout time.Durat
 	return &healthChecker{check: check, ttl: ttl, timeout: timeout, now: time.Now}
 }
 
-// Check returns a result at most ttl old, running the check if needed.
+// Check returns a result at most ttl old, running the check if needed. It waits for the
+// shared check even when ctx is canceled: the wait is bounded by timeout.
 func (h *healthChecker) Check(ctx context.Context) healthResult {
 	h.mu.Lock()
 	if h.last != nil && h.now().Sub(h.last.At) < h.ttl {
@@ -234,10 +240,6 @@ func (h *healthChecker) Check(ctx context.Context) healthResult {
 		h.mu.Unlock()
 		return r, nil
 	})
-	select {
-	case r := <-ch:
-		return *r.Val.(*healthResult)
-	case <-ctx.Done():
-		return healthResult{Err: describe("health check", h.timeout, ctx.Err()), At: h.now()}
-	}
+	r := <-ch
+	return *r.Val.(*healthResult)
 }

@@ -45,14 +45,14 @@ var sessionManagerActions = []string{
 func newInstanceRoles(scope constructs.Construct, id string, props *instanceRolesProps) *InstanceRoles {
 	c := constructs.NewConstruct(scope, &id)
 	common := []awsiam.PolicyStatement{
-		statement("ReadLabParameter", []string{"ssm:GetParameter"}, props.ParameterArn),
+		statement("ReadLabParameter", lab.ParameterReadActions, props.ParameterArn),
 		statement("ReadWebServerAsset", []string{"s3:GetObject"}, props.AssetObjectArn),
 		statement("SessionManager", sessionManagerActions, jsii.String("*")),
 		statement("SignalBoot", []string{"cloudformation:SignalResource"}, props.StackID),
 	}
 	// GetItem on the decoy name too: while the service is disabled the server asks that table,
 	// and the call must fail as ResourceNotFound (a real outage), not as AccessDenied.
-	getItem := statement("GetRecommendation", []string{"dynamodb:GetItem"}, props.TableArns...)
+	getItem := statement("GetRecommendation", lab.RecommendationReadActions, props.TableArns...)
 
 	r := &InstanceRoles{}
 	r.Role, r.Profile = newInstanceRole(c, "Role", lab.RoleName(props.NamingPrefix),

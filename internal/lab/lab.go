@@ -66,6 +66,15 @@ const (
 // ServerCodeTagKey is the tag every web instance carries with the ServerCode it runs.
 const ServerCodeTagKey = "ServerCode"
 
+// Actions the instance roles' policies grant on the lab's own resources. The stack's IAM
+// policies and the local lab's authorizer read the same values, so both allow the same calls.
+var (
+	// RecommendationReadActions are granted to the normal role on the table (and the decoy name).
+	RecommendationReadActions = []string{"dynamodb:GetItem"}
+	// ParameterReadActions are granted to both roles on the lab parameter.
+	ParameterReadActions = []string{"ssm:GetParameter"}
+)
+
 // RoleName is the normal instance role (and instance-profile) name for a prefix.
 func RoleName(prefix string) string { return prefix + "-EC2-Role-HealthCheckLab" }
 

@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"healthchecklab/cmd/labctl/internal/locallab"
 )
 
 // TestErrors checks the one-line errors and non-zero exit of bad command lines, with no lab
@@ -21,6 +25,7 @@ func TestErrors(t *testing.T) {
 		{[]string{"watch"}, "no lab running"},
 		{[]string{"dependency", "on"}, "no lab running"},
 		{[]string{"local", "down"}, "no lab running"},
+		{[]string{"local", "env"}, "no lab running"},
 		{[]string{"repair", "--az", "c"}, "no lab running"},
 		{[]string{"dependency", "maybe"}, `invalid argument "maybe"`},
 		{[]string{"dependency"}, "accepts 1 arg"},
@@ -46,5 +51,40 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q: want one line containing %q and a non-zero exit", code, msg, tt.want)
 			}
 		})
+	}
+}
+
+// TestLocalEnv evaluates `labctl local env`'s lines in a POSIX shell and checks what the AWS
+// CLI and SDKs would then read.
+func TestLocalEnv(t *testing.T) {
+	st := locallab.State{
+		PID: 42, URL: "http://127.0.0.1:8080", Endpoint: "http://127.0.0.1:45678", Region: "local-1",
+		AccessKeyID: "AKIAEXAMPLE000000000", SecretAccessKey: "a/b+c'd",
+	}
+	cmd := exec.Command("sh", "-c", `eval "$1"; env`, "sh", shellEnv(st))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "AWS_PROFILE=prod", "AWS_SESSION_TOKEN=old", "AWS_ENDPOINT_URL_SSM=http://elsewhere"}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			got[k] = v
+		}
+	}
+	want := map[string]string{
+		"AWS_ENDPOINT_URL": st.Endpoint, "AWS_ACCESS_KEY_ID": st.AccessKeyID, "AWS_SECRET_ACCESS_KEY": st.SecretAccessKey,
+		"AWS_REGION": "local-1", "AWS_DEFAULT_REGION": "local-1",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s=%q, want %q", k, got[k], v)
+		}
+	}
+	for _, k := range []string{"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_SSM"} {
+		if _, set := got[k]; set {
+			t.Errorf("%s still set", k)
+		}
 	}
 }

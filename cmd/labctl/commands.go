@@ -103,9 +103,49 @@ func newLocalCmd(statePath *string, getenv func(string) string) *cobra.Command {
 			return nil
 		},
 	}
-	local.AddCommand(up, down)
+	env := &cobra.Command{
+		Use:   "env",
+		Short: `Print shell lines that point the AWS CLI and SDKs at the running local lab: eval "$(labctl local env)"`,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := locallab.Dial(cmd.Context(), *statePath)
+			if err != nil {
+				return err
+			}
+			_, err = io.WriteString(cmd.OutOrStdout(), shellEnv(c.State))
+			return err
+		},
+	}
+	local.AddCommand(up, down, env)
 	return local
 }
+
+// shellEnv is what `labctl local env` prints: the lab's endpoint, its user's key pair and
+// region in the variables every AWS SDK and the AWS CLI read, and the variables that would
+// take precedence over them unset.
+func shellEnv(st locallab.State) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# local lab at %s (pid %d): AWS CLI and SDKs now use its AWS endpoint\n", st.URL, st.PID)
+	for _, kv := range [][2]string{
+		{"AWS_ENDPOINT_URL", st.Endpoint},
+		{"AWS_ACCESS_KEY_ID", st.AccessKeyID},
+		{"AWS_SECRET_ACCESS_KEY", st.SecretAccessKey},
+		{"AWS_REGION", st.Region},
+		{"AWS_DEFAULT_REGION", st.Region},
+		{"AWS_PAGER", ""},
+	} {
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+	}
+	b.WriteString("unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+	for _, svc := range []string{"SSM", "DYNAMODB", "EC2", "ELASTIC_LOAD_BALANCING_V2", "AUTO_SCALING", "CLOUDFORMATION"} {
+		b.WriteString(" AWS_ENDPOINT_URL_" + svc)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // localUp runs the lab until ctx ends or `labctl local down` asks it to stop.
 func localUp(ctx context.Context, out io.Writer, statePath string, o locallab.Options) error {
@@ -143,12 +183,14 @@ func localUp(ctx context.Context, out io.Writer, statePath string, o locallab.Op
 	if err := locallab.WriteState(statePath, locallab.State{
 		PID: pid, ControlURL: "http://" + ln.Addr().String(), Token: token, URL: l.URL(),
 		SSMEndpoint: l.SSMEndpoint(), Region: locallab.Region, Started: start,
+		Endpoint: l.Endpoint(), AccessKeyID: l.UserCredentials().AccessKeyID, SecretAccessKey: l.UserCredentials().SecretAccessKey,
+		RoleCredentials: l.RoleCredentials(),
 	}); err != nil {
 		return fmt.Errorf("write state file: %w", err)
 	}
 	defer locallab.RemoveState(statePath, pid)
 
-	fmt.Fprintf(out, "control API at http://%s (state file %s); waiting for the three targets to pass their health checks\n", ln.Addr(), statePath)
+	fmt.Fprintf(out, "AWS endpoint at %s; control API at http://%s (state file %s); waiting for the three targets to pass their health checks\n", l.Endpoint(), ln.Addr(), statePath)
 	if err := l.WaitHealthy(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -158,13 +200,14 @@ func localUp(ctx context.Context, out io.Writer, statePath string, o locallab.Op
 	fmt.Fprintf(out, `
 local lab ready in %s: %s
   ServerCode %s, %s=true, zones %s
+  AWS endpoint %s (region %s): EC2, Elastic Load Balancing, Auto Scaling, CloudFormation, SSM, DynamoDB
   try:  labctl status    labctl sample -n 30    labctl watch
         curl -H 'Accept: application/json' %s/
-        aws ssm get-parameter --name %s --endpoint-url %s --region %s
+        eval "$(labctl local env)"; aws ssm get-parameter --name %s
   Ctrl-C stops everything.
 
 `, time.Since(start).Round(100*time.Millisecond), l.URL(), o.Code, lab.ParameterName,
-		strings.Join(zoneNames(), ", "), l.URL(), lab.ParameterName, l.SSMEndpoint(), locallab.Region)
+		strings.Join(zoneNames(), ", "), l.Endpoint(), locallab.Region, l.URL(), lab.ParameterName)
 	select {
 	case <-ctx.Done():
 	case <-stopc:

@@ -206,15 +206,14 @@ func codes(m map[string]int) string {
 	return strings.Join(parts, " ")
 }
 
-// setParameter writes RecommendationServiceEnabled through the SSM API of the lab's
-// Parameter Store stand-in, with the real SDK client, and returns the new version.
+// setParameter writes RecommendationServiceEnabled through the SSM API of the lab's AWS
+// endpoint, signed with the lab user's key pair, with the real SDK client, and returns the new version.
 func setParameter(ctx context.Context, st locallab.State, value string) (int64, error) {
 	client := ssm.New(ssm.Options{
 		Region:       st.Region,
-		BaseEndpoint: aws.String(st.SSMEndpoint),
+		BaseEndpoint: aws.String(st.Endpoint),
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			// The stand-in checks that requests are signed, not by whom.
-			return aws.Credentials{AccessKeyID: "AKIALOCALLABCTL00000", SecretAccessKey: "local"}, nil
+			return aws.Credentials{AccessKeyID: st.AccessKeyID, SecretAccessKey: st.SecretAccessKey}, nil
 		}),
 		RetryMaxAttempts: 2,
 	})

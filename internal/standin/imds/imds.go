@@ -45,10 +45,29 @@ type Instance struct {
 	Architecture string // x86_64 or arm64
 }
 
+// Credentials are the temporary credentials served for the attached role.
+type Credentials struct {
+	AccessKeyID, SecretAccessKey, Token string
+}
+
+// CredentialSource returns the credentials of role's session for instance id, as STS issues
+// them to an instance profile. The default source is the stand-ins' deterministic keys
+// (package standin).
+type CredentialSource func(role, instanceID string) Credentials
+
+func standinCredentials(role, instanceID string) Credentials {
+	return Credentials{
+		AccessKeyID:     standin.AccessKeyID(role),
+		SecretAccessKey: standin.SecretAccessKey(role),
+		Token:           standin.SessionToken(role, instanceID),
+	}
+}
+
 // Server is an IMDSv2 stand-in for one instance.
 type Server struct {
 	mu     sync.Mutex
 	inst   Instance
+	creds  CredentialSource
 	tokens map[string]time.Time // token -> expiry
 	now    func() time.Time
 
@@ -93,7 +112,18 @@ func New(inst Instance) *Server {
 	if inst.Architecture == "" {
 		inst.Architecture = "x86_64"
 	}
-	return &Server{inst: inst, tokens: map[string]time.Time{}, now: time.Now}
+	return &Server{inst: inst, tokens: map[string]time.Time{}, now: time.Now, creds: standinCredentials}
+}
+
+// UseCredentials makes the server hand out the credentials src issues (nil restores the
+// default), e.g. key pairs that a signature-checking endpoint knows.
+func (s *Server) UseCredentials(src CredentialSource) {
+	if src == nil {
+		src = standinCredentials
+	}
+	s.mu.Lock()
+	s.creds = src
+	s.mu.Unlock()
 }
 
 // Instance returns the instance as currently described (with its current role).
@@ -196,13 +226,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.credentialRequests.Add(1)
 		now := s.now().UTC()
+		s.mu.Lock()
+		src := s.creds
+		s.mu.Unlock()
+		c := src(role, inst.ID)
 		writeJSON(w, map[string]string{
 			"Code":            "Success",
 			"LastUpdated":     now.Format(time.RFC3339),
 			"Type":            "AWS-HMAC",
-			"AccessKeyId":     standin.AccessKeyID(role),
-			"SecretAccessKey": standin.SecretAccessKey(role),
-			"Token":           standin.SessionToken(role, inst.ID),
+			"AccessKeyId":     c.AccessKeyID,
+			"SecretAccessKey": c.SecretAccessKey,
+			"Token":           c.Token,
 			"Expiration":      now.Add(CredentialLifetime).Format(time.RFC3339),
 		})
 	}

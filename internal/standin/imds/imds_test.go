@@ -116,3 +116,26 @@ func TestNoInstanceProfile(t *testing.T) {
 		t.Error("credentials listed without an instance profile")
 	}
 }
+
+// TestUseCredentials checks that the SDK's role provider receives the key pairs of the
+// configured source, per role and instance, and that a role swap changes them.
+func TestUseCredentials(t *testing.T) {
+	normal, noDDB := lab.RoleName("WebApp1"), lab.NoDDBRoleName("WebApp1")
+	s := New(Instance{ID: "i-0123456789abcdef0", Role: normal})
+	s.UseCredentials(func(role, id string) Credentials {
+		return Credentials{AccessKeyID: "ASIA-" + role, SecretAccessKey: "secret-" + id, Token: "token-" + role + "/" + id}
+	})
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	p := ec2rolecreds.New(func(o *ec2rolecreds.Options) { o.Client = sdkimds.New(sdkimds.Options{Endpoint: ts.URL}) })
+	for _, role := range []string{normal, noDDB} {
+		s.SetRole(role)
+		c, err := p.Retrieve(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.AccessKeyID != "ASIA-"+role || c.SecretAccessKey != "secret-i-0123456789abcdef0" || c.SessionToken != "token-"+role+"/i-0123456789abcdef0" {
+			t.Errorf("role %s: got %+v", role, c)
+		}
+	}
+}

@@ -24,6 +24,21 @@ type State struct {
 	SSMEndpoint string    `json:"ssm_endpoint"`
 	Region      string    `json:"region"`
 	Started     time.Time `json:"started"`
+	// Endpoint is the lab's AWS endpoint (every service: AWS_ENDPOINT_URL), and
+	// AccessKeyID/SecretAccessKey the key pair of its user, which may call every operation.
+	Endpoint        string `json:"endpoint"`
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"`
+	// RoleCredentials are a session of each instance role (session name "labctl"), for
+	// trying what the roles may and may not do.
+	RoleCredentials map[string]RoleCredentials `json:"role_credentials,omitempty"`
+}
+
+// RoleCredentials are temporary credentials of an instance role.
+type RoleCredentials struct {
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"`
+	SessionToken    string `json:"session_token"`
 }
 
 // DefaultStatePath is where the state file lives unless --state or LABCTL_STATE say

@@ -73,6 +73,7 @@ func (l *Lab) startInstance(ctx context.Context, zone string, code lab.ServerCod
 		PrivateIPv4: fmt.Sprintf("10.0.%d.%d", zi, 10+int(id[len(id)-1])%200),
 		Role:        lab.RoleName(l.prefix),
 	})
+	meta.UseCredentials(l.instanceCredentials)
 	in := &instance{id: id, zone: zone, code: code, meta: meta, exited: make(chan struct{})}
 	defer func() {
 		if err != nil {
@@ -108,7 +109,7 @@ func (l *Lab) startInstance(ctx context.Context, zone string, code lab.ServerCod
 		"-parameter", lab.ParameterName,
 		"-region", Region,
 	)
-	in.cmd.Env = instanceEnv(l.ddbURL, l.ssmURL, metaURL)
+	in.cmd.Env = instanceEnv(l.endpointURL, metaURL)
 	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
 	// Own process group, so stop reaches anything the server starts; killed with labctl.
 	in.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -124,13 +125,12 @@ func (l *Lab) startInstance(ctx context.Context, zone string, code lab.ServerCod
 }
 
 // instanceEnv is the whole environment of a web-server process: the standard SDK variables
-// pointing at the stand-ins, and nothing from the caller's AWS configuration, so credentials
-// can only come from the instance's metadata service, as on EC2.
-func instanceEnv(ddbURL, ssmURL, metaURL string) []string {
+// pointing at the lab's AWS endpoint, and nothing from the caller's AWS configuration, so
+// credentials can only come from the instance's metadata service, as on EC2.
+func instanceEnv(endpoint, metaURL string) []string {
 	env := []string{
 		"AWS_REGION=" + Region,
-		"AWS_ENDPOINT_URL_DYNAMODB=" + ddbURL,
-		"AWS_ENDPOINT_URL_SSM=" + ssmURL,
+		"AWS_ENDPOINT_URL=" + endpoint,
 		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + metaURL,
 		"AWS_CONFIG_FILE=" + os.DevNull,
 		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,

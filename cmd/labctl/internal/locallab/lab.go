@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"healthchecklab/internal/awslocal"
+	"healthchecklab/internal/awslocal/sigv4"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/localb"
 	"healthchecklab/internal/repo"
@@ -57,10 +59,13 @@ type Lab struct {
 	ddbProxy *ddbauth.Proxy
 	ssm      *ssmstub.Server
 	lb       *localb.LB
-	servers  []*http.Server // stand-ins and the load balancer, closed last to first
-	ddbURL   string
-	ssmURL   string
+	servers  []*http.Server // the AWS endpoint and the load balancer, closed last to first
 	lbURL    string
+
+	keys        *awslocal.Keys
+	user        sigv4.Credentials
+	ids         identity
+	endpointURL string // the AWS endpoint: SSM, DynamoDB, EC2, ELB, Auto Scaling, CloudFormation
 
 	ctx    context.Context // lives until Close: operations run in it
 	cancel context.CancelFunc
@@ -73,6 +78,9 @@ type Lab struct {
 	zones     map[string]*instance // current instance per zone letter
 	instances map[string]*instance // every instance not yet terminated, by id
 	closed    bool
+
+	stackStatus  string    // of the HealthCheckLab stack: CREATE_COMPLETE, UPDATE_IN_PROGRESS, …
+	stackUpdated time.Time // last deploy's end
 
 	outMu    sync.Mutex // serializes writes to progress
 	progress io.Writer
@@ -112,7 +120,9 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 		opts: o, hc: hc, dir: dir, prefix: lab.DefaultNamingPrefix,
 		ctx: lctx, cancel: cancel, code: o.Code, progress: o.Progress,
 		zones: map[string]*instance{}, instances: map[string]*instance{},
+		keys: awslocal.NewKeys(AccountID), ids: newIdentity(), stackStatus: "CREATE_COMPLETE",
 	}
+	l.user = l.keys.NewUser(UserName)
 	defer func() {
 		if err != nil {
 			l.Close()
@@ -142,23 +152,21 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	if l.ddb, err = dynalite.Start(ctx, dynalite.Options{RepoRoot: root}); err != nil {
 		return nil, err
 	}
-	if l.ddbProxy, err = ddbauth.New(l.ddb.URL, ddbauth.DenyRoles(lab.NoDDBRoleName(l.prefix))); err != nil {
+	if err = dynalite.SetupLabTable(ctx, l.ddb.URL, dynalite.DefaultTableName); err != nil {
 		return nil, err
 	}
-	if l.ddbURL, err = l.serve("127.0.0.1:0", l.ddbProxy); err != nil {
+	// The endpoint authorizes every call (the roles' policies), so the proxy denies nobody.
+	if l.ddbProxy, err = ddbauth.New(l.ddb.URL, nil); err != nil {
 		return nil, err
 	}
-	if err = dynalite.SetupLabTable(ctx, l.ddbURL, dynalite.DefaultTableName); err != nil {
-		return nil, err
-	}
-
 	if l.ssm, err = ssmstub.NewLab("true"); err != nil {
 		return nil, err
 	}
-	if l.ssmURL, err = l.serve("127.0.0.1:0", l.ssm); err != nil {
+	if l.endpointURL, err = l.serve("127.0.0.1:0", l.newEndpoint()); err != nil {
 		return nil, err
 	}
-	l.printf("Parameter Store stand-in at %s: %s=true", l.ssmURL, lab.ParameterName)
+	l.printf("AWS endpoint at %s (SSM, DynamoDB, EC2, Elastic Load Balancing, Auto Scaling, CloudFormation; region %s): %s=true",
+		l.endpointURL, Region, lab.ParameterName)
 
 	l.lb, err = localb.New(localb.Options{HealthCheck: hc, OnTransition: l.onTransition})
 	if err != nil {
@@ -236,11 +244,8 @@ func (l *Lab) onTransition(tr targethealth.Transition) {
 // URL is the load balancer's base URL.
 func (l *Lab) URL() string { return l.lbURL }
 
-// SSMEndpoint is the Parameter Store stand-in's URL, for the SDK or `aws --endpoint-url`.
-func (l *Lab) SSMEndpoint() string { return l.ssmURL }
-
-// DynamoDBEndpoint is the URL of the authorizing proxy in front of dynalite.
-func (l *Lab) DynamoDBEndpoint() string { return l.ddbURL }
+// SSMEndpoint is where Parameter Store answers: the lab's AWS endpoint.
+func (l *Lab) SSMEndpoint() string { return l.endpointURL }
 
 // HealthCheck is the target group's settings in use.
 func (l *Lab) HealthCheck() lab.HealthCheck { return l.hc }
@@ -337,7 +342,7 @@ func (l *Lab) Status() Status {
 	st := Status{
 		Parameter:   p.Value,
 		URL:         l.lbURL,
-		SSMEndpoint: l.ssmURL,
+		SSMEndpoint: l.endpointURL,
 		HealthCheck: HealthCheck{
 			Path: l.hc.Path, IntervalSeconds: l.hc.Interval.Seconds(), TimeoutSeconds: l.hc.Timeout.Seconds(),
 			HealthyThreshold: l.hc.HealthyThreshold, UnhealthyThreshold: l.hc.UnhealthyThreshold,
@@ -476,6 +481,8 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress func(str
 	defer l.opMu.Unlock()
 	say := l.begin(Operation{Kind: "deploy", ServerCode: string(code)}, progress)
 	defer l.end()
+	l.setStackStatus("UPDATE_IN_PROGRESS")
+	defer l.setStackStatus("UPDATE_COMPLETE")
 	say("rolling update to ServerCode %s, one zone at a time", code)
 	for _, z := range Letters {
 		l.mu.Lock()
@@ -503,6 +510,16 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress func(str
 	l.mu.Unlock()
 	say("rolling update to %s complete", code)
 	return nil
+}
+
+// setStackStatus records the HealthCheckLab stack's status, as a deploy changes it.
+func (l *Lab) setStackStatus(status string) {
+	l.mu.Lock()
+	l.stackStatus = status
+	if status == "UPDATE_COMPLETE" {
+		l.stackUpdated = time.Now().UTC()
+	}
+	l.mu.Unlock()
 }
 
 // begin records op as in flight and returns its progress printer, which also keeps the

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -74,7 +75,9 @@ func TestStateFile(t *testing.T) {
 	if _, err := ReadState(path); !errors.Is(err, ErrNoLab) {
 		t.Fatalf("missing state file: %v, want ErrNoLab", err)
 	}
-	st := State{PID: 42, ControlURL: "http://127.0.0.1:1", Token: "t", Started: time.Unix(1, 0).UTC()}
+	st := State{PID: 42, ControlURL: "http://127.0.0.1:1", Token: "t", Started: time.Unix(1, 0).UTC(),
+		Endpoint: "http://127.0.0.1:2", AccessKeyID: "AKIA", SecretAccessKey: "s",
+		RoleCredentials: map[string]RoleCredentials{"r": {AccessKeyID: "ASIA", SecretAccessKey: "s2", SessionToken: "t2"}}}
 	if err := WriteState(path, st); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +86,7 @@ func TestStateFile(t *testing.T) {
 		t.Fatalf("state file mode %v, %v: it holds the control token, want 0600", fi.Mode(), err)
 	}
 	got, err := ReadState(path)
-	if err != nil || got != st {
+	if err != nil || !reflect.DeepEqual(got, st) {
 		t.Fatalf("ReadState = %+v, %v", got, err)
 	}
 	RemoveState(path, 7) // another process's lab: left alone

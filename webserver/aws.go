@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"golang.org/x/sync/singleflight"
 )
 
 // Metadata is what the page shows about the serving instance, read once at start-up.
@@ -53,7 +51,10 @@ func connect(ctx context.Context, o options, getenv func(string) string, logger 
 		logger.Warn("no region: set -region or AWS_REGION")
 	}
 	if cfg.Credentials != nil {
-		cfg.Credentials = newFreshCredentials(cfg.Credentials, o.credentialsMaxAge, logger)
+		creds := newRefreshingCredentials(cfg.Credentials, o.credentialsMaxAge, logger)
+		go creds.run(ctx)
+		cfg.Credentials = creds
+		cfg.APIOptions = append(cfg.APIOptions, refreshOnCredentialError(creds))
 	}
 
 	// Bounded retries without the client-side retry quota: every call already has a deadline,
@@ -80,7 +81,7 @@ func connect(ctx context.Context, o options, getenv func(string) string, logger 
 			return "", err
 		}
 		return aws.ToString(out.Parameter.Value), nil
-	}, o.parameterTTL, o.dependencyTimeout, logger)
+	}, o.parameterTTL, parameterRefreshTimeout, logger)
 
 	svc := &service{
 		table:     o.table,
@@ -131,61 +132,4 @@ func readMetadata(ctx context.Context, cfg aws.Config, timeout time.Duration, ge
 		md.PrivateHostname = strings.TrimSpace(string(b))
 	}
 	return md
-}
-
-// freshCredentials makes a credentials provider (the SDK's cached chain) re-read its source at
-// least every maxAge, so that a role swapped on the instance is used within seconds instead
-// of when the old role's credentials expire (up to hours later). If a re-read fails, the last
-// credentials are used while they are still valid, so a metadata-service hiccup is no outage.
-// It works with any source: instance role, environment, shared files.
-type freshCredentials struct {
-	inner  aws.CredentialsProvider
-	maxAge time.Duration
-	logger *slog.Logger
-	now    func() time.Time
-
-	sf      singleflight.Group
-	mu      sync.Mutex
-	last    aws.Credentials
-	fetched time.Time
-}
-
-func newFreshCredentials(inner aws.CredentialsProvider, maxAge time.Duration, logger *slog.Logger) *freshCredentials {
-	return &freshCredentials{inner: inner, maxAge: maxAge, logger: logger, now: time.Now}
-}
-
-// Retrieve returns credentials no older than maxAge, re-reading them when needed.
-func (f *freshCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	f.mu.Lock()
-	last, fetched := f.last, f.fetched
-	f.mu.Unlock()
-	now := f.now()
-	if last.HasKeys() && now.Sub(fetched) < f.maxAge && !last.Expired() {
-		return last, nil
-	}
-	v, err, _ := f.sf.Do("", func() (any, error) {
-		if inv, ok := f.inner.(interface{ Invalidate() }); ok {
-			inv.Invalidate()
-		}
-		creds, err := f.inner.Retrieve(ctx)
-		if err != nil {
-			return aws.Credentials{}, err
-		}
-		f.mu.Lock()
-		if f.last.HasKeys() && f.last.AccessKeyID != creds.AccessKeyID {
-			// Only the key id's owner changes; the key itself is never logged.
-			f.logger.Info("credentials changed", "source", creds.Source)
-		}
-		f.last, f.fetched = creds, f.now()
-		f.mu.Unlock()
-		return creds, nil
-	})
-	if err != nil {
-		if last.HasKeys() && !last.Expired() {
-			f.logger.Warn("credentials refresh failed, using the previous ones", "error", err.Error())
-			return last, nil
-		}
-		return aws.Credentials{}, err
-	}
-	return v.(aws.Credentials), nil
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -105,7 +106,9 @@ type stack struct {
 	ssm   *ssmstub.Server
 	imds  *imds.Server
 	proxy *ddbauth.Proxy
-	URL   string // the web server
+	// imdsFault sits in front of the IMDS stand-in: SetFault makes the metadata service fail.
+	imdsFault *faultyHandler
+	URL       string // the web server
 
 	cmd    *exec.Cmd
 	mu     sync.Mutex
@@ -144,9 +147,11 @@ func startStack(t testing.TB, code lab.ServerCode, cfg stackConfig) *stack {
 		t.Fatal(err)
 	}
 	proxy.SetHang(cfg.hang)
-	ssmTS, mdTS, ddbTS := httptest.NewServer(ssm), httptest.NewServer(md), httptest.NewServer(proxy)
+	mdFaulty := &faultyHandler{next: md, release: make(chan struct{})}
+	ssmTS, mdTS, ddbTS := httptest.NewServer(ssm), httptest.NewServer(mdFaulty), httptest.NewServer(proxy)
 	t.Cleanup(func() {
 		proxy.SetHang(false) // release hanging requests so the stand-ins can close
+		close(mdFaulty.release)
 		ssmTS.Close()
 		mdTS.Close()
 		ddbTS.Close()
@@ -155,7 +160,7 @@ func startStack(t testing.TB, code lab.ServerCode, cfg stackConfig) *stack {
 	if table == "" {
 		table = dynalite.DefaultTableName
 	}
-	s := &stack{t: t, ssm: ssm, imds: md, proxy: proxy, exited: make(chan struct{})}
+	s := &stack{t: t, ssm: ssm, imds: md, imdsFault: mdFaulty, proxy: proxy, exited: make(chan struct{})}
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + t.TempDir(),
@@ -207,6 +212,46 @@ func (s *stack) start(code lab.ServerCode, table string, extra, env []string) {
 		t.Fatalf("server exited at start-up: %v", s.cmd.ProcessState)
 	case <-time.After(15 * time.Second):
 		t.Fatal("server did not listen within 15 s")
+	}
+}
+
+// fault is how a faultyHandler misbehaves.
+type fault int32
+
+const (
+	faultNone  fault = iota
+	faultHang        // requests wait unanswered until the client gives up
+	faultError       // requests get 500
+)
+
+// faultyHandler passes requests to next unless told to fail: the instance metadata service
+// having a bad day after the server started.
+type faultyHandler struct {
+	next    http.Handler
+	mode    atomic.Int32
+	release chan struct{} // closed at cleanup, to free hanging requests
+	faulted atomic.Int64  // requests that met the fault
+}
+
+// SetFault switches the fault on (faultHang, faultError) or off (faultNone).
+func (f *faultyHandler) SetFault(m fault) { f.mode.Store(int32(m)) }
+
+// Faulted is the number of requests that met a fault.
+func (f *faultyHandler) Faulted() int64 { return f.faulted.Load() }
+
+func (f *faultyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch fault(f.mode.Load()) {
+	case faultHang:
+		f.faulted.Add(1)
+		select {
+		case <-r.Context().Done():
+		case <-f.release:
+		}
+	case faultError:
+		f.faulted.Add(1)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	default:
+		f.next.ServeHTTP(w, r)
 	}
 }
 

@@ -59,7 +59,7 @@ type options struct {
 	dependencyTimeout time.Duration // bound on one recommendation: parameter read plus GetItem
 	parameterTTL      time.Duration // how long a parameter value is reused
 	healthTTL         time.Duration // how long a deep health-check result is reused
-	credentialsMaxAge time.Duration // how long credentials are used before asking for them again
+	credentialsMaxAge time.Duration // how often credentials are re-read in the background
 	metadataTimeout   time.Duration // bound on reading the instance metadata at start-up
 	maxInFlight       int           // concurrent / requests before shedding with 503
 	readHeaderTimeout time.Duration
@@ -100,7 +100,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.DurationVar(&o.dependencyTimeout, "dependency-timeout", envDuration("DEPENDENCY_TIMEOUT", time.Second), "bound on one call to the RecommendationService, parameter read included")
 	fs.DurationVar(&o.parameterTTL, "parameter-ttl", envDuration("PARAMETER_TTL", 5*time.Second), "how long a parameter value is reused")
 	fs.DurationVar(&o.healthTTL, "health-ttl", envDuration("HEALTH_TTL", time.Second), "how long a deep health-check result is reused")
-	fs.DurationVar(&o.credentialsMaxAge, "credentials-max-age", envDuration("CREDENTIALS_MAX_AGE", 5*time.Second), "re-read the instance role's credentials after this long, so a swapped role is seen")
+	fs.DurationVar(&o.credentialsMaxAge, "credentials-max-age", envDuration("CREDENTIALS_MAX_AGE", 5*time.Second), "re-read the credentials in the background this often, so a swapped instance role is seen")
 	fs.DurationVar(&o.metadataTimeout, "metadata-timeout", envDuration("METADATA_TIMEOUT", 2*time.Second), "bound on reading the instance metadata at start-up")
 	fs.IntVar(&o.maxInFlight, "max-in-flight", envInt("MAX_IN_FLIGHT", 64), "concurrent / requests before shedding load with 503 (health checks are not counted)")
 	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", envDuration("READ_HEADER_TIMEOUT", 5*time.Second), "time a client has to send its request headers")

@@ -55,15 +55,23 @@ type requestInfo struct {
 	dependency string // outcome of the dependency call: ok, an error kind, or empty if none
 	user       int
 	dropped    bool
+	// parameterStale: the parameter's value used was stale (Parameter Store failing or slow).
+	parameterStale bool
 }
 
 type infoKey struct{}
 
 func info(r *http.Request) *requestInfo {
-	if ri, ok := r.Context().Value(infoKey{}).(*requestInfo); ok {
+	if ri := requestInfoFrom(r.Context()); ri != nil {
 		return ri
 	}
 	return &requestInfo{}
+}
+
+// requestInfoFrom returns the request's log fields carried by ctx, or nil.
+func requestInfoFrom(ctx context.Context) *requestInfo {
+	ri, _ := ctx.Value(infoKey{}).(*requestInfo)
+	return ri
 }
 
 // statusRecorder remembers the status written; Unwrap lets http.ResponseController reach
@@ -117,6 +125,9 @@ func logRequests(logger *slog.Logger, code lab.ServerCode, next http.Handler) ht
 		}
 		if ri.dropped {
 			attrs = append(attrs, slog.Bool("dropped", true))
+		}
+		if ri.parameterStale {
+			attrs = append(attrs, slog.Bool("parameter_stale", true))
 		}
 		if r.Context().Err() != nil {
 			// The client closed (or half-closed) its connection before the answer.

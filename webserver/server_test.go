@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -163,6 +164,101 @@ func TestRoleSwapSeenWithin10s(t *testing.T) {
 	}
 	s.imds.SetRole(normalRole)
 	eventually(t, 10*time.Second, "personalized again after the swap back", personalized)
+}
+
+// TestMetadataOutage makes the instance metadata service hang, then fail, after start-up: the
+// credentials in hand are valid for hours, so every answer stays personalized and the deep
+// check healthy, long past the credentials' refresh interval.
+func TestMetadataOutage(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, lab.CodeHealthCheck, stackConfig{args: []string{"-credentials-max-age", "500ms"}})
+	var p pageJSON
+	if getJSON(t, s.URL+"/?user=1", &p); !p.Personalized {
+		t.Fatalf("not personalized before the outage: %+v", p)
+	}
+	for _, f := range []fault{faultHang, faultError} {
+		s.imdsFault.SetFault(f)
+		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); {
+			var p pageJSON
+			getJSON(t, s.URL+"/?user=1", &p)
+			var h healthJSON
+			hs := getJSON(t, s.URL+"/healthcheck", &h)
+			if !p.Personalized || hs != http.StatusOK {
+				t.Fatalf("metadata fault %d: / personalized=%v (%s), /healthcheck %d %s; want personalized and 200", f, p.Personalized, p.Diagnostic, hs, h.Error)
+			}
+		}
+	}
+	if s.imdsFault.Faulted() == 0 {
+		t.Fatal("the server never tried to refresh its credentials during the outage")
+	}
+	s.imdsFault.SetFault(faultNone)
+	// The refresh resumes: a role swap is seen again.
+	s.imds.SetRole(noDDBRole)
+	eventually(t, 10*time.Second, "static answer after the swap once the metadata service is back", func() bool {
+		var p pageJSON
+		getJSON(t, s.URL+"/?user=1", &p)
+		return !p.Personalized
+	})
+	if !slices.ContainsFunc(s.Logs(), func(l string) bool { return strings.Contains(l, "credentials refresh failed") }) {
+		t.Error("no log line says the credentials refresh failed")
+	}
+}
+
+// TestAccessDeniedRefreshesCredentials: with a refresh interval far away, an AccessDenied
+// answer alone makes the server re-read its role's credentials, so swapping the noDDB role
+// back for the normal one is seen at once.
+func TestAccessDeniedRefreshesCredentials(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, lab.CodeErrorHandling, stackConfig{role: noDDBRole, args: []string{"-credentials-max-age", "1h"}})
+	var p pageJSON
+	if getJSON(t, s.URL+"/?user=2", &p); p.Personalized || !strings.HasPrefix(p.Diagnostic, "AccessDeniedException") {
+		t.Fatalf("with the noDDB role: %+v, want AccessDeniedException", p)
+	}
+	s.imds.SetRole(normalRole)
+	eventually(t, 10*time.Second, "personalized after the swap back to the normal role", func() bool {
+		var p pageJSON
+		getJSON(t, s.URL+"/?user=2", &p)
+		return p.Personalized
+	})
+}
+
+// TestSlowParameterStore makes GetParameter slower than the dependency timeout after warm-up:
+// the last value keeps being served (and logged as stale) while refreshes run in the
+// background, so answers stay personalized and the deep check healthy; once Parameter Store
+// answers again, a flip is seen.
+func TestSlowParameterStore(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, lab.CodeHealthCheck, stackConfig{args: []string{"-parameter-ttl", "300ms", "-health-ttl", "0s"}})
+	var p pageJSON
+	if getJSON(t, s.URL+"/?user=3", &p); !p.Personalized {
+		t.Fatalf("not personalized before the slowdown: %+v", p)
+	}
+	s.ssm.SetDelay(1500 * time.Millisecond)
+	calls := s.ssm.GetParameterCalls()
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+		var p pageJSON
+		getJSON(t, s.URL+"/?user=3", &p)
+		var h healthJSON
+		hs := getJSON(t, s.URL+"/healthcheck", &h)
+		if !p.Personalized || hs != http.StatusOK {
+			t.Fatalf("slow Parameter Store: / personalized=%v (%s), /healthcheck %d %s; want personalized and 200", p.Personalized, p.Diagnostic, hs, h.Error)
+		}
+	}
+	if n := s.ssm.GetParameterCalls() - calls; n < 1 || n > 4 {
+		t.Errorf("%d GetParameter calls in 3 s of slowness; want 1..4 (one refresh at a time)", n)
+	}
+	eventually(t, 5*time.Second, "a request log line marks the parameter as stale", func() bool {
+		return slices.ContainsFunc(s.Logs(), func(l string) bool { return strings.Contains(l, `"parameter_stale":true`) })
+	})
+	s.ssm.SetDelay(0)
+	if _, err := s.ssm.Set(lab.ParameterName, "false"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "static answer after Parameter Store recovers and the service is disabled", func() bool {
+		var p pageJSON
+		getJSON(t, s.URL+"/?user=3", &p)
+		return !p.Personalized
+	})
 }
 
 // TestParameterCache sends many requests and counts Parameter Store calls; then flips the

@@ -62,9 +62,14 @@ func (s *service) probe(ctx context.Context) error {
 func (s *service) recommend(ctx context.Context, c getItemAPI, userID int) (Recommendation, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
-	enabled, err := s.params.Value(ctx)
+	enabled, stale, err := s.params.Value(ctx)
 	if err != nil {
 		return Recommendation{}, describe("GetParameter", s.timeout, err)
+	}
+	if stale {
+		if ri := requestInfoFrom(ctx); ri != nil {
+			ri.parameterStale = true
+		}
 	}
 	table := s.table
 	if enabled != "true" {
@@ -128,69 +133,90 @@ func errorKind(err error) string {
 	return "Error"
 }
 
-// paramCache reads the parameter at most once per ttl, however many requests want it: one
-// fetch at a time (single flight), detached from any one request, bounded by timeout. When a
-// fetch fails, the last value read is kept and the fetch retried after at most one second;
-// with no value yet, the error is returned (and also reused for that second, so a failing
-// Parameter Store is not hammered).
+// paramCache serves the parameter's value with stale-while-revalidate: a value older than ttl
+// is still answered at once while one refresh runs in the background (single flight,
+// detached from any request, bounded by its own timeout), and keeps being answered for as
+// long as Parameter Store keeps failing (a refresh is retried every retry) or is slow. Only a
+// parameter that has never been read makes its callers wait, within their own deadline; its
+// failure is then reused until the next retry, so a failing Parameter Store is not hammered.
 type paramCache struct {
 	fetch   func(context.Context) (string, error)
 	ttl     time.Duration
-	timeout time.Duration
+	timeout time.Duration // bound on one refresh; nobody waits on it once a value is known
+	retry   time.Duration // wait after a failed refresh
 	logger  *slog.Logger
 	now     func() time.Time
 
-	sf      singleflight.Group
-	mu      sync.Mutex
-	value   string
-	hasVal  bool
-	err     error
-	expires time.Time
+	sf        singleflight.Group
+	mu        sync.Mutex
+	value     string
+	hasVal    bool
+	fetchedAt time.Time // of value
+	err       error     // last refresh's error, nil after a success
+	nextTry   time.Time // no refresh starts before this
 }
+
+// parameterRefreshTimeout bounds one background read of the parameter. It is longer than a
+// request's dependency timeout: nobody waits on it, and a slow Parameter Store that answers in
+// a few seconds should still bring the value up to date.
+const parameterRefreshTimeout = 10 * time.Second
 
 func newParamCache(fetch func(context.Context) (string, error), ttl, timeout time.Duration, logger *slog.Logger) *paramCache {
-	return &paramCache{fetch: fetch, ttl: ttl, timeout: timeout, logger: logger, now: time.Now}
+	return &paramCache{fetch: fetch, ttl: ttl, timeout: timeout, retry: min(ttl, time.Second), logger: logger, now: time.Now}
 }
 
-// Value returns the parameter's value, from the cache while it is fresh.
-func (c *paramCache) Value(ctx context.Context) (string, error) {
+// Value returns the parameter's value and whether it is stale: older than its ttl by more
+// than a second, or from before a failed refresh.
+func (c *paramCache) Value(ctx context.Context) (value string, stale bool, err error) {
 	c.mu.Lock()
-	if c.now().Before(c.expires) {
-		v, err := c.value, c.err
-		c.mu.Unlock()
-		return v, err
-	}
+	now := c.now()
+	value, hasVal, lastErr := c.value, c.hasVal, c.err
+	due := !now.Before(c.nextTry)
+	stale = hasVal && (lastErr != nil || now.Sub(c.fetchedAt) > c.ttl+time.Second)
 	c.mu.Unlock()
-	ch := c.sf.DoChan("", func() (any, error) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+	if hasVal {
+		if due {
+			c.refresh()
+		}
+		return value, stale, nil
+	}
+	if !due {
+		return "", false, lastErr
+	}
+	select {
+	case r := <-c.refresh():
+		if r.Err != nil {
+			return "", false, r.Err
+		}
+		return r.Val.(string), false, nil
+	case <-ctx.Done():
+		return "", false, ctx.Err()
+	}
+}
+
+// refresh reads the parameter once, however many callers ask at the same time.
+func (c *paramCache) refresh() <-chan singleflight.Result {
+	return c.sf.DoChan("", func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 		defer cancel()
 		v, err := c.fetch(fctx)
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		now := c.now()
-		switch {
-		case err == nil:
-			c.value, c.hasVal, c.err = v, true, nil
-			c.expires = now.Add(c.ttl)
-		case c.hasVal:
-			c.logger.Warn("parameter read failed, keeping the last value", "value", c.value, "error", err.Error())
-			c.err = nil
-			c.expires = now.Add(min(c.ttl, time.Second))
-		default:
-			c.err = err
-			c.expires = now.Add(min(c.ttl, time.Second))
+		if err != nil {
+			c.err, c.nextTry = err, now.Add(c.retry)
+			if c.hasVal {
+				c.logger.Warn("parameter read failed, serving the last value", "value", c.value,
+					"age_s", now.Sub(c.fetchedAt).Round(time.Second).Seconds(), "error", err.Error())
+			}
+			return "", err
 		}
-		return c.value, c.err
+		if c.err != nil && c.hasVal {
+			c.logger.Info("parameter read recovered", "value", v)
+		}
+		c.value, c.hasVal, c.fetchedAt, c.err, c.nextTry = v, true, now, nil, now.Add(c.ttl)
+		return v, nil
 	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return "", r.Err
-		}
-		return r.Val.(string), nil
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
 }
 
 // healthResult is one deep health-check outcome.

@@ -25,8 +25,9 @@ func suppressServiceFindings(s *ServiceStack) {
 		cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 			Id:        jsii.String("AwsSolutions-IAM5"),
 			AppliesTo: &[]any{"Resource::*"},
-			Reason: jsii.String("Only the Session Manager statement (ssm:UpdateInstanceInformation, ssmmessages:*Channel), " +
-				"which has no narrower resource, so the lab's instances need no SSH or key pair."),
+			Reason: jsii.String("Only actions without resource-level permissions: Session Manager (ssm:UpdateInstanceInformation, " +
+				"ssmmessages:*Channel, so the instances need no SSH or key pair) and elasticloadbalancing:DescribeTargetHealth " +
+				"(the boot waits until the load balancer routes to the instance before it signals)."),
 		}}, jsii.Bool(true))
 	}
 	suppress(s.Web.LoadBalancerSecurityGroup, "AwsSolutions-EC23",

@@ -49,6 +49,9 @@ func newInstanceRoles(scope constructs.Construct, id string, props *instanceRole
 		statement("ReadWebServerAsset", []string{"s3:GetObject"}, props.AssetObjectArn),
 		statement("SessionManager", sessionManagerActions, jsii.String("*")),
 		statement("SignalBoot", []string{"cloudformation:SignalResource"}, props.StackID),
+		// The bootstrap signals once the load balancer reports the instance in service. This
+		// action supports no resource-level permission and no condition key, hence "*".
+		statement("ReadTargetHealth", []string{"elasticloadbalancing:DescribeTargetHealth"}, jsii.String("*")),
 	}
 	// GetItem on the decoy name too: while the service is disabled the server asks that table,
 	// and the call must fail as ResourceNotFound (a real outage), not as AccessDenied.

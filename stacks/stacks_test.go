@@ -533,16 +533,29 @@ func TestInstanceRoles(t *testing.T) {
 
 	t.Run("parameter and asset access are exact", func(t *testing.T) {
 		statements, _ := rolePolicies(tmpl, normal)
+		// Only these statements' actions lack resource-level permissions.
+		anyResource := map[any]bool{"SessionManager": true, "ReadTargetHealth": true}
 		for _, s := range statements {
 			for _, r := range asList(s["Resource"]) {
-				text := render(r)
-				if text == "*" && s["Sid"] != "SessionManager" {
-					t.Errorf("statement %v uses a wildcard resource", s)
-				}
-				if s["Sid"] != "SessionManager" && strings.Contains(text, "*") {
+				if text := render(r); !anyResource[s["Sid"]] && strings.Contains(text, "*") {
 					t.Errorf("statement %v has a wildcard in %s", s["Sid"], text)
 				}
 			}
+		}
+	})
+
+	t.Run("target health: read only, the one action the boot's readiness wait needs", func(t *testing.T) {
+		statements, _ := rolePolicies(tmpl, normal)
+		var found []any
+		for _, s := range statements {
+			for _, a := range asList(s["Action"]) {
+				if strings.HasPrefix(fmt.Sprint(a), "elasticloadbalancing:") {
+					found = append(found, a)
+				}
+			}
+		}
+		if want := []any{"elasticloadbalancing:DescribeTargetHealth"}; !reflect.DeepEqual(found, want) {
+			t.Errorf("load-balancing actions %v, want %v", found, want)
 		}
 	})
 }
@@ -603,7 +616,8 @@ func TestWebTier(t *testing.T) {
 			"PARAMETER=" + render(ref(paramID)) + "\n",
 			"REGION={Ref:AWS::Region}\n",
 			"LISTEN=:80\n",
-			"curl -sf -o /dev/null 'http://127.0.0.1:80" + lab.LivenessPath + "'",
+			"curl -sf --max-time 2 -o /dev/null 'http://127.0.0.1:80" + lab.LivenessPath + "'",
+			"--target-group-arn '" + render(ref(resourceID(t, tmpl, "AWS::ElasticLoadBalancingV2::TargetGroup", "Web"))) + "'",
 			"--resource '" + asgID + "'",
 			"cfn-signal --exit-code",
 			"DynamicUser=yes",

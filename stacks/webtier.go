@@ -22,6 +22,23 @@ import (
 // SignalTimeout is how long CloudFormation waits for each new instance's success signal.
 const SignalTimeout = 10 * 60 // seconds
 
+// Bounds of the instance bootstrap (assets/bootstrap.sh), in seconds. Together with the time an
+// instance takes to launch, boot and install, they must fit in SignalTimeout (the tests check).
+const (
+	// BootPoll is the pause between two liveness or target-health polls, and the unit of the
+	// success signal's back-off.
+	BootPoll = 5
+	// LivenessTimeout bounds the wait for the server to answer its liveness path on the host.
+	LivenessTimeout = 120
+	// SignalAttempts is how often the success signal is tried, BootPoll × attempt apart.
+	SignalAttempts = 5
+)
+
+// ReadyTimeout bounds the wait for the load balancer to route to a new instance: a fresh
+// target needs one interval to its first check plus HealthyThreshold passing checks; four
+// times that leaves room for registration and a slow first answer.
+var ReadyTimeout = 4 * (lab.TargetGroupHealthCheck.HealthyThreshold + 1) * int(lab.TargetGroupHealthCheck.Interval.Seconds())
+
 // WebTier is the load balancer, its target group and the Auto Scaling group behind it.
 type WebTier struct {
 	LoadBalancer   elbv2.ApplicationLoadBalancer
@@ -107,13 +124,15 @@ func newWebTier(scope constructs.Construct, id string, props *webTierProps) *Web
 		HealthChecks: awsautoscaling.HealthChecks_Ec2(&awsautoscaling.Ec2HealthChecksOptions{
 			GracePeriod: awscdk.Duration_Minutes(jsii.Number(5)),
 		}),
-		// Each new instance signals once its server answers the liveness path; creation
-		// waits for all of them.
+		// Each new instance signals once the load balancer routes to it (see
+		// assets/bootstrap.sh); creation waits for all of them.
 		Signals: awsautoscaling.Signals_WaitForAll(&awsautoscaling.SignalsOptions{
 			Timeout: awscdk.Duration_Seconds(jsii.Number(SignalTimeout)),
 		}),
 		// A new launch template version (a ServerCode or server change) replaces the
-		// instances one at a time, never dropping below the desired capacity in service.
+		// instances one at a time: the next old instance goes only after its replacement
+		// signalled, that is after the load balancer routes to it, so the capacity in
+		// service never drops below the desired capacity.
 		UpdatePolicy: awsautoscaling.UpdatePolicy_RollingUpdate(&awsautoscaling.RollingUpdateOptions{
 			MaxBatchSize:          jsii.Number(1),
 			MinInstancesInService: jsii.Number(desired),
@@ -132,20 +151,6 @@ func newWebTier(scope constructs.Construct, id string, props *webTierProps) *Web
 	// the launch template's tag specifications, so it changes together with the user data
 	// and every instance carries the value it was launched with.
 	awscdk.Tags_Of(w.LaunchTemplate).Add(jsii.String(lab.ServerCodeTagKey), jsii.String(string(cfg.ServerCode)), nil)
-
-	stack := awscdk.Stack_Of(c)
-	userData.AddCommands(jsii.String(bootstrapScript(map[string]string{
-		"STACK":       *stack.StackName(),
-		"RESOURCE":    *stack.GetLogicalId(w.Group.Node().DefaultChild().(awscdk.CfnElement)),
-		"REGION":      *stack.Region(),
-		"BUCKET":      *props.Asset.S3BucketName(),
-		"KEY":         *props.Asset.S3ObjectKey(),
-		"PORT":        strconv.Itoa(lab.WebPort),
-		"LIVENESS":    lab.LivenessPath,
-		"SERVER_CODE": string(cfg.ServerCode),
-		"TABLE":       *props.TableName,
-		"PARAMETER":   *props.ParameterName,
-	})))
 
 	w.LoadBalancer = elbv2.NewApplicationLoadBalancer(c, jsii.String("LoadBalancer"), &elbv2.ApplicationLoadBalancerProps{
 		Vpc:                     props.Vpc,
@@ -175,6 +180,25 @@ func newWebTier(scope constructs.Construct, id string, props *webTierProps) *Web
 		},
 		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(hc.DeregistrationDelay.Seconds())),
 	})
+
+	stack := awscdk.Stack_Of(c)
+	userData.AddCommands(jsii.String(bootstrapScript(map[string]string{
+		"STACK":            *stack.StackName(),
+		"RESOURCE":         *stack.GetLogicalId(w.Group.Node().DefaultChild().(awscdk.CfnElement)),
+		"REGION":           *stack.Region(),
+		"BUCKET":           *props.Asset.S3BucketName(),
+		"KEY":              *props.Asset.S3ObjectKey(),
+		"PORT":             strconv.Itoa(lab.WebPort),
+		"LIVENESS":         lab.LivenessPath,
+		"SERVER_CODE":      string(cfg.ServerCode),
+		"TABLE":            *props.TableName,
+		"PARAMETER":        *props.ParameterName,
+		"TARGET_GROUP":     *w.TargetGroup.TargetGroupArn(),
+		"LIVENESS_TIMEOUT": strconv.Itoa(LivenessTimeout),
+		"READY_TIMEOUT":    strconv.Itoa(ReadyTimeout),
+		"POLL_SECONDS":     strconv.Itoa(BootPoll),
+		"SIGNAL_ATTEMPTS":  strconv.Itoa(SignalAttempts),
+	})))
 	return w
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -66,7 +67,15 @@ func connect(ctx context.Context, o options, getenv func(string) string, logger 
 			so.RateLimiter = ratelimit.None
 		})
 	}
-	ddb := dynamodb.NewFromConfig(cfg, func(opt *dynamodb.Options) { opt.Retryer = retryer() })
+	// Visitors' GetItems: as many idle connections as requests may be in flight, so under load
+	// each one reuses a connection (the SDK's default pool keeps 10 and would open new ones).
+	ddb := dynamodb.NewFromConfig(cfg, func(opt *dynamodb.Options) {
+		opt.Retryer = retryer()
+		opt.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConns = o.maxInFlight
+			tr.MaxIdleConnsPerHost = o.maxInFlight
+		})
+	})
 	// The deep health check gets its own connection pool: reserved capacity that traffic
 	// on / cannot exhaust.
 	healthDDB := dynamodb.NewFromConfig(cfg, func(opt *dynamodb.Options) {

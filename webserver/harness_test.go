@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -108,6 +109,7 @@ type stack struct {
 	proxy *ddbauth.Proxy
 	// imdsFault sits in front of the IMDS stand-in: SetFault makes the metadata service fail.
 	imdsFault *faultyHandler
+	ddbConns  atomic.Int64 // connections the server opened to DynamoDB (the proxy)
 	URL       string // the web server
 
 	cmd    *exec.Cmd
@@ -148,7 +150,14 @@ func startStack(t testing.TB, code lab.ServerCode, cfg stackConfig) *stack {
 	}
 	proxy.SetHang(cfg.hang)
 	mdFaulty := &faultyHandler{next: md, release: make(chan struct{})}
-	ssmTS, mdTS, ddbTS := httptest.NewServer(ssm), httptest.NewServer(mdFaulty), httptest.NewServer(proxy)
+	s := &stack{t: t, ssm: ssm, imds: md, imdsFault: mdFaulty, proxy: proxy, exited: make(chan struct{})}
+	ssmTS, mdTS, ddbTS := httptest.NewServer(ssm), httptest.NewServer(mdFaulty), httptest.NewUnstartedServer(proxy)
+	ddbTS.Config.ConnState = func(_ net.Conn, cs http.ConnState) {
+		if cs == http.StateNew {
+			s.ddbConns.Add(1)
+		}
+	}
+	ddbTS.Start()
 	t.Cleanup(func() {
 		proxy.SetHang(false) // release hanging requests so the stand-ins can close
 		close(mdFaulty.release)
@@ -160,7 +169,6 @@ func startStack(t testing.TB, code lab.ServerCode, cfg stackConfig) *stack {
 	if table == "" {
 		table = dynalite.DefaultTableName
 	}
-	s := &stack{t: t, ssm: ssm, imds: md, imdsFault: mdFaulty, proxy: proxy, exited: make(chan struct{})}
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + t.TempDir(),

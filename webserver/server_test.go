@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -356,6 +357,44 @@ func TestHealthCheckWhileSaturated(t *testing.T) {
 	stop()
 	if served.Load() == 0 {
 		t.Error("no / request served at all")
+	}
+}
+
+// TestDynamoDBConnectionReuse keeps as many clients on / as the server lets in at once and
+// counts the connections the server opened to DynamoDB: its pool must keep one per request in
+// flight, so nearly every GetItem reuses a connection.
+func TestDynamoDBConnectionReuse(t *testing.T) {
+	t.Parallel()
+	const clients, each = 64, 20
+	s := startStack(t, lab.CodeErrorHandling, stackConfig{args: []string{"-max-in-flight", strconv.Itoa(clients)}})
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	defer c.CloseIdleConnections()
+	before := s.ddbConns.Load()
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				resp, err := c.Get(s.URL + "/?user=1")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	n := s.ddbConns.Load() - before
+	t.Logf("%d answers, %d new connections to DynamoDB (%.1f%%)", ok.Load(), n, 100*float64(n)/float64(ok.Load()))
+	if n > clients+clients/4 {
+		t.Errorf("%d requests from %d clients opened %d connections to DynamoDB; want about one per request in flight", ok.Load(), clients, n)
 	}
 }
 

@@ -66,8 +66,22 @@ func New(target string, deny func(role string) bool) (*Proxy, error) {
 			pr.SetURL(u)
 			pr.Out.Host = u.Host
 		},
+		Transport: newTransport(),
 	}
 	return p, nil
+}
+
+// maxIdleConns is how many idle connections to the target the proxy keeps: more than the
+// concurrency its clients bring (a web server allows 64 requests in flight), so that a busy
+// client's requests reuse connections instead of opening one each (Go's default keeps 2).
+const maxIdleConns = 256
+
+// newTransport is the proxy's connection pool to its target.
+func newTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = maxIdleConns
+	tr.MaxIdleConnsPerHost = maxIdleConns
+	return tr
 }
 
 // SetDeny replaces the deny rule (nil denies nobody).

@@ -110,7 +110,7 @@ type stack struct {
 	// imdsFault sits in front of the IMDS stand-in: SetFault makes the metadata service fail.
 	imdsFault *faultyHandler
 	ddbConns  atomic.Int64 // connections the server opened to DynamoDB (the proxy)
-	URL       string // the web server
+	URL       string       // the web server
 
 	cmd    *exec.Cmd
 	mu     sync.Mutex

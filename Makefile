@@ -6,7 +6,12 @@ GO ?= go
 # templates contain Go files that are not part of this module.
 PKGS = $(shell $(GO) list -e ./... | grep -v /node_modules/)
 
-.PHONY: deps synth test bench
+# The laptops the lab runs on: labctl, the local lab and the web server build for each, and the
+# code they are made of (tests included) vets for each OS.
+PLATFORMS = linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+CROSS_PKGS = ./cmd/... ./webserver/... ./internal/...
+
+.PHONY: deps synth test cross bench
 
 deps:
 	npm ci --no-audit --no-fund
@@ -17,8 +22,19 @@ synth: deps
 	npx cdk synth $(CDK_ARGS) > /dev/null
 	@echo "synthesized: $$(ls cdk.out/*.template.json)"
 
-## test: every test, unit, CDK assertions and the local end-to-end lab
-test: deps
+## cross: build labctl and the web server for every platform, and vet their code for each OS
+cross:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	for p in $(PLATFORMS); do \
+		echo "build $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o "$$tmp/$${p%/*}-$${p#*/}/" ./cmd/labctl ./webserver || exit 1; \
+	done && \
+	for os in $$(echo "$(PLATFORMS)" | tr ' ' '\n' | cut -d/ -f1 | sort -u); do \
+		echo "vet $$os"; GOOS=$$os $(GO) vet $(CROSS_PKGS) || exit 1; \
+	done
+
+## test: every test, unit, CDK assertions and the local end-to-end lab, and the cross builds
+test: deps cross
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 45m $(PKGS)
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -149,15 +147,18 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 
 // localUp runs the lab until ctx ends or `labctl local down` asks it to stop.
 func localUp(ctx context.Context, out io.Writer, statePath string, o locallab.Options) error {
-	if c, err := locallab.Dial(ctx, statePath); err == nil {
-		return fmt.Errorf("a local lab is already running (pid %d, %s); stop it first (Ctrl-C there, or labctl local down)",
-			c.State.PID, c.State.URL)
+	// The state file's lock, held until this lab has stopped, keeps a second lab from
+	// starting on the same state file, even one started at the same moment.
+	unlock, err := locallab.LockState(statePath)
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	o.Progress = out
 	start := time.Now()
 	l, err := locallab.Start(ctx, o)
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
+		if isAddrInUse(err) {
 			return fmt.Errorf("port of %s is in use: pick another with --port", o.LBAddr)
 		}
 		return err

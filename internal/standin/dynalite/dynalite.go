@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"healthchecklab/internal/repo"
 	"io"
 	"os"
 	"os/exec"
@@ -17,8 +16,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"healthchecklab/internal/procgroup"
+	"healthchecklab/internal/repo"
 )
 
 // launcher starts dynalite in memory on an ephemeral loopback port, with no artificial delay on
@@ -52,15 +53,17 @@ type Server struct {
 	Addr string
 
 	cmd       *exec.Cmd
+	group     *procgroup.Group
 	stdin     io.WriteCloser
 	closeOnce sync.Once
 	closeErr  error
 	exited    chan struct{}
 }
 
-// Start runs dynalite and returns once it answers on its port. The process runs in its own
-// process group; Close kills the whole group. On Linux the process also dies with its parent,
-// and it exits when its stdin closes, so a crashed test leaves no orphan behind.
+// Start runs dynalite and returns once it answers on its port. The process runs in a group of
+// its own (package procgroup); Close kills the whole group. It dies with its parent where the
+// OS allows (Linux, Windows), and it exits when its stdin closes, so a crashed test leaves no
+// orphan behind.
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	root := opts.RepoRoot
 	if root == "" {
@@ -83,7 +86,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 
 	cmd := exec.Command(node, "-e", launcher)
 	cmd.Dir = root
-	cmd.SysProcAttr = sysProcAttr()
 	if opts.Stderr != nil {
 		cmd.Stderr = opts.Stderr
 	}
@@ -95,10 +97,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	group, err := procgroup.Start(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("dynalite: start %s: %w", node, err)
 	}
-	s := &Server{cmd: cmd, stdin: stdin, exited: make(chan struct{})}
+	s := &Server{cmd: cmd, group: group, stdin: stdin, exited: make(chan struct{})}
 
 	portc := make(chan string, 1)
 	go func() {
@@ -150,14 +153,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		_ = s.stdin.Close()
-		if s.cmd.Process != nil {
-			// A negative pid signals the whole process group.
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		}
+		_ = s.group.Kill()
 		select {
 		case <-s.exited:
 		case <-time.After(5 * time.Second):
-			s.closeErr = errors.New("dynalite: process did not exit after SIGKILL")
+			s.closeErr = errors.New("dynalite: process did not exit after being killed")
 		}
 	})
 	return s.closeErr

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -68,7 +67,5 @@ func TestStartSeedClose(t *testing.T) {
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
-		t.Errorf("process group %d still exists after Close (kill 0: %v)", pid, err)
-	}
+	assertGroupGone(t, pid)
 }

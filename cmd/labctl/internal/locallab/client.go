@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 )
 
@@ -43,7 +42,7 @@ type RoleCredentials struct {
 
 // DefaultStatePath is where the state file lives unless --state or LABCTL_STATE say
 // otherwise: $XDG_RUNTIME_DIR/healthchecklab/local.json, else a per-user directory under the
-// system temporary directory.
+// system temporary directory (see tempStateDir).
 func DefaultStatePath(getenv func(string) string) string {
 	if p := getenv("LABCTL_STATE"); p != "" {
 		return p
@@ -51,23 +50,7 @@ func DefaultStatePath(getenv func(string) string) string {
 	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
 		return filepath.Join(d, "healthchecklab", "local.json")
 	}
-	return filepath.Join(os.TempDir(), "healthchecklab-"+strconv.Itoa(os.Getuid()), "local.json")
-}
-
-// WriteState writes st to path, readable by the owner only (it holds the control token).
-func WriteState(path string, st State) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return filepath.Join(tempStateDir(), "local.json")
 }
 
 // RemoveState deletes the state file if it still belongs to process pid.
@@ -77,8 +60,15 @@ func RemoveState(path string, pid int) {
 	}
 }
 
-// ReadState reads the state file; a missing or unreadable one is ErrNoLab.
+// ReadState reads the state file; a missing or unreadable one is ErrNoLab. A state file in a
+// directory that others may change is refused, as WriteState refuses to write there.
 func ReadState(path string) (State, error) {
+	if err := privateDir(filepath.Dir(path), false); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return State{}, ErrNoLab
+		}
+		return State{}, err
+	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return State{}, ErrNoLab

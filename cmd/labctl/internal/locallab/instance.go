@@ -12,11 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/localb"
+	"healthchecklab/internal/procgroup"
 	"healthchecklab/internal/standin/dynalite"
 	"healthchecklab/internal/standin/imds"
 	"healthchecklab/internal/targethealth"
@@ -32,6 +32,7 @@ type instance struct {
 
 	metaSrv  *http.Server
 	cmd      *exec.Cmd
+	group    *procgroup.Group
 	exited   chan struct{}
 	log      *os.File
 	stopOnce sync.Once
@@ -111,9 +112,8 @@ func (l *Lab) startInstance(ctx context.Context, zone string, code lab.ServerCod
 	)
 	in.cmd.Env = instanceEnv(l.endpointURL, metaURL)
 	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
-	// Own process group, so stop reaches anything the server starts; killed with labctl.
-	in.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := in.cmd.Start(); err != nil {
+	// A group of its own, so stop reaches anything the server starts; it dies with labctl.
+	if in.group, err = procgroup.Start(in.cmd); err != nil {
 		return nil, fmt.Errorf("start web server: %w", err)
 	}
 	go func() { _ = in.cmd.Wait(); close(in.exited) }()
@@ -216,21 +216,22 @@ func (l *Lab) terminate(ctx context.Context, in *instance, say func(string, ...a
 	return nil
 }
 
-// stop ends the web-server process (SIGTERM to its group, SIGKILL after 10 s), then its
-// metadata service. The server itself drains in-flight requests on SIGTERM.
+// stop ends the web-server process (interrupt to its group, kill after 10 s), then its
+// metadata service. The server itself drains in-flight requests when interrupted.
 func (in *instance) stop() {
 	in.stopOnce.Do(func() {
-		if in.cmd != nil && in.cmd.Process != nil {
-			pgid := in.cmd.Process.Pid
-			_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		if in.group != nil {
+			if in.group.Interrupt() != nil {
+				_ = in.group.Kill()
+			}
 			select {
 			case <-in.exited:
 			case <-time.After(10 * time.Second):
-				_ = syscall.Kill(-pgid, syscall.SIGKILL)
+				_ = in.group.Kill()
 				<-in.exited
 			}
 			// Anything the server left in its group goes too.
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			_ = in.group.Kill()
 		}
 		if in.metaSrv != nil {
 			_ = in.metaSrv.Close()

@@ -105,6 +105,11 @@ var TargetGroupHealthCheck = HealthCheck{
 	DeregistrationDelay: 10 * time.Second,
 }
 
+// IdleTimeout is the load balancer's idle timeout, ALB's default, which the stack keeps: a
+// target that sends nothing for this long while a request waits on it gets that request
+// answered 504 by the load balancer.
+const IdleTimeout = 60 * time.Second
+
 // ServerCode selects which of the lab's three web-server versions runs.
 type ServerCode string
 

@@ -1,8 +1,9 @@
 // Package localb is a local stand-in for an Application Load Balancer with one target group:
 // it health-checks each registered target with the target group's settings, routes requests
 // by the rules of package targethealth (round robin over healthy targets, fail open when none
-// is healthy), answers 502 when a target drops the connection, and counts load-balancer 5xx
-// apart from target 5xx as ALB's CloudWatch metrics do.
+// is healthy), answers 502 when a target drops the connection and 504 when it stays silent
+// past the idle timeout, and counts load-balancer 5xx apart from target 5xx as ALB's
+// CloudWatch metrics do.
 //
 // Proxying is net/http/httputil's ReverseProxy; only the health logic is this project's.
 package localb
@@ -40,15 +41,27 @@ const HealthCheckUserAgent = "ELB-HealthChecker/2.0"
 // proportional 200 ms would fail a healthy deep check on a busy laptop) unless hc's is
 // shorter; the deregistration delay shrinks in proportion to the interval.
 func Fast(hc lab.HealthCheck) lab.HealthCheck {
-	const interval = time.Second
 	f := hc
-	f.Interval = interval
-	f.Timeout = min(hc.Timeout, interval*8/10)
-	if hc.Interval > 0 {
-		ratio := float64(interval) / float64(hc.Interval)
-		f.DeregistrationDelay = time.Duration(float64(hc.DeregistrationDelay) * ratio).Round(time.Millisecond)
-	}
+	f.Interval = fastInterval
+	f.Timeout = min(hc.Timeout, fastInterval*8/10)
+	f.DeregistrationDelay = scaleFast(hc, hc.DeregistrationDelay)
 	return f
+}
+
+const fastInterval = time.Second
+
+// FastIdleTimeout is lab.IdleTimeout shrunk in the proportion Fast shrinks the lab's target
+// group interval (15 s to 1 s): 4 s.
+func FastIdleTimeout() time.Duration {
+	return scaleFast(lab.TargetGroupHealthCheck, lab.IdleTimeout)
+}
+
+// scaleFast shrinks d in the proportion Fast shrinks hc's interval.
+func scaleFast(hc lab.HealthCheck, d time.Duration) time.Duration {
+	if hc.Interval <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * float64(fastInterval) / float64(hc.Interval)).Round(time.Millisecond)
 }
 
 // Matcher reports whether a health-check status code counts as success. It accepts ALB's
@@ -114,6 +127,9 @@ type Options struct {
 	Logger *slog.Logger
 	// OnTransition, when set, is called after every target state change.
 	OnTransition func(targethealth.Transition)
+	// IdleTimeout bounds the silence of a target while a request waits on it (ALB's idle
+	// timeout); zero means lab.IdleTimeout.
+	IdleTimeout time.Duration
 }
 
 type backend struct {
@@ -127,6 +143,7 @@ type backend struct {
 // LB is the load balancer; it is an http.Handler. Create it with New and Close it when done.
 type LB struct {
 	hc       lab.HealthCheck
+	idle     time.Duration
 	match    Matcher
 	group    *targethealth.Group
 	log      *slog.Logger
@@ -169,9 +186,16 @@ func New(o Options) (*LB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	idle := o.IdleTimeout
+	if idle == 0 {
+		idle = lab.IdleTimeout
+	}
+	if idle < 0 {
+		return nil, fmt.Errorf("idle timeout %s: must be positive", idle)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &LB{
-		hc: hc, match: match, group: g, log: log, onChange: o.OnTransition,
+		hc: hc, idle: idle, match: match, group: g, log: log, onChange: o.OnTransition,
 		// A fresh connection per check, like ALB's checker, so a target that stops
 		// listening is noticed at once rather than through a stale pooled connection.
 		checker:  &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
@@ -183,6 +207,9 @@ func New(o Options) (*LB, error) {
 
 // HealthCheck returns the settings in use.
 func (lb *LB) HealthCheck() lab.HealthCheck { return lb.hc }
+
+// IdleTimeout returns the idle timeout in use.
+func (lb *LB) IdleTimeout() time.Duration { return lb.idle }
 
 // Register adds a target (state initial) and starts health-checking it at once.
 func (lb *LB) Register(t Target) error {
@@ -200,7 +227,11 @@ func (lb *LB) Register(t Target) error {
 	if err := lb.group.Register(t.ID, time.Now()); err != nil {
 		return err
 	}
-	b := &backend{target: t, tr: &http.Transport{MaxIdleConnsPerHost: 32, IdleConnTimeout: 30 * time.Second}}
+	b := &backend{target: t, tr: &http.Transport{
+		DialContext:         idleDialer(lb.idle),
+		MaxIdleConnsPerHost: 32,
+		IdleConnTimeout:     30 * time.Second,
+	}}
 	b.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(t.URL)
@@ -329,7 +360,8 @@ func (lb *LB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // proxyError answers a request whose target failed to respond, as ALB does: 504 when the
-// target timed out, 502 otherwise (connection refused, reset or closed without a response).
+// target timed out (silent past the idle timeout), 502 otherwise (connection refused, reset
+// or closed without a response).
 func (lb *LB) proxyError(w http.ResponseWriter, r *http.Request, id string, err error) {
 	if r.Context().Err() != nil {
 		// The client went away; there is nobody to answer and nothing to count.
@@ -423,4 +455,39 @@ func (lb *LB) Close() {
 	for _, b := range lb.backends {
 		b.tr.CloseIdleConnections()
 	}
+}
+
+// idleDialer dials targets with connections that time out after idle without a byte read or
+// written, as ALB's idle timeout does: a frozen target's request fails with a timeout error
+// (answered 504 before the response has started, or cut off after), while a target that
+// keeps sending, however slowly, is never cut off.
+func idleDialer(idle time.Duration) func(context.Context, string, string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: idle}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &idleConn{Conn: c, idle: idle}, nil
+	}
+}
+
+// idleConn pushes its deadline idle into the future before every read and write.
+type idleConn struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (c *idleConn) Read(p []byte) (int, error) {
+	if err := c.Conn.SetDeadline(time.Now().Add(c.idle)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *idleConn) Write(p []byte) (int, error) {
+	if err := c.Conn.SetDeadline(time.Now().Add(c.idle)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
 }

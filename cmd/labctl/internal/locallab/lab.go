@@ -99,9 +99,9 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
-	hc := lab.TargetGroupHealthCheck
+	hc, idle := lab.TargetGroupHealthCheck, lab.IdleTimeout
 	if o.Fast {
-		hc = localb.Fast(hc)
+		hc, idle = localb.Fast(hc), localb.FastIdleTimeout()
 	}
 	root := o.RepoRoot
 	if root == "" {
@@ -168,13 +168,13 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	l.printf("AWS endpoint at %s (SSM, DynamoDB, EC2, Elastic Load Balancing, Auto Scaling, CloudFormation; region %s): %s=true",
 		l.endpointURL, Region, lab.ParameterName)
 
-	l.lb, err = localb.New(localb.Options{HealthCheck: hc, OnTransition: l.onTransition})
+	l.lb, err = localb.New(localb.Options{HealthCheck: hc, IdleTimeout: idle, OnTransition: l.onTransition})
 	if err != nil {
 		return nil, err
 	}
 	l.lbURL = l.serveOn(lbListener, l.lb)
-	l.printf("load balancer at %s (health check %s every %s, timeout %s, healthy %d, unhealthy %d, deregistration delay %s)",
-		l.lbURL, hc.Path, hc.Interval, hc.Timeout, hc.HealthyThreshold, hc.UnhealthyThreshold, hc.DeregistrationDelay)
+	l.printf("load balancer at %s (health check %s every %s, timeout %s, healthy %d, unhealthy %d, deregistration delay %s; idle timeout %s)",
+		l.lbURL, hc.Path, hc.Interval, hc.Timeout, hc.HealthyThreshold, hc.UnhealthyThreshold, hc.DeregistrationDelay, idle)
 
 	for _, z := range Letters {
 		inst, err := l.launch(ctx, z, o.Code)

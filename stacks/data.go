@@ -3,6 +3,7 @@ package stacks
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -19,6 +20,9 @@ import (
 
 // ParameterPattern is the allowed pattern of the RecommendationServiceEnabled parameter.
 const ParameterPattern = "^(true|false)$"
+
+// MaxSeedRows is the most rows the seeding writes: one TransactWriteItems takes 100 actions.
+const MaxSeedRows = 100
 
 // RecommendationService is the lab's mocked dependency: the table, its seed data and the
 // parameter that switches it off.
@@ -49,40 +53,51 @@ func newRecommendationService(scope constructs.Construct, id string, seedJSON []
 		},
 	})
 
-	// One BatchWriteItem puts every row (the file holds far fewer than its limit of 25). The
-	// rows are the call's parameters, so editing the file changes this resource and CloudFormation
-	// runs the call again on the next deploy. Rows removed from the file stay in the table
-	// until the stack is replaced.
-	if len(seed.Items) > 25 {
-		panic("seed data: more than 25 rows need more than one BatchWriteItem")
+	// One TransactWriteItems puts every row, all or nothing: unlike BatchWriteItem it has no
+	// UnprocessedItems to ignore, so the deploy either has every row or fails (the SDK retries
+	// throttling first). The custom resource can make one call and cannot loop over leftovers,
+	// so all-or-nothing is what makes one call enough. The rows are the call's parameters:
+	// editing the file changes this resource and CloudFormation runs the call again on the next
+	// deploy. Rows removed from the file stay in the table until the stack is replaced.
+	if len(seed.Items) > MaxSeedRows {
+		panic(fmt.Sprintf("seed data: %d rows, one transaction writes at most %d", len(seed.Items), MaxSeedRows))
 	}
 	puts := make([]any, 0, len(seed.Items))
 	for _, it := range seed.Items {
-		puts = append(puts, map[string]any{"PutRequest": map[string]any{"Item": map[string]any{
-			lab.PartitionKey:      map[string]string{"S": seed.ServiceAPI},
-			lab.SortKey:           map[string]string{"N": strconv.Itoa(it.UserID)},
-			lab.UserNameAttribute: map[string]string{"S": it.UserName},
-			lab.ResultAttribute:   map[string]string{"S": it.Result},
-		}}})
+		puts = append(puts, map[string]any{"Put": map[string]any{
+			"TableName": *table.TableName(),
+			"Item": map[string]any{
+				lab.PartitionKey:      map[string]string{"S": seed.ServiceAPI},
+				lab.SortKey:           map[string]string{"N": strconv.Itoa(it.UserID)},
+				lab.UserNameAttribute: map[string]string{"S": it.UserName},
+				lab.ResultAttribute:   map[string]string{"S": it.Result},
+			},
+		}})
 	}
 	sum := sha256.Sum256(seedJSON)
 	call := &customresources.AwsSdkCall{
 		Service:            jsii.String("DynamoDB"),
-		Action:             jsii.String("BatchWriteItem"),
-		Parameters:         map[string]any{"RequestItems": map[string]any{*table.TableName(): puts}},
+		Action:             jsii.String("TransactWriteItems"),
+		Parameters:         map[string]any{"TransactItems": puts},
 		PhysicalResourceId: customresources.PhysicalResourceId_Of(jsii.String("seed-" + hex.EncodeToString(sum[:8]))),
 	}
 	seedResource := customresources.NewAwsCustomResource(c, jsii.String("Seed"), &customresources.AwsCustomResourceProps{
 		OnCreate: call,
 		OnUpdate: call,
-		// The seeding function may write to this table and nothing else.
+		// The seeding function may put items into this table, inside a transaction, and
+		// nothing else: a transaction's Put is authorized as dynamodb:PutItem.
 		Policy: customresources.AwsCustomResourcePolicy_FromStatements(&[]awsiam.PolicyStatement{
 			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Actions:   jsii.Strings("dynamodb:BatchWriteItem"),
+				Actions:   jsii.Strings("dynamodb:PutItem"),
 				Resources: jsii.Strings(*table.TableArn()),
+				Conditions: &map[string]any{
+					"ForAnyValue:StringEquals": map[string]any{"dynamodb:EnclosingOperation": []string{"TransactWriteItems"}},
+				},
 			}),
 		}),
 		InstallLatestAwsSdk: jsii.Bool(false),
+		// The function's logs go with the stack (the default group outlives it for two years).
+		LogGroup: newFunctionLogGroup(c, "SeedLogs"),
 	})
 
 	param := awsssm.NewStringParameter(c, jsii.String("Enabled"), &awsssm.StringParameterProps{

@@ -51,7 +51,9 @@ func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackP
 	} else {
 		vpcProps.MaxAzs = jsii.Number(ZoneCount)
 	}
-	return &NetworkStack{Stack: stack, Vpc: awsec2.NewVpc(stack, jsii.String("Vpc"), vpcProps)}
+	vpc := awsec2.NewVpc(stack, jsii.String("Vpc"), vpcProps)
+	logRestrictDefaultSGToStack(stack)
+	return &NetworkStack{Stack: stack, Vpc: vpc}
 }
 
 // zoneSelection is Fn::Select(i, Fn::GetAZs("")) for the first ZoneCount zones.

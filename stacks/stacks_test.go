@@ -311,20 +311,27 @@ func TestRecommendationService(t *testing.T) {
 		var call struct {
 			Action     string
 			Parameters struct {
-				RequestItems map[string][]struct {
-					PutRequest struct{ Item map[string]map[string]string }
+				TransactItems []struct {
+					Put struct {
+						TableName string
+						Item      map[string]map[string]string
+					}
 				}
 			}
 		}
 		if err := json.Unmarshal([]byte(create), &call); err != nil {
 			t.Fatalf("Create is not JSON: %v\n%s", err, create)
 		}
-		puts := call.Parameters.RequestItems[render(ref(tableID))]
-		if call.Action != "BatchWriteItem" || len(call.Parameters.RequestItems) != 1 || len(puts) != len(lab.Seed().Items) {
-			t.Fatalf("seed call %+v does not put %d items into the table only", call, len(lab.Seed().Items))
+		// All or nothing: a transaction has no UnprocessedItems that a single call could ignore.
+		puts := call.Parameters.TransactItems
+		if call.Action != "TransactWriteItems" || len(puts) != len(lab.Seed().Items) {
+			t.Fatalf("seed call %+v does not put %d items in one transaction", call, len(lab.Seed().Items))
 		}
 		for i, want := range lab.Seed().Items {
-			got := puts[i].PutRequest.Item
+			if got := puts[i].Put.TableName; got != render(ref(tableID)) {
+				t.Errorf("item %d goes to table %s", i, got)
+			}
+			got := puts[i].Put.Item
 			w := map[string]map[string]string{
 				lab.PartitionKey:      {"S": lab.ServiceAPI},
 				lab.SortKey:           {"N": fmt.Sprint(want.UserID)},
@@ -337,7 +344,7 @@ func TestRecommendationService(t *testing.T) {
 		}
 	})
 
-	t.Run("seeding may write to this table only", func(t *testing.T) {
+	t.Run("seeding may put items into this table only, in a transaction", func(t *testing.T) {
 		var statements []any
 		for _, p := range resources(tmpl, "AWS::IAM::Policy") {
 			if strings.Contains(fmt.Sprint(at(p, "Properties", "PolicyName")), "Seed") {
@@ -345,8 +352,9 @@ func TestRecommendationService(t *testing.T) {
 			}
 		}
 		want := []any{map[string]any{
-			"Action": "dynamodb:BatchWriteItem", "Effect": "Allow",
-			"Resource": map[string]any{"Fn::GetAtt": []any{tableID, "Arn"}},
+			"Action": "dynamodb:PutItem", "Effect": "Allow",
+			"Resource":  map[string]any{"Fn::GetAtt": []any{tableID, "Arn"}},
+			"Condition": map[string]any{"ForAnyValue:StringEquals": map[string]any{"dynamodb:EnclosingOperation": []any{"TransactWriteItems"}}},
 		}}
 		if !reflect.DeepEqual(statements, want) {
 			t.Errorf("seed policy %v, want %v", statements, want)
@@ -1019,5 +1027,37 @@ func TestAppReportsInvalidServerCode(t *testing.T) {
 	want := `healthchecklab: invalid context: invalid ServerCode "deep": must be one of basic, errorhandling, healthcheck`
 	if err == nil || !strings.Contains(string(out), want) {
 		t.Errorf("app with ServerCode=deep: %v\n%s\nwant a failure saying %q", err, out, want)
+	}
+}
+
+// TestFunctionLogsGoWithTheStack checks that every Lambda function of both stacks writes to a
+// log group the stack declares and deletes, so `cdk destroy --all` leaves no log group behind.
+func TestFunctionLogsGoWithTheStack(t *testing.T) {
+	s := synthLab(t, nil)
+	for name, tmpl := range map[string]map[string]any{"network": s.network, "service": s.service} {
+		t.Run(name, func(t *testing.T) {
+			groups := resources(tmpl, "AWS::Logs::LogGroup")
+			for id, g := range groups {
+				if g["DeletionPolicy"] != "Delete" || g["UpdateReplacePolicy"] != "Delete" {
+					t.Errorf("log group %s outlives the stack: %v / %v", id, g["DeletionPolicy"], g["UpdateReplacePolicy"])
+				}
+				if got := at(g, "Properties", "RetentionInDays"); got != 7.0 {
+					t.Errorf("log group %s keeps logs %v days, want 7", id, got)
+				}
+			}
+			functions := resources(tmpl, "AWS::Lambda::Function")
+			if len(functions) == 0 {
+				t.Fatal("no function: the stack no longer needs this test, or the template moved")
+			}
+			for id, f := range functions {
+				ref, _ := at(f, "Properties", "LoggingConfig", "LogGroup", "Ref").(string)
+				if _, ok := groups[ref]; !ok {
+					t.Errorf("function %s logs to %v, not to a log group of the stack", id, at(f, "Properties", "LoggingConfig"))
+				}
+			}
+			if len(groups) != len(functions) {
+				t.Errorf("%d log groups for %d functions", len(groups), len(functions))
+			}
+		})
 	}
 }

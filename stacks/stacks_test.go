@@ -616,6 +616,23 @@ func TestWebTier(t *testing.T) {
 		}
 	})
 
+	t.Run("AmiId pins the image", func(t *testing.T) {
+		const ami = "ami-0123456789abcdef0"
+		pinned := synthLab(t, map[string]any{config.KeyAmiID: ami}).service
+		_, lt := only(t, pinned, "AWS::EC2::LaunchTemplate")
+		if got := at(lt, "Properties", "LaunchTemplateData", "ImageId"); got != ami {
+			t.Errorf("ImageId = %v, want %s", got, ami)
+		}
+		for name, p := range asMap(pinned["Parameters"]) {
+			if strings.Contains(fmt.Sprint(at(p, "Default")), "ami-amazon-linux-latest") {
+				t.Errorf("a pinned image still looks up the latest AMI through parameter %s", name)
+			}
+		}
+		if a, b := withoutServerCode(t, tmpl), withoutServerCode(t, pinned); !reflect.DeepEqual(withoutImage(a), withoutImage(b)) {
+			t.Errorf("pinning the image changed more than the image: %v", changedParts(withoutImage(a), withoutImage(b)))
+		}
+	})
+
 	t.Run("user data", func(t *testing.T) {
 		ud := userData(t, tmpl)
 		for _, want := range []string{
@@ -813,6 +830,27 @@ func withoutServerCode(t *testing.T, tmpl map[string]any) map[string]any {
 		}
 	}
 	return c
+}
+
+// withoutImage returns a template without the launch template's image and the AMI parameters.
+func withoutImage(tmpl map[string]any) map[string]any {
+	data, _ := json.Marshal(tmpl)
+	var c map[string]any
+	json.Unmarshal(data, &c)
+	for _, lt := range resources(c, "AWS::EC2::LaunchTemplate") {
+		delete(at(lt, "Properties", "LaunchTemplateData").(map[string]any), "ImageId")
+	}
+	for name := range asMap(c["Parameters"]) {
+		if strings.Contains(fmt.Sprint(at(c, "Parameters", name, "Default")), "ami-amazon-linux-latest") {
+			delete(c["Parameters"].(map[string]any), name)
+		}
+	}
+	return c
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
 }
 
 // changedParts names the sections and resources that differ between two templates.

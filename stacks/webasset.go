@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -38,13 +39,45 @@ type goBuild struct {
 // bundleRuns counts the builds the CDK asked for, so tests can see it skip cached assets.
 var bundleRuns atomic.Int64
 
-// buildEnv fixes every environment input of the build that could change the binary.
-func buildEnv(arch string) []string {
+// buildEnv fixes every environment input of the build that could change the binary,
+// including the Go toolchain itself (see pinnedToolchain).
+func buildEnv(arch, toolchain string) []string {
 	return append(os.Environ(),
 		"CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch,
 		"GOAMD64=v1", "GOARM64=v8.0", "GOFLAGS=-mod=readonly",
+		"GOTOOLCHAIN="+toolchain,
 	)
 }
+
+// pinnedToolchain is the Go release that builds the web server: go.mod's toolchain line, or
+// else its go line, which must then name a release (1.26.8, not 1.26). The compiler version
+// is part of the asset hash, so building with whatever Go each teammate has installed would
+// replace the whole fleet on the next deploy of a teammate on another patch release. With
+// GOTOOLCHAIN set to exactly this release, the go command runs itself when it is that
+// release and otherwise fetches that release once (as a module, through the Go proxy), so
+// every machine builds identical bytes. One line in go.mod moves everyone forward.
+func pinnedToolchain(moduleDir string) (string, error) {
+	cmd := exec.Command("go", "mod", "edit", "-json")
+	cmd.Dir = moduleDir
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local") // reading go.mod needs no other Go
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", filepath.Join(moduleDir, "go.mod"), err)
+	}
+	var mod struct{ Go, Toolchain string }
+	if err := json.Unmarshal(out, &mod); err != nil {
+		return "", fmt.Errorf("go mod edit -json: %w", err)
+	}
+	if mod.Toolchain != "" {
+		return mod.Toolchain, nil
+	}
+	if !releaseRE.MatchString(mod.Go) {
+		return "", fmt.Errorf("go.mod: the go line %q must name a release such as 1.26.8 (it pins the toolchain that builds the web server)", mod.Go)
+	}
+	return "go" + mod.Go, nil
+}
+
+var releaseRE = regexp.MustCompile(`^1\.[0-9]+\.[0-9]+$`)
 
 // buildFlags are the go build flags; they are part of the asset hash.
 var buildFlags = []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
@@ -61,10 +94,14 @@ func (b *goBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool 
 }
 
 func (b *goBuild) build(out string) error {
+	toolchain, err := pinnedToolchain(b.moduleDir)
+	if err != nil {
+		return err
+	}
 	args := append(append([]string{"build"}, buildFlags...), "-o", out, WebServerPackage)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = b.moduleDir
-	cmd.Env = buildEnv(b.arch)
+	cmd.Env = buildEnv(b.arch, toolchain)
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
 	return cmd.Run()
@@ -132,18 +169,25 @@ type listedPackage struct {
 }
 
 // sourceHash digests every input of the web server build for one architecture: the Go
-// version, the build flags, the content of each main-module file compiled or embedded into
+// version (the pinned toolchain's), the build flags, the content of each main-module file compiled or embedded into
 // the binary (webserver/ and the internal packages it imports, tests excluded), and the
 // path@version of every other module it links (go.sum pins their content). Nothing else in
 // the repository affects it.
 func sourceHash(moduleDir, arch string) (string, error) {
-	goVersion, err := exec.Command("go", "env", "GOVERSION").Output()
+	toolchain, err := pinnedToolchain(moduleDir)
 	if err != nil {
-		return "", fmt.Errorf("go env GOVERSION: %w", err)
+		return "", err
+	}
+	env := buildEnv(arch, toolchain)
+	goEnv := exec.Command("go", "env", "GOVERSION")
+	goEnv.Dir, goEnv.Env = moduleDir, env
+	goVersion, err := goEnv.Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOVERSION with GOTOOLCHAIN=%s: %w", toolchain, err)
 	}
 	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Dir,Standard,Module,GoFiles,SFiles,EmbedFiles", WebServerPackage)
 	cmd.Dir = moduleDir
-	cmd.Env = buildEnv(arch)
+	cmd.Env = env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"debug/elf"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -14,8 +17,12 @@ import (
 // imports one internal package (which embeds a file), plus files the build never reads.
 func writeModule(t *testing.T, dir string) {
 	t.Helper()
+	toolchain, err := pinnedToolchain("..")
+	if err != nil {
+		t.Fatal(err)
+	}
 	files := map[string]string{
-		"go.mod":                    "module example.com/lab\n\ngo 1.22\n",
+		"go.mod":                    "module example.com/lab\n\ngo " + strings.TrimPrefix(toolchain, "go") + "\n",
 		"webserver/main.go":         "package main\n\nimport \"example.com/lab/internal/used\"\n\nfunc main() { println(used.Text) }\n",
 		"webserver/main_test.go":    "package main\n",
 		"internal/used/used.go":     "package used\n\nimport _ \"embed\"\n\n//go:embed text.txt\nvar Text string\n",
@@ -81,6 +88,37 @@ func TestSourceHashCoversExactlyTheBuildInputs(t *testing.T) {
 				t.Errorf("editing %s changed the hash: %v, want %v", tt.file, got, tt.changes)
 			}
 		})
+	}
+}
+
+// TestToolchainIsPinned checks that the web server is built and hashed with exactly the Go
+// release go.mod names, whatever Go runs the app: GOTOOLCHAIN is in the build environment,
+// and `go env GOVERSION` there (the version the asset hash records) reports that release.
+func TestToolchainIsPinned(t *testing.T) {
+	toolchain, err := pinnedToolchain("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^go1\.[0-9]+\.[0-9]+$`).MatchString(toolchain) {
+		t.Fatalf("pinned toolchain %q is not one release", toolchain)
+	}
+	env := buildEnv("amd64", toolchain)
+	if got := env[len(env)-1]; got != "GOTOOLCHAIN="+toolchain {
+		t.Errorf("the build environment ends with %q, want GOTOOLCHAIN=%s to override the caller's", got, toolchain)
+	}
+	cmd := exec.Command("go", "env", "GOVERSION")
+	cmd.Dir, cmd.Env = "..", env
+	if out, err := cmd.Output(); err != nil || strings.TrimSpace(string(out)) != toolchain {
+		t.Errorf("go env GOVERSION in the build environment: %q, %v; want %s", out, err, toolchain)
+	}
+
+	dir := t.TempDir()
+	writeModule(t, dir)
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/lab\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sourceHash(dir, "amd64"); err == nil || !strings.Contains(err.Error(), "must name a release") {
+		t.Errorf("a go line without a patch release: %v, want an error asking for one", err)
 	}
 }
 

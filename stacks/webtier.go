@@ -84,14 +84,10 @@ func newWebTier(scope constructs.Construct, id string, props *webTierProps) *Web
 	w.InstanceSecurityGroup.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)),
 		jsii.String("HTTPS to AWS APIs"), nil)
 
-	cpu := awsec2.AmazonLinuxCpuType_X86_64
-	if cfg.Arch() == "arm64" {
-		cpu = awsec2.AmazonLinuxCpuType_ARM_64
-	}
 	userData := awsec2.UserData_ForLinux(nil)
 	w.LaunchTemplate = awsec2.NewLaunchTemplate(c, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
 		InstanceType: awsec2.NewInstanceType(jsii.String(cfg.InstanceType)),
-		MachineImage: awsec2.MachineImage_LatestAmazonLinux2023(&awsec2.AmazonLinux2023ImageSsmParameterProps{CpuType: cpu}),
+		MachineImage: machineImage(cfg),
 		// IMDSv2 only, one hop: only processes on the instance itself reach the metadata.
 		RequireImdsv2:           jsii.Bool(true),
 		HttpPutResponseHopLimit: jsii.Number(1),
@@ -200,6 +196,34 @@ func newWebTier(scope constructs.Construct, id string, props *webTierProps) *Web
 		"SIGNAL_ATTEMPTS":  strconv.Itoa(SignalAttempts),
 	})))
 	return w
+}
+
+// machineImage is the AMI the instances run: the one -c AmiId pins, or else the latest Amazon
+// Linux 2023 for the instance type's architecture, which CloudFormation looks up on every
+// deploy (so a new AMI release replaces the fleet on the next deploy).
+func machineImage(cfg config.Config) awsec2.IMachineImage {
+	if cfg.AmiID != "" {
+		return &pinnedImage{id: cfg.AmiID}
+	}
+	cpu := awsec2.AmazonLinuxCpuType_X86_64
+	if cfg.Arch() == "arm64" {
+		cpu = awsec2.AmazonLinuxCpuType_ARM_64
+	}
+	return awsec2.MachineImage_LatestAmazonLinux2023(&awsec2.AmazonLinux2023ImageSsmParameterProps{CpuType: cpu})
+}
+
+// pinnedImage is one fixed Linux AMI in any region the stack deploys to. (The CDK's own
+// generic image wants a region-to-AMI map, which an environment-agnostic stack cannot key.)
+// A pointer receiver, as jsii needs for Go implementations of its interfaces.
+type pinnedImage struct{ id string }
+
+// GetImage implements awsec2.IMachineImage.
+func (p *pinnedImage) GetImage(constructs.Construct) *awsec2.MachineImageConfig {
+	return &awsec2.MachineImageConfig{
+		ImageId:  jsii.String(p.id),
+		OsType:   awsec2.OperatingSystemType_LINUX,
+		UserData: awsec2.UserData_ForLinux(nil),
+	}
 }
 
 var placeholderRE = regexp.MustCompile(`@[A-Z_]+@`)

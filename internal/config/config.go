@@ -22,6 +22,8 @@ const (
 	KeyDesiredCapacity = "DesiredCapacity"
 	KeyAllowedCidr     = "AllowedCidr"
 	KeyNatGateways     = "NatGateways"
+	KeyAmiID           = "AmiId"
+	KeyFaultInjection  = "FaultInjection"
 )
 
 // Bounds of the validated numbers. The lab runs three to six instances, at least one per zone.
@@ -39,6 +41,11 @@ type Config struct {
 	DesiredCapacity int
 	AllowedCidr     string
 	NatGateways     int
+	// AmiID pins the instances' image; empty means the latest Amazon Linux 2023, looked up
+	// on every deploy.
+	AmiID string
+	// FaultInjection adds the AWS FIS experiment templates and their runbooks.
+	FaultInjection bool
 }
 
 // Defaults are the values used for keys that neither cdk.json nor -c sets; cdk.json repeats
@@ -102,6 +109,15 @@ func Read(get Getter) (Config, error) {
 			fmt.Sprintf("must be between 1 and %d (the instances need egress)", MaxNatGateways)))
 		c.NatGateways = n
 	}
+	if s, ok, err := str(get, KeyAmiID); ok || err != nil {
+		add(err)
+		add(check(KeyAmiID, s, amiRE.MatchString(s), "must be an image id: ami- and 8 or 17 hexadecimal digits, e.g. ami-0123456789abcdef0"))
+		c.AmiID = s
+	}
+	if b, ok, err := boolean(get, KeyFaultInjection); ok || err != nil {
+		add(err)
+		c.FaultInjection = b
+	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid context: %w", errors.Join(errs...))
 	}
@@ -129,6 +145,7 @@ var (
 	// letters ("gn"); a "g" among the attributes means Graviton. A leading "g" is a GPU class.
 	familyRE = regexp.MustCompile(`^[a-z]+[0-9]+([a-z-]*)$`)
 	prefixRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,32}$`)
+	amiRE    = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
 )
 
 func validPrefix(s string) bool { return prefixRE.MatchString(s) }
@@ -151,6 +168,24 @@ func str(get Getter, key string) (string, bool, error) {
 	default:
 		return "", false, fmt.Errorf("%s must be a string, got %v", key, v)
 	}
+}
+
+// boolean reads true or false given as a JSON boolean (cdk.json) or a string (-c).
+func boolean(get Getter, key string) (bool, bool, error) {
+	switch v := get(key).(type) {
+	case nil:
+		return false, false, nil
+	case bool:
+		return v, true, nil
+	case string:
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true":
+			return true, true, nil
+		case "false":
+			return false, true, nil
+		}
+	}
+	return false, false, fmt.Errorf("%s must be true or false, got %v", key, get(key))
 }
 
 // integer reads a whole number given as a JSON number (cdk.json) or a string (-c).

@@ -27,11 +27,13 @@ func TestReadAcceptsJSONNumbersAndFlagStrings(t *testing.T) {
 		KeyDesiredCapacity: "6",        // from -c
 		KeyNatGateways:     float64(3), // from cdk.json
 		KeyAllowedCidr:     "203.0.113.0/24",
+		KeyAmiID:           "ami-0123456789abcdef0",
+		KeyFaultInjection:  "true", // from -c
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{lab.CodeHealthCheck, "Team7", "t4g.small", 6, "203.0.113.0/24", 3}
+	want := Config{lab.CodeHealthCheck, "Team7", "t4g.small", 6, "203.0.113.0/24", 3, "ami-0123456789abcdef0", true}
 	if c != want {
 		t.Errorf("got %+v, want %+v", c, want)
 	}
@@ -55,11 +57,31 @@ func TestReadRejects(t *testing.T) {
 		{KeyAllowedCidr, "10.0.0.1/8", "CIDR"},
 		{KeyAllowedCidr, "example.com", "CIDR"},
 		{KeyNatGateways, "0", "between 1 and 3"},
+		{KeyAmiID, "", "AmiId"},
+		{KeyAmiID, "ami-0123", "8 or 17 hexadecimal digits"},
+		{KeyAmiID, "ami-0123456789ABCDEF0", "8 or 17 hexadecimal digits"},
+		{KeyAmiID, "i-0123456789abcdef0", "AmiId"},
+		{KeyAmiID, true, "AmiId must be a string"},
+		{KeyFaultInjection, "yes", "FaultInjection must be true or false"},
+		{KeyFaultInjection, 1.0, "FaultInjection must be true or false"},
 	}
 	for _, tt := range tests {
 		_, err := Read(mapGetter(map[string]any{tt.key: tt.val}))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s=%v: error %v, want it to mention %q", tt.key, tt.val, err, tt.want)
+		}
+	}
+}
+
+func TestReadFaultInjection(t *testing.T) {
+	tests := []struct {
+		val  any
+		want bool
+	}{{true, true}, {"true", true}, {"TRUE", true}, {false, false}, {"false", false}, {nil, false}}
+	for _, tt := range tests {
+		c, err := Read(mapGetter(map[string]any{KeyFaultInjection: tt.val}))
+		if err != nil || c.FaultInjection != tt.want {
+			t.Errorf("FaultInjection=%v: %v, %v; want %v", tt.val, c.FaultInjection, err, tt.want)
 		}
 	}
 }

@@ -1,8 +1,13 @@
 package stacks
 
 import (
+	"regexp"
+	"sort"
+
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"healthchecklab/internal/lab"
 )
 
 // Every cdk-nag AwsSolutions finding the lab accepts is suppressed here, on the one resource
@@ -44,10 +49,80 @@ func suppressServiceFindings(s *ServiceStack) {
 			Reason: jsii.String("The one-shot table-seeding function needs only to write its own logs, exactly what this " +
 				"managed policy grants; its write access is a separate statement on the lab table alone."),
 		}}, nil)
+	suppressFaultFindings(s)
 }
 
 func suppress(construct any, rule, reason string) {
 	cdknag.NagSuppressions_AddResourceSuppressions(construct, &[]*cdknag.NagPackSuppression{
 		{Id: jsii.String(rule), Reason: jsii.String(reason)},
 	}, jsii.Bool(true))
+}
+
+// suppressFaultFindings records the wildcard resources the FIS experiment and runbook roles
+// need, each with why it cannot be narrower. The findings are matched by pattern, as their
+// text names the partition, region and account only when the stack has an environment.
+func suppressFaultFindings(s *ServiceStack) {
+	f := s.Faults
+	if f == nil {
+		return
+	}
+	// A segment is a literal (aws, us-east-2) or a pseudo parameter (<AWS::Region>).
+	const segment = `(?:<[^>]+>|[^:<]+)`
+	arn := func(service, account, resource string) string {
+		return `^Resource::arn:` + segment + `:` + service + `:` + segment + `:` + account + `:` + resource + `$`
+	}
+	const account = segment
+	var (
+		anyResource = `^Resource::\*$`
+		anyInstance = arn("ec2", account, `instance/\*`)
+		anyACL      = arn("ec2", account, `network-acl/\*`)
+		prefixLists = arn("ec2", `\*`, `prefix-list/\*`)
+		executions  = arn("ssm", account, `automation-execution/\*`)
+	)
+	tagged := "only on instances tagged aws:autoscaling:groupName with the lab's group (a condition of the statement); " +
+		"instance ids change with every replacement"
+	suppressWildcards(f.Roles[lab.FaultDependencyLoss], map[string]string{
+		anyResource: "EC2 Describe calls (VPCs, subnets, network ACLs, VPC endpoints, prefix lists) have no resource-level " +
+			"permissions; FIS reads the zone-c subnet's ACL and the DynamoDB prefix list through them.",
+		prefixLists: "Reading the entries of the AWS-owned DynamoDB prefix list, whose id differs per region; read only.",
+		anyACL: "The ACL that FIS creates has no id before the experiment; creating, editing and deleting it require the " +
+			"managedByFIS=true tag FIS sets, and the association swap is limited to the zone-c subnet.",
+	})
+	suppressWildcards(f.Roles[lab.FaultInstanceLoss], map[string]string{
+		anyResource: "ec2:DescribeInstances has no resource-level permissions; FIS resolves the zone-c instance with it.",
+		anyInstance: "ec2:TerminateInstances " + tagged + ".",
+	})
+	suppressWildcards(f.RunbookRoles[lab.FaultStaleCredentials], map[string]string{
+		anyResource: "ec2:DescribeInstances and ec2:DescribeIamInstanceProfileAssociations have no resource-level permissions; " +
+			"the runbook finds the zone-c instance and its profile association with them.",
+		anyInstance: "ec2:ReplaceIamInstanceProfileAssociation " + tagged + ".",
+	})
+	for _, fault := range []string{lab.FaultStaleCredentials, lab.FaultDependencyOutage} {
+		doc := regexp.QuoteMeta("<" + *s.Stack.GetLogicalId(f.Runbooks[fault]) + ">")
+		suppressWildcards(f.Roles[fault], map[string]string{
+			arn("ssm", account, `automation-definition/`+doc+`:\*`): "Any version of this one runbook: SSM names the " +
+				"version in the automation-definition ARN.",
+			executions: "An automation execution's id exists only once FIS has started the runbook; FIS may only read and " +
+				"stop executions, and start none but this runbook.",
+		})
+	}
+}
+
+// suppressWildcards suppresses AwsSolutions-IAM5 on one role for exactly the findings that
+// match the given patterns, each with its reason.
+func suppressWildcards(role any, reasons map[string]string) {
+	patterns := make([]string, 0, len(reasons))
+	for p := range reasons {
+		patterns = append(patterns, p)
+	}
+	sort.Strings(patterns)
+	var suppressions []*cdknag.NagPackSuppression
+	for _, p := range patterns {
+		suppressions = append(suppressions, &cdknag.NagPackSuppression{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String("/" + p + "/")}},
+			Reason:    jsii.String(reasons[p]),
+		})
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &suppressions, jsii.Bool(true))
 }

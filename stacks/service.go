@@ -29,6 +29,8 @@ type ServiceStack struct {
 	Service *RecommendationService
 	Roles   *InstanceRoles
 	Web     *WebTier
+	// Faults are the AWS FIS experiments, only with -c FaultInjection=true (nil otherwise).
+	Faults *FaultInjection
 }
 
 // Output names of the HealthCheckLab stack (defined in package lab, which labctl also reads).
@@ -86,6 +88,12 @@ func NewServiceStack(scope constructs.Construct, id string, props *ServiceStackP
 	output(stack, OutputInstanceProfileName, *s.Roles.Profile.InstanceProfileName(), "The web servers' normal instance profile (attach it back to undo the stale-credentials fault)")
 	output(stack, OutputNoDDBProfileName, *s.Roles.NoDDBProfile.InstanceProfileName(), "Attach to the zone-c instance to simulate stale credentials")
 	output(stack, OutputTableName, *s.Service.Table.TableName(), "The RecommendationService table")
+
+	if props.Config.FaultInjection {
+		s.Faults = newFaultInjection(stack, "FaultInjection", &faultInjectionProps{
+			Vpc: props.Vpc, Web: s.Web, Roles: s.Roles, Parameter: s.Service.Parameter,
+		})
+	}
 
 	suppressServiceFindings(s)
 	return s

@@ -63,6 +63,38 @@ const (
 	OutputInstanceProfileName = "InstanceProfileName"
 )
 
+// The lab's faults as AWS Fault Injection Service experiments (stack context
+// FaultInjection=true): each name is what `labctl fault NAME --via fis` takes, mapped to the
+// output key holding its experiment template id.
+const (
+	// FaultDependencyLoss denies the zone-c subnet's traffic to DynamoDB.
+	FaultDependencyLoss = "dependency-loss"
+	// FaultStaleCredentials attaches the noDDB instance profile to the zone-c instance.
+	FaultStaleCredentials = "stale-credentials"
+	// FaultDependencyOutage sets the RecommendationServiceEnabled parameter to false.
+	FaultDependencyOutage = "dependency-outage"
+	// FaultInstanceLoss terminates the zone-c instance.
+	FaultInstanceLoss = "instance-loss"
+
+	OutputExperimentDependencyLoss   = "ExperimentDependencyLoss"
+	OutputExperimentStaleCredentials = "ExperimentStaleCredentials"
+	OutputExperimentDependencyOutage = "ExperimentDependencyOutage"
+	OutputExperimentInstanceLoss     = "ExperimentInstanceLoss"
+)
+
+// FaultExperimentOutputs maps each fault name to the stack output with its experiment
+// template id.
+var FaultExperimentOutputs = map[string]string{
+	FaultDependencyLoss:   OutputExperimentDependencyLoss,
+	FaultStaleCredentials: OutputExperimentStaleCredentials,
+	FaultDependencyOutage: OutputExperimentDependencyOutage,
+	FaultInstanceLoss:     OutputExperimentInstanceLoss,
+}
+
+// FaultDuration is how long an experiment holds its fault before undoing it (instance loss
+// is undone by Auto Scaling's replacement instead).
+const FaultDuration = 5 * time.Minute
+
 // ServerCodeTagKey is the tag every web instance carries with the ServerCode it runs.
 const ServerCodeTagKey = "ServerCode"
 

@@ -263,19 +263,23 @@ func (f *faultyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// stop sends SIGTERM and waits for a clean exit.
+// stop sends SIGTERM and waits for a clean exit. Any other exit fails the test: under
+// `go test -race` a server that met a data race exits with status 66.
 func (s *stack) stop() {
 	select {
 	case <-s.exited:
-		return
 	default:
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(15 * time.Second):
+			_ = s.cmd.Process.Kill()
+			s.t.Error("server did not stop within 15 s of SIGTERM")
+			return
+		}
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		s.t.Error("server did not stop within 15 s of SIGTERM")
+	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+		s.t.Errorf("server exited with status %d (66: the race detector found a data race; see its report above)", code)
 	}
 }
 

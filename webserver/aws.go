@@ -58,31 +58,11 @@ func connect(ctx context.Context, o options, getenv func(string) string, logger 
 		cfg.APIOptions = append(cfg.APIOptions, refreshOnCredentialError(creds))
 	}
 
-	// Bounded retries without the client-side retry quota: every call already has a deadline,
-	// and a quota error would hide the dependency's real error from the diagnostic.
-	retryer := func() aws.Retryer {
-		return retry.NewStandard(func(so *retry.StandardOptions) {
-			so.MaxAttempts = 2
-			so.MaxBackoff = 100 * time.Millisecond
-			so.RateLimiter = ratelimit.None
-		})
-	}
-	// Visitors' GetItems: as many idle connections as requests may be in flight, so under load
-	// each one reuses a connection (the SDK's default pool keeps 10 and would open new ones).
-	ddb := dynamodb.NewFromConfig(cfg, func(opt *dynamodb.Options) {
-		opt.Retryer = retryer()
-		opt.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-			tr.MaxIdleConns = o.maxInFlight
-			tr.MaxIdleConnsPerHost = o.maxInFlight
-		})
-	})
-	// The deep health check gets its own connection pool: reserved capacity that traffic
-	// on / cannot exhaust.
-	healthDDB := dynamodb.NewFromConfig(cfg, func(opt *dynamodb.Options) {
-		opt.Retryer = retryer()
-		opt.HTTPClient = awshttp.NewBuildableClient()
-	})
-	ssmClient := ssm.NewFromConfig(cfg, func(opt *ssm.Options) { opt.Retryer = retryer() })
+	// Visitors' GetItems on a pool of -max-in-flight connections; the deep health check on a
+	// small pool of its own: reserved capacity that traffic on / cannot exhaust.
+	ddb := newDynamoDBClient(cfg, o.maxInFlight)
+	healthDDB := newDynamoDBClient(cfg, 2)
+	ssmClient := ssm.NewFromConfig(cfg, func(opt *ssm.Options) { opt.Retryer = newRetryer() })
 
 	params := newParamCache(func(ctx context.Context) (string, error) {
 		out, err := ssmClient.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(o.parameter)})
@@ -108,6 +88,30 @@ func connect(ctx context.Context, o options, getenv func(string) string, logger 
 		health:      newHealthChecker(svc.probe, o.healthTTL, o.dependencyTimeout),
 		maxInFlight: o.maxInFlight,
 	}, nil
+}
+
+// newRetryer is the server's retry policy: bounded retries without the client-side retry
+// quota. Every call already has a deadline, and a quota error would hide the dependency's real
+// error from the diagnostic.
+func newRetryer() aws.Retryer {
+	return retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = 2
+		so.MaxBackoff = 100 * time.Millisecond
+		so.RateLimiter = ratelimit.None
+	})
+}
+
+// newDynamoDBClient is a DynamoDB client with the server's retry policy and a connection pool
+// keeping idle connections for inFlight concurrent calls: under load each call reuses one
+// (the SDK's default pool keeps 10 and would open new ones).
+func newDynamoDBClient(cfg aws.Config, inFlight int) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(opt *dynamodb.Options) {
+		opt.Retryer = newRetryer()
+		opt.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConns = inFlight
+			tr.MaxIdleConnsPerHost = inFlight
+		})
+	})
 }
 
 // readMetadata reads the instance metadata through IMDSv2, once, within timeout. Outside AWS

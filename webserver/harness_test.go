@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,11 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 
+	if bin := os.Getenv("WEBSERVER_BIN"); bin != "" {
+		// A prebuilt server, e.g. an older version to compare benchmarks with.
+		serverBin = bin
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "webserver-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -281,6 +287,28 @@ func (s *stack) stop() {
 	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
 		s.t.Errorf("server exited with status %d (66: the race detector found a data race; see its report above)", code)
 	}
+}
+
+// cpuTime is the CPU time (user and system) the server process has used so far, from
+// /proc/PID/stat (Linux; in clock ticks of 10 ms). ok is false where it cannot be read.
+func (s *stack) cpuTime() (d time.Duration, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, false
+	}
+	// Fields after the command name (which is in parentheses and may hold spaces):
+	// state is field 3, utime field 14, stime field 15.
+	_, rest, found := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !found || len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, true
 }
 
 // Logs returns the server's log lines so far.

@@ -22,6 +22,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -48,6 +50,9 @@ const defaultMaxHeaderBytes = 16 << 10
 // answers 431; the server subtracts it so that -max-header-bytes is the true limit.
 const netHTTPHeaderSlack = 4096
 
+// gcPercent is the server's GOGC unless the environment sets one.
+const gcPercent = 400
+
 // options are the server's settings, from flags with environment fallbacks.
 type options struct {
 	listen     string
@@ -65,6 +70,7 @@ type options struct {
 	readHeaderTimeout time.Duration
 	shutdownTimeout   time.Duration
 	maxHeaderBytes    int
+	cpuProfile        string // file to write a CPU profile to, from start to exit
 }
 
 // parseOptions reads args (without the program name) and the environment fallbacks.
@@ -106,6 +112,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", envDuration("READ_HEADER_TIMEOUT", 5*time.Second), "time a client has to send its request headers")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", envDuration("SHUTDOWN_TIMEOUT", 8*time.Second), "time in-flight requests get after SIGTERM (inside the 10 s deregistration delay)")
 	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", envInt("MAX_HEADER_BYTES", defaultMaxHeaderBytes), "largest request head accepted, request line and headers together (larger: 431)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file from start to exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: webserver -server-code basic|errorhandling|healthcheck -table TABLE [flags]\n\n")
 		fs.PrintDefaults()
@@ -144,6 +151,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stdout, nil))
+	if getenv("GOGC") == "" {
+		// The live heap is a few MB, so Go's default (collect when the heap doubles) runs the
+		// collector every few hundred requests. Letting it grow five-fold costs about 20 MB
+		// and cuts the collector's share of the CPU by about three quarters.
+		debug.SetGCPercent(gcPercent)
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	deps, err := connect(ctx, o, getenv, logger)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"healthchecklab/internal/lab"
@@ -265,7 +266,11 @@ func handleLivez() http.Handler {
 
 // wantsJSON reports whether the client asked for JSON in its Accept header.
 func wantsJSON(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+	accept := r.Header.Get("Accept")
+	if !strings.Contains(accept, "json") {
+		return false // browsers, the load balancer and curl: no need to parse
+	}
+	for _, part := range strings.Split(accept, ",") {
 		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "application/json" {
 			return true
 		}
@@ -279,18 +284,66 @@ func render(w http.ResponseWriter, r *http.Request, status int, view any, tmpl *
 	h.Set("Cache-Control", "no-store")
 	h.Set("Vary", "Accept")
 	if wantsJSON(r) {
+		tmpl = nil
 		h.Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(view)
-		return
+	} else {
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
 	}
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, view); err != nil {
+	body, err := pages.get(tmpl, view)
+	if err != nil {
+		h.Del("X-Content-Type-Options")
 		http.Error(w, "template error", http.StatusInternalServerError)
 		return
 	}
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
+}
+
+// pages are the rendered answers, reused: the site has few distinct ones (four users, a few
+// diagnostics, healthy or not, per instance), and rendering html/template with its escaping
+// costs more CPU than the rest of a request outside the SDK.
+var pages = &pageCache{pages: map[pageKey][]byte{}}
+
+// maxCachedPages bounds the page cache; when full it starts over.
+const maxCachedPages = 256
+
+// pageCache maps a view (a comparable struct) and its template (nil: JSON) to the bytes sent.
+type pageCache struct {
+	mu    sync.RWMutex
+	pages map[pageKey][]byte
+}
+
+type pageKey struct {
+	tmpl *template.Template
+	view any
+}
+
+// get returns view rendered through tmpl, or as JSON when tmpl is nil.
+func (c *pageCache) get(tmpl *template.Template, view any) ([]byte, error) {
+	k := pageKey{tmpl, view}
+	c.mu.RLock()
+	b, ok := c.pages[k]
+	c.mu.RUnlock()
+	if ok {
+		return b, nil
+	}
+	var buf bytes.Buffer
+	var err error
+	if tmpl == nil {
+		err = json.NewEncoder(&buf).Encode(view)
+	} else {
+		err = tmpl.Execute(&buf, view)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b = buf.Bytes()
+	c.mu.Lock()
+	if len(c.pages) >= maxCachedPages {
+		clear(c.pages)
+	}
+	c.pages[k] = b
+	c.mu.Unlock()
+	return b, nil
 }

@@ -296,6 +296,8 @@ func render(w http.ResponseWriter, r *http.Request, status int, view any, tmpl *
 		http.Error(w, "template error", http.StatusInternalServerError)
 		return
 	}
+	// A known length lets net/http send the answer in one piece instead of chunks.
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -305,7 +306,37 @@ func BenchmarkFaultMetadataOutage(b *testing.B) {
 	faultRun(b, func(s *stack) { s.imdsFault.SetFault(faultHang) })
 }
 
+// BenchmarkFaultMetadataErrors: the instance metadata service answers 500 after start-up.
+func BenchmarkFaultMetadataErrors(b *testing.B) {
+	faultRun(b, func(s *stack) { s.imdsFault.SetFault(faultError) })
+}
+
 // BenchmarkFaultSlowParameter: GetParameter takes 1.5 s after warm-up.
 func BenchmarkFaultSlowParameter(b *testing.B) {
 	faultRun(b, func(s *stack) { s.ssm.SetDelay(1500 * time.Millisecond) })
+}
+
+// fixedRecommender answers every user at once, without any dependency.
+type fixedRecommender struct{}
+
+func (fixedRecommender) Recommend(_ context.Context, userID int) (Recommendation, error) {
+	return Recommendation{UserID: userID, UserName: "Sarah", Show: "M*A*S*H"}, nil
+}
+
+// BenchmarkHandlerOverhead is the server's own work for one GET / in-process, without any
+// dependency or network: routing, load shedding, the page and the JSON log line (to a
+// discarding writer, so the write itself is not counted).
+func BenchmarkHandlerOverhead(b *testing.B) {
+	h := newServer(deps{
+		logger:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		code:        lab.CodeHealthCheck,
+		metadata:    Metadata{AvailabilityZone: "local-1a", InstanceID: "i-0123456789abcdef0"},
+		service:     fixedRecommender{},
+		maxInFlight: 64,
+	})
+	req := httptest.NewRequest(http.MethodGet, "/?user=1", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
 }

@@ -135,7 +135,9 @@ func instanceEnv(endpoint, metaURL string) []string {
 		"AWS_CONFIG_FILE=" + os.DevNull,
 		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
 	}
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "TZ"} {
+	// The variables a Go program needs from its OS: Unix's, then Windows' (SYSTEMROOT for
+	// its system libraries, TEMP/TMP and USERPROFILE for the temporary and home directories).
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "TZ", "SYSTEMROOT", "TEMP", "TMP", "USERPROFILE"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}

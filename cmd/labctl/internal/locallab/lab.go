@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -51,7 +52,8 @@ type Options struct {
 type Lab struct {
 	opts   Options
 	hc     lab.HealthCheck
-	dir    string // temporary directory: web-server binary and instance logs
+	dir    string  // temporary directory: web-server binary and instance logs
+	labDir *labDir // dir's marks: the next lab removes it if this process dies unclean
 	bin    string
 	prefix string
 
@@ -111,13 +113,15 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 		}
 	}
 	o.RepoRoot = root
-	dir, err := os.MkdirTemp("", "healthchecklab-local-")
+	// Directories of labs that were killed before they could clean up go first.
+	stale, staleErr := RemoveStaleLabDirs(os.TempDir())
+	ld, err := newLabDir(os.TempDir())
 	if err != nil {
 		return nil, err
 	}
 	lctx, cancel := context.WithCancel(context.Background())
 	l := &Lab{
-		opts: o, hc: hc, dir: dir, prefix: lab.DefaultNamingPrefix,
+		opts: o, hc: hc, dir: ld.path, labDir: ld, prefix: lab.DefaultNamingPrefix,
 		ctx: lctx, cancel: cancel, code: o.Code, progress: o.Progress,
 		zones: map[string]*instance{}, instances: map[string]*instance{},
 		keys: awslocal.NewKeys(AccountID), ids: newIdentity(), stackStatus: "CREATE_COMPLETE",
@@ -128,6 +132,12 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 			l.Close()
 		}
 	}()
+	for _, d := range stale {
+		l.printf("removed %s (%.1f MB), left by a lab that is gone (pid %d)", d.Path, float64(d.Bytes)/(1<<20), d.PID)
+	}
+	if staleErr != nil {
+		l.printf("leftover lab directories: %v", staleErr)
+	}
 
 	// Take the load balancer's port first: a port in use fails at once, before any build.
 	lbListener, err := net.Listen("tcp", o.LBAddr)
@@ -143,7 +153,7 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	l.bin = o.WebServerBin
 	if l.bin == "" {
 		l.printf("building the web server from %s", filepath.Join(root, "webserver"))
-		if l.bin, err = BuildWebServer(ctx, root, dir); err != nil {
+		if l.bin, err = BuildWebServer(ctx, root, l.dir); err != nil {
 			return nil, err
 		}
 	}
@@ -208,6 +218,9 @@ func (l *Lab) serveOn(ln net.Listener, h http.Handler) string {
 // BuildWebServer compiles root/webserver into dir and returns the binary's path.
 func BuildWebServer(ctx context.Context, root, dir string) (string, error) {
 	bin := filepath.Join(dir, "webserver")
+	if runtime.GOOS == "windows" {
+		bin += ".exe" // Windows starts only files with an executable extension
+	}
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./webserver")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
@@ -632,6 +645,8 @@ func (l *Lab) Close() {
 	if l.ddb != nil {
 		_ = l.ddb.Close()
 	}
-	_ = os.RemoveAll(l.dir)
+	if l.labDir != nil {
+		l.labDir.remove()
+	}
 	slog.Debug("local lab closed")
 }

@@ -1,7 +1,7 @@
 // Command healthchecklab is the CDK app of the health-check lab: `npx cdk synth|diff|deploy`
 // runs it (see cdk.json). Context keys (ServerCode, NamingPrefix, InstanceType,
-// DesiredCapacity, AllowedCidr, NatGateways) have their defaults in cdk.json and are
-// validated in internal/config.
+// DesiredCapacity, AllowedCidr, NatGateways, FaultInjection, and the optional AmiId) have
+// their defaults in cdk.json and are validated in internal/config.
 package main
 
 import (

@@ -372,18 +372,13 @@ func staleCredentialsRunbook() map[string]any {
 	}
 	restore := replace("AttachNormalProfile", "FindCurrentAssociation", "NormalProfileName")
 	restore["isEnd"] = true
-	return map[string]any{
-		"schemaVersion": "0.3",
-		"assumeRole":    "{{ AutomationAssumeRole }}",
-		"parameters": map[string]any{
-			"AutoScalingGroupName": map[string]any{"type": "String", "description": "The lab's Auto Scaling group"},
-			"AvailabilityZone":     map[string]any{"type": "String", "description": "The zone whose instance gets the fault"},
-			"FaultProfileName":     map[string]any{"type": "String", "description": "The instance profile without DynamoDB access"},
-			"NormalProfileName":    map[string]any{"type": "String", "description": "The web servers' own instance profile"},
-			"Duration":             durationParameter(),
-			"AutomationAssumeRole": map[string]any{"type": "String", "description": "The role this runbook runs as"},
-		},
-		"mainSteps": []any{
+	return automationDocument(map[string]any{
+		"AutoScalingGroupName": stringParameter("The lab's Auto Scaling group"),
+		"AvailabilityZone":     stringParameter("The zone whose instance gets the fault"),
+		"FaultProfileName":     stringParameter("The instance profile without DynamoDB access"),
+		"NormalProfileName":    stringParameter("The web servers' own instance profile"),
+	},
+		[]any{
 			map[string]any{
 				"name": "FindInstance", "action": "aws:executeAwsApi",
 				"inputs": map[string]any{
@@ -401,22 +396,14 @@ func staleCredentialsRunbook() map[string]any {
 			restoreOn(map[string]any{"name": "Hold", "action": "aws:sleep", "inputs": map[string]any{"Duration": "{{ Duration }}"}}, "FindCurrentAssociation"),
 			association("FindCurrentAssociation"),
 			restore,
-		},
-	}
+		})
 }
 
 // dependencyOutageRunbook reads the parameter, sets it to false, holds, then writes back the
 // value it read.
 func dependencyOutageRunbook() map[string]any {
-	return map[string]any{
-		"schemaVersion": "0.3",
-		"assumeRole":    "{{ AutomationAssumeRole }}",
-		"parameters": map[string]any{
-			"ParameterName":        map[string]any{"type": "String", "description": "The lab's switch parameter"},
-			"Duration":             durationParameter(),
-			"AutomationAssumeRole": map[string]any{"type": "String", "description": "The role this runbook runs as"},
-		},
-		"mainSteps": []any{
+	return automationDocument(map[string]any{"ParameterName": stringParameter("The lab's switch parameter")},
+		[]any{
 			map[string]any{
 				"name": "ReadValue", "action": "aws:executeAwsApi",
 				"inputs":  map[string]any{"Service": "ssm", "Api": "GetParameter", "Name": "{{ ParameterName }}"},
@@ -431,15 +418,28 @@ func dependencyOutageRunbook() map[string]any {
 				"name": "Restore", "action": "aws:executeAwsApi", "isEnd": true,
 				"inputs": map[string]any{"Service": "ssm", "Api": "PutParameter", "Name": "{{ ParameterName }}", "Value": "{{ ReadValue.Value }}", "Overwrite": true},
 			},
-		},
-	}
+		})
 }
 
-func durationParameter() map[string]any {
-	return map[string]any{
+// automationDocument is an Automation runbook (schema 0.3) with the given parameters and
+// steps, plus the two every lab runbook takes: how long the fault holds, and the role it
+// runs as.
+func automationDocument(parameters map[string]any, steps []any) map[string]any {
+	parameters["Duration"] = map[string]any{
 		"type": "String", "default": isoMinutes(lab.FaultDuration.Minutes()),
 		"allowedPattern": "^PT([1-9]|[1-5][0-9])M$", "description": "How long the fault holds (ISO 8601, 1 to 59 minutes)",
 	}
+	parameters["AutomationAssumeRole"] = stringParameter("The role this runbook runs as")
+	return map[string]any{
+		"schemaVersion": "0.3",
+		"assumeRole":    "{{ AutomationAssumeRole }}",
+		"parameters":    parameters,
+		"mainSteps":     steps,
+	}
+}
+
+func stringParameter(description string) map[string]any {
+	return map[string]any{"type": "String", "description": description}
 }
 
 func isoMinutes(m float64) string { return fmt.Sprintf("PT%dM", int(m)) }

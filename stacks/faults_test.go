@@ -377,6 +377,22 @@ func TestFaultInjectionRunbooks(t *testing.T) {
 			t.Errorf("last step %s does not end the runbook", last.Name)
 		}
 	}
+	params := func(t *testing.T, got map[string]map[string]any, want ...string) {
+		t.Helper()
+		var keys []string
+		for k := range got {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		want = append(want, "AutomationAssumeRole", "Duration")
+		sort.Strings(want)
+		if !reflect.DeepEqual(keys, want) {
+			t.Errorf("runbook parameters %v, want %v", keys, want)
+		}
+		if d := got["Duration"]["default"]; d != fmt.Sprintf("PT%dM", int(lab.FaultDuration.Minutes())) {
+			t.Errorf("default duration %v", d)
+		}
+	}
 	names := func(steps []step) []string {
 		var out []string
 		for _, s := range steps {
@@ -396,6 +412,7 @@ func TestFaultInjectionRunbooks(t *testing.T) {
 			t.Fatalf("steps %v, want %v", got, want)
 		}
 		restores(t, c.MainSteps, "AttachFaultProfile", "FindCurrentAssociation")
+		params(t, c.Parameters, "AutoScalingGroupName", "AvailabilityZone", "FaultProfileName", "NormalProfileName")
 		find := c.MainSteps[0].Inputs
 		filters, _ := json.Marshal(find["Filters"])
 		for _, f := range []string{`"tag:aws:autoscaling:groupName","Values":["{{ AutoScalingGroupName }}"]`,
@@ -421,6 +438,7 @@ func TestFaultInjectionRunbooks(t *testing.T) {
 			t.Fatalf("steps %v, want %v", got, want)
 		}
 		restores(t, c.MainSteps, "SwitchOff", "Restore")
+		params(t, c.Parameters, "ParameterName")
 		if v := c.MainSteps[1].Inputs["Value"]; v != "false" {
 			t.Errorf("switches to %v", v)
 		}

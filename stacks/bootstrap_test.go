@@ -354,8 +354,9 @@ func TestWebServerUnitNeverGivesUp(t *testing.T) {
 
 // TestBootstrapFitsTheSignalTimeout checks the bootstrap's bounds against CloudFormation's
 // wait: launch and boot (allowed 3 minutes), the liveness wait, the readiness wait and the
-// signal's back-off must end before SignalTimeout, and the readiness bound must leave room
-// for a fresh target to pass its health checks.
+// signal's back-off must end before SignalTimeout, the readiness bound must leave room for a
+// fresh target to pass its health checks, and instances launch only once the load balancer
+// listens (so its health checks run while they wait).
 func TestBootstrapFitsTheSignalTimeout(t *testing.T) {
 	const boot = 180
 	hc := lab.TargetGroupHealthCheck
@@ -368,6 +369,14 @@ func TestBootstrapFitsTheSignalTimeout(t *testing.T) {
 	}
 	tmpl := synthLab(t, nil).service
 	_, asg := only(t, tmpl, "AWS::AutoScaling::AutoScalingGroup")
+	listenerID, _ := only(t, tmpl, "AWS::ElasticLoadBalancingV2::Listener")
+	found := false
+	for _, d := range asList(asg["DependsOn"]) {
+		found = found || d == listenerID
+	}
+	if !found {
+		t.Errorf("the group depends on %v, not on the listener: a first deploy's instances would wait for a load balancer still provisioning", asg["DependsOn"])
+	}
 	want := fmt.Sprintf("PT%dM", SignalTimeout/60)
 	for _, got := range []any{at(asg, "CreationPolicy", "ResourceSignal", "Timeout"), at(asg, "UpdatePolicy", "AutoScalingRollingUpdate", "PauseTime")} {
 		if got != want {

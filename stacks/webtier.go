@@ -176,6 +176,10 @@ func newWebTier(scope constructs.Construct, id string, props *webTierProps) *Web
 		},
 		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(hc.DeregistrationDelay.Seconds())),
 	})
+	// Instances launch once the load balancer is active and listening: a target group
+	// health-checks its targets only then, and each instance waits for that before it
+	// signals (on a first deploy, the load balancer takes minutes to provision).
+	w.Group.Node().AddDependency(listener)
 
 	stack := awscdk.Stack_Of(c)
 	userData.AddCommands(jsii.String(bootstrapScript(map[string]string{

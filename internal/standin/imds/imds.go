@@ -197,7 +197,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"Code":               "Success",
 			"LastUpdated":        s.now().UTC().Format(time.RFC3339),
 			"InstanceProfileArn": fmt.Sprintf("arn:aws:iam::%s:instance-profile/%s", inst.AccountID, inst.Role),
-			"InstanceProfileId":  "AIPA" + strings.ToUpper(hex.EncodeToString([]byte(inst.Role)))[:17],
+			"InstanceProfileId":  ProfileID(inst.Role),
 		})
 	case "/latest/meta-data/iam/security-credentials", "/latest/meta-data/iam/security-credentials/":
 		if inst.Role == "" {
@@ -240,6 +240,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"Expiration":      now.Add(CredentialLifetime).Format(time.RFC3339),
 		})
 	}
+}
+
+// ProfileID returns the instance profile id (AIPA…) the stand-in gives the profile named
+// like role, so every answer about one profile carries the same id.
+func ProfileID(role string) string {
+	h := strings.ToUpper(hex.EncodeToString([]byte(role + "________")))
+	return "AIPA" + h[:17]
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {

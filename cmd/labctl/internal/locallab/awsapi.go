@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"healthchecklab/internal/awslocal"
+	"healthchecklab/internal/awslocal/autoscaling"
 	"healthchecklab/internal/awslocal/cloudformation"
+	"healthchecklab/internal/awslocal/ec2"
+	"healthchecklab/internal/awslocal/elbv2"
 	"healthchecklab/internal/awslocal/query"
 	"healthchecklab/internal/awslocal/sigv4"
 	"healthchecklab/internal/lab"
@@ -27,17 +30,21 @@ const UserName = "labctl"
 // identity holds the names, ids and ARNs the lab's resources carry in the AWS API answers,
 // made once per lab so they look like a real deployment's.
 type identity struct {
-	created          time.Time
-	serviceStackID   string
-	vpcStackID       string
-	groupName        string
-	groupARN         string
-	targetGroupName  string
-	targetGroupARN   string
-	loadBalancerName string
-	loadBalancerARN  string
-	launchTemplateID string
-	vpcID            string
+	created            time.Time
+	serviceStackID     string
+	vpcStackID         string
+	groupName          string
+	groupARN           string
+	targetGroupName    string
+	targetGroupARN     string
+	loadBalancerName   string
+	loadBalancerARN    string
+	launchTemplateID   string
+	launchTemplateName string
+	vpcID              string
+	securityGroupID    string
+	subnets            []string // one private subnet per zone, in Letters order
+	publicSubnets      []string // the load balancer's, in Letters order
 }
 
 func newIdentity() identity {
@@ -51,7 +58,13 @@ func newIdentity() identity {
 	id.loadBalancerName = "Health-WebTi-" + upperID(12)
 	id.loadBalancerARN = fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:loadbalancer/app/%s/%s", Region, AccountID, id.loadBalancerName, hexID(8))
 	id.launchTemplateID = "lt-0" + hexID(8)[:16]
+	id.launchTemplateName = "HealthCheckLabWebTierLaunchTemplate" + upperID(8)
 	id.vpcID = "vpc-0" + hexID(8)[:16]
+	id.securityGroupID = "sg-0" + hexID(8)[:16]
+	for range Letters {
+		id.subnets = append(id.subnets, "subnet-0"+hexID(8)[:16])
+		id.publicSubnets = append(id.publicSubnets, "subnet-0"+hexID(8)[:16])
+	}
 	return id
 }
 
@@ -133,6 +146,9 @@ func (l *Lab) newEndpoint() *awslocal.Endpoint {
 		},
 		Query: []*query.Service{
 			cloudformation.Service(cfnBackend{l}),
+			ec2.Service(ec2Backend{l}),
+			elbv2.Service(elbBackend{l}),
+			autoscaling.Service(asgBackend{l}),
 		},
 	})
 }

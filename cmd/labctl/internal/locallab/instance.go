@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"healthchecklab/internal/awslocal/ec2"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/localb"
 	"healthchecklab/internal/procgroup"
@@ -29,6 +30,12 @@ type instance struct {
 	code lab.ServerCode
 	meta *imds.Server
 	url  *url.URL // the web server's base URL
+
+	// What EC2 and Auto Scaling show about it; guarded by the lab's mu.
+	state    string // ec2.StatePending … ec2.StateTerminated
+	launched time.Time
+	version  int // launch template version it was launched from
+	assoc    association
 
 	metaSrv  *http.Server
 	cmd      *exec.Cmd
@@ -47,6 +54,8 @@ func (l *Lab) launch(ctx context.Context, zone string, code lab.ServerCode) (*in
 		in, err := l.startInstance(ctx, zone, code)
 		if err == nil {
 			l.mu.Lock()
+			in.state, in.version = ec2.StateRunning, l.templateVersion
+			in.assoc = newAssociation(lab.RoleName(l.prefix))
 			l.instances[in.id] = in
 			l.mu.Unlock()
 			if err := l.lb.Register(localb.Target{ID: in.id, URL: in.url}); err != nil {
@@ -75,7 +84,7 @@ func (l *Lab) startInstance(ctx context.Context, zone string, code lab.ServerCod
 		Role:        lab.RoleName(l.prefix),
 	})
 	meta.UseCredentials(l.instanceCredentials)
-	in := &instance{id: id, zone: zone, code: code, meta: meta, exited: make(chan struct{})}
+	in := &instance{id: id, zone: zone, code: code, meta: meta, exited: make(chan struct{}), state: ec2.StatePending, launched: time.Now().UTC()}
 	defer func() {
 		if err != nil {
 			in.stop()
@@ -200,6 +209,9 @@ func logTail(path string) string {
 // terminate deregisters an instance's target, waits for it to drain (the deregistration
 // delay, as Auto Scaling does before terminating), then stops the instance.
 func (l *Lab) terminate(ctx context.Context, in *instance, say func(string, ...any)) error {
+	l.mu.Lock()
+	in.state, in.assoc.state = ec2.StateShuttingDown, assocDisassociating
+	l.mu.Unlock()
 	if err := l.lb.Deregister(in.id); err == nil {
 		say("%s: target %s draining (deregistration delay %s)", ZoneName(in.zone), in.id, l.hc.DeregistrationDelay)
 	}
@@ -213,6 +225,11 @@ func (l *Lab) terminate(ctx context.Context, in *instance, say func(string, ...a
 	in.stop()
 	l.mu.Lock()
 	delete(l.instances, in.id)
+	in.state, in.assoc.state = ec2.StateTerminated, assocDisassociated
+	l.gone = append(l.gone, in)
+	if len(l.gone) > maxGone {
+		l.gone = l.gone[len(l.gone)-maxGone:]
+	}
 	l.mu.Unlock()
 	say("%s: instance %s terminated", ZoneName(in.zone), in.id)
 	return nil

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"healthchecklab/internal/awslocal"
+	"healthchecklab/internal/awslocal/ec2"
 	"healthchecklab/internal/awslocal/sigv4"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/localb"
@@ -79,7 +80,10 @@ type Lab struct {
 	code      lab.ServerCode
 	zones     map[string]*instance // current instance per zone letter
 	instances map[string]*instance // every instance not yet terminated, by id
+	gone      []*instance          // terminated instances, still listed by DescribeInstances
 	closed    bool
+
+	templateVersion int // the launch template's version: 1, then one more per deploy
 
 	stackStatus  string    // of the HealthCheckLab stack: CREATE_COMPLETE, UPDATE_IN_PROGRESS, …
 	stackUpdated time.Time // last deploy's end
@@ -124,7 +128,7 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 		opts: o, hc: hc, dir: ld.path, labDir: ld, prefix: lab.DefaultNamingPrefix,
 		ctx: lctx, cancel: cancel, code: o.Code, progress: o.Progress,
 		zones: map[string]*instance{}, instances: map[string]*instance{},
-		keys: awslocal.NewKeys(AccountID), ids: newIdentity(), stackStatus: "CREATE_COMPLETE",
+		keys: awslocal.NewKeys(AccountID), ids: newIdentity(), stackStatus: "CREATE_COMPLETE", templateVersion: 1,
 	}
 	l.user = l.keys.NewUser(UserName)
 	defer func() {
@@ -429,11 +433,7 @@ func (l *Lab) Fault(kind, zone string) (string, error) {
 	if in == nil {
 		return "", fmt.Errorf("zone %s has no instance", ZoneName(z))
 	}
-	role := lab.NoDDBRoleName(l.prefix)
-	in.meta.SetRole(role)
-	msg := fmt.Sprintf("instance %s (%s) now has instance profile %s", in.id, ZoneName(z), role)
-	l.printf("%s", msg)
-	return msg, nil
+	return l.associate(in, lab.NoDDBRoleName(l.prefix)), nil
 }
 
 // ErrBusy is returned when a deploy or repair is already running.
@@ -457,6 +457,13 @@ func (l *Lab) Repair(ctx context.Context, zone string, progress func(string)) er
 	l.mu.Unlock()
 	say := l.begin(Operation{Kind: "repair", ServerCode: string(code), Zone: z}, progress)
 	defer l.end()
+	return l.replace(ctx, z, old, code, say)
+}
+
+// replace terminates old (when not nil) while it launches a replacement in zone z running
+// code, as Auto Scaling does, and returns once the new target has settled and the old one
+// has drained. The caller holds opMu.
+func (l *Lab) replace(ctx context.Context, z string, old *instance, code lab.ServerCode, say func(string, ...any)) error {
 	drained := make(chan error, 1)
 	if old != nil {
 		say("terminating instance %s in %s", old.id, ZoneName(z))
@@ -480,6 +487,47 @@ func (l *Lab) Repair(ctx context.Context, zone string, progress func(string)) er
 	return werr
 }
 
+// terminateAsync starts terminating in and returns at once, as EC2's TerminateInstances and
+// Auto Scaling's TerminateInstanceInAutoScalingGroup do: the instance shuts down (its target
+// drains first) and, while it is still its zone's instance, Auto Scaling launches a
+// replacement there, once no deploy or repair is running. It reports whether it started.
+func (l *Lab) terminateAsync(in *instance) bool {
+	l.mu.Lock()
+	if l.closed || in.state != ec2.StateRunning {
+		l.mu.Unlock()
+		return false
+	}
+	in.state = ec2.StateShuttingDown
+	l.wg.Add(1)
+	l.mu.Unlock()
+	go func() {
+		defer l.wg.Done()
+		for !l.opMu.TryLock() {
+			select {
+			case <-l.ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		defer l.opMu.Unlock()
+		l.mu.Lock()
+		current, code := l.zones[in.zone] == in, l.code
+		l.mu.Unlock()
+		say := l.begin(Operation{Kind: "repair", ServerCode: string(code), Zone: in.zone}, nil)
+		defer l.end()
+		var err error
+		if current {
+			err = l.replace(l.ctx, in.zone, in, code, say)
+		} else {
+			err = l.terminate(l.ctx, in, say)
+		}
+		if err != nil && l.ctx.Err() == nil {
+			say("replacing %s in %s failed: %v", in.id, ZoneName(in.zone), err)
+		}
+	}()
+	return true
+}
+
 // Deploy replaces every instance, one zone at a time, with one running code and the normal
 // role: launch the new instance, wait for its target to pass its initial health checks,
 // then deregister the old one and wait for it to drain. That is what a rolling update of the
@@ -496,6 +544,9 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress func(str
 	defer l.end()
 	l.setStackStatus("UPDATE_IN_PROGRESS")
 	defer l.setStackStatus("UPDATE_COMPLETE")
+	l.mu.Lock()
+	l.templateVersion++
+	l.mu.Unlock()
 	say("rolling update to ServerCode %s, one zone at a time", code)
 	for _, z := range Letters {
 		l.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -234,7 +235,7 @@ func (h handlers) describeInstances(_ context.Context, p query.Params) (any, err
 	}
 	var picked []Instance
 	for _, in := range all {
-		if len(ids) > 0 && !contains(ids, in.ID) {
+		if len(ids) > 0 && !slices.Contains(ids, in.ID) {
 			continue
 		}
 		if matchesAll(filters, func(f query.Filter) bool { return instanceMatches(in, f) }) {
@@ -312,15 +313,6 @@ func matchesAll(filters []query.Filter, match func(query.Filter) bool) bool {
 	return true
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 type describeZonesResponse struct {
 	query.EC2Response
 	Zones []zoneXML `xml:"availabilityZoneInfo>item"`
@@ -359,7 +351,7 @@ func (h handlers) describeAvailabilityZones(_ context.Context, p query.Params) (
 	}
 	res := &describeZonesResponse{Zones: []zoneXML{}}
 	for _, z := range zones {
-		if len(names) > 0 && !contains(names, z.Name) {
+		if len(names) > 0 && !slices.Contains(names, z.Name) {
 			continue
 		}
 		ok := matchesAll(filters, func(f query.Filter) bool {
@@ -430,7 +422,7 @@ func (h handlers) describeAssociations(_ context.Context, p query.Params) (any, 
 	}
 	var picked []Association
 	for _, a := range all {
-		if len(ids) > 0 && !contains(ids, a.ID) {
+		if len(ids) > 0 && !slices.Contains(ids, a.ID) {
 			continue
 		}
 		ok := matchesAll(filters, func(f query.Filter) bool {

@@ -7,6 +7,7 @@ package elbv2
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -262,13 +263,13 @@ func (h handlers) describeTargetGroups(_ context.Context, p query.Params) (any, 
 	var picked []TargetGroup
 	for _, g := range all {
 		switch {
-		case len(arns) > 0 && !contains(arns, g.ARN), len(names) > 0 && !contains(names, g.Name),
-			lbARN != "" && !contains(g.LoadBalancerARNs, lbARN):
+		case len(arns) > 0 && !slices.Contains(arns, g.ARN), len(names) > 0 && !slices.Contains(names, g.Name),
+			lbARN != "" && !slices.Contains(g.LoadBalancerARNs, lbARN):
 			continue
 		}
 		picked = append(picked, g)
 	}
-	if (len(arns) > 0 && len(picked) != len(uniq(arns))) || (len(names) > 0 && len(picked) != len(uniq(names))) {
+	if (len(arns) > 0 && len(picked) != len(query.Distinct(arns))) || (len(names) > 0 && len(picked) != len(query.Distinct(names))) {
 		return nil, targetGroupNotFound("")
 	}
 	start, end, next, err := page(len(picked), p)
@@ -364,12 +365,12 @@ func (h handlers) describeLoadBalancers(_ context.Context, p query.Params) (any,
 	}
 	var picked []LoadBalancer
 	for _, lb := range h.b.LoadBalancers() {
-		if (len(arns) > 0 && !contains(arns, lb.ARN)) || (len(names) > 0 && !contains(names, lb.Name)) {
+		if (len(arns) > 0 && !slices.Contains(arns, lb.ARN)) || (len(names) > 0 && !slices.Contains(names, lb.Name)) {
 			continue
 		}
 		picked = append(picked, lb)
 	}
-	if (len(arns) > 0 && len(picked) != len(uniq(arns))) || (len(names) > 0 && len(picked) != len(uniq(names))) {
+	if (len(arns) > 0 && len(picked) != len(query.Distinct(arns))) || (len(names) > 0 && len(picked) != len(query.Distinct(names))) {
 		return nil, loadBalancerNotFound()
 	}
 	start, end, next, err := page(len(picked), p)
@@ -396,25 +397,4 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func uniq(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range list {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }

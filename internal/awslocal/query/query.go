@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -208,15 +207,19 @@ func (p Params) Int(name string, def int) (int, bool) {
 	return v, err == nil
 }
 
-// SortedKeys returns m's keys in order, for deterministic answers.
-func SortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// Distinct returns list without repeated values, in first-seen order.
+func Distinct(list []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
 	}
-	sort.Strings(keys)
-	return keys
+	return out
 }
+
 
 // Action answers one action of a Query-protocol service: a result value to render, or an
 // error (an *Error is answered as such, anything else as an internal failure).

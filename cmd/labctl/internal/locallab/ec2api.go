@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"healthchecklab/internal/awslocal/ec2"
+	"healthchecklab/internal/awslocal/query"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/standin/imds"
 )
@@ -181,11 +182,11 @@ func (b ec2Backend) Terminate(ids []string) ([]ec2.StateChange, error) {
 			found[id], known[id] = in, true
 		}
 	}
-	if len(found) != len(uniq(ids)) {
+	if len(found) != len(query.Distinct(ids)) {
 		return nil, ec2.NotFound(ids, known)
 	}
 	var out []ec2.StateChange
-	for _, id := range uniq(ids) {
+	for _, id := range query.Distinct(ids) {
 		in := found[id]
 		l.mu.Lock()
 		prev := in.state
@@ -199,16 +200,4 @@ func (b ec2Backend) Terminate(ids []string) ([]ec2.StateChange, error) {
 		out = append(out, ec2.StateChange{ID: id, Previous: prev, Current: cur})
 	}
 	return out, nil
-}
-
-func uniq(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range list {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/internal/repo"
+)
+
+// asLabctl makes the test binary act as labctl when the README's shell blocks call it.
+const asLabctl = "LABCTL_TEST_AS_LABCTL"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asLabctl) == "1" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	}
+	os.Exit(m.Run())
+}
+
+// walkthroughBlock matches a README shell block marked <!-- walkthrough: NAME -->.
+var walkthroughBlock = regexp.MustCompile("(?m)^([ \t]*)<!-- walkthrough: ([a-z-]+) -->\n[ \t]*```sh\n((?:.*\n)*?)[ \t]*```")
+
+// readmeBlocks returns the README's marked shell blocks by name, unindented.
+func readmeBlocks(t *testing.T, root string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := map[string]string{}
+	for _, m := range walkthroughBlock.FindAllStringSubmatch(string(b), -1) {
+		indent, name, body := m[1], m[2], m[3]
+		var lines []string
+		for _, l := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
+			lines = append(lines, strings.TrimPrefix(l, indent))
+		}
+		if _, dup := blocks[name]; dup {
+			t.Fatalf("README: two walkthrough blocks named %s", name)
+		}
+		blocks[name] = strings.Join(lines, "\n")
+	}
+	return blocks
+}
+
+// startLocalLab runs `labctl local up --fast` in-process until the test ends and returns
+// the state file's path once three targets are healthy.
+func startLocalLab(t *testing.T, root, code string) string {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("node is needed for dynalite (see README: Node 20+, then npm ci)")
+	}
+	dir := t.TempDir()
+	state := filepath.Join(dir, "local.json")
+	bin := os.Getenv("LABCTL_WEBSERVER_BIN")
+	if bin == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		var err error
+		if bin, err = locallab.BuildWebServer(ctx, root, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"local", "up", "--fast", "--port", "0", "--server-code", code,
+			"--state", state, "--webserver-bin", bin, "--repo", root}, &out, &out, noEnv)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			t.Errorf("local up did not stop within 60s")
+		}
+		if t.Failed() {
+			t.Logf("local up output:\n%s", out.String())
+		}
+	})
+	eventually(t, "local lab up with three healthy targets", func() (bool, string) {
+		select {
+		case c := <-done:
+			t.Fatalf("local up exited %d:\n%s", c, out.String())
+		default:
+		}
+		if _, err := labctl(t, state, "status"); err != nil {
+			return false, err.Error()
+		}
+		return allCurrent(status(t, state), func(tg locallab.Target) bool { return tg.State == "healthy" })
+	})
+	return state
+}
+
+// TestREADMEWalkthroughOnLocalLab runs the README's AWS walkthrough commands, as written,
+// with the real AWS CLI against a local lab (ServerCode healthcheck, the lab's last stage),
+// after `eval "$(./labctl local env)"`, and checks what the README says to look for.
+func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole local lab; skipped with -short")
+	}
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the AWS CLI (`aws`) is not installed: this test runs the README's commands with it (pip install awscli)")
+	}
+	root, err := repo.Root(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := readmeBlocks(t, root)
+	for _, name := range []string{"local-env", "helpers", "dependency-off", "dependency-on", "swap", "terminate", "fail-open", "lever-back"} {
+		if blocks[name] == "" {
+			t.Fatalf("README has no walkthrough block %q", name)
+		}
+	}
+	state := startLocalLab(t, root, "healthcheck")
+	st, err := locallab.ReadState(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The shell: labctl on the PATH and as ./labctl (the test binary), no AWS configuration
+	// of the machine's own.
+	dir := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, filepath.Join(dir, "labctl")); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir, asLabctl + "=1",
+		"LABCTL_STATE=" + state, "AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
+		"AWS_PROFILE=production", "AWS_SESSION_TOKEN=left-over", // local env must clear these
+	}
+	sh := func(steps ...string) string {
+		t.Helper()
+		script := []string{"set -e", blocks["local-env"], blocks["helpers"]}
+		for _, s := range steps {
+			script = append(script, blocks[s])
+		}
+		cmd := exec.Command("bash", "-c", strings.Join(script, "\n"))
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("shell %v: %v\n%s", steps, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	command := func(c string) func() string { return func() string { blocks["_"] = c; return sh("_") } }
+	parameter := command("aws ssm get-parameter --name RecommendationServiceEnabled --query Parameter.Value --output text")
+	zoneC := command("zone_c_instance")
+	health := func() map[string]string { return healthTable(t, command("health")()) }
+
+	if got := command("out WebsiteURL")(); got != st.URL {
+		t.Fatalf("out WebsiteURL = %q, want the local load balancer %s", got, st.URL)
+	}
+	if h := health(); len(h) != 3 || !allStates(h, "healthy") {
+		t.Fatalf("health: %v, want three healthy", h)
+	}
+
+	// Steps 2 and 4: the parameter flips.
+	sh("dependency-off")
+	if v := parameter(); v != "false" {
+		t.Fatalf("after step 2's put-parameter: %q", v)
+	}
+	sh("dependency-on")
+	if v := parameter(); v != "true" {
+		t.Fatalf("after step 4's put-parameter: %q", v)
+	}
+	eventuallyHealth(t, "three healthy again after step 4", health, func(h map[string]string) bool { return len(h) == 3 && allStates(h, "healthy") })
+
+	// Step 7 (step 5's swap with the deep check): zone c unhealthy, Target.ResponseCodeMismatch.
+	old := zoneC()
+	if !strings.HasPrefix(old, "i-0") || strings.ContainsAny(old, " \t") {
+		t.Fatalf("zone_c_instance = %q, want one instance id", old)
+	}
+	sh("swap")
+	eventuallyHealth(t, "zone c unhealthy after the swap", health, func(h map[string]string) bool {
+		others := 0
+		for id, s := range h {
+			if id != old && s == "healthy None" {
+				others++
+			}
+		}
+		return h[old] == "unhealthy Target.ResponseCodeMismatch" && others == 2
+	})
+
+	// Step 8: terminate; a new instance in zone c turns healthy.
+	sh("terminate")
+	var fresh string
+	eventually(t, "a new instance in zone c, healthy", func() (bool, string) {
+		fresh = zoneC()
+		h := health()
+		return fresh != "" && fresh != old && h[fresh] == "healthy None", fmt.Sprintf("zone c %q, health %v", fresh, h)
+	})
+
+	// Step 9: fail open, all three unhealthy; step 10: back to healthy.
+	sh("fail-open")
+	if v := parameter(); v != "false" {
+		t.Fatalf("after step 9: %q", v)
+	}
+	eventuallyHealth(t, "all three unhealthy (503)", health, func(h map[string]string) bool {
+		return len(h) == 3 && allStates(h, "unhealthy Target.ResponseCodeMismatch")
+	})
+	sh("lever-back")
+	if v := parameter(); v != "true" {
+		t.Fatalf("after step 10: %q", v)
+	}
+	eventuallyHealth(t, "three healthy after step 10", health, func(h map[string]string) bool { return len(h) == 3 && allStates(h, "healthy") })
+}
+
+// healthTable parses the README's `health` table: instance id → "state reason".
+func healthTable(t *testing.T, out string) map[string]string {
+	t.Helper()
+	rows := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
+		if len(cells) != 3 || !strings.HasPrefix(strings.TrimSpace(cells[0]), "i-") {
+			continue
+		}
+		rows[strings.TrimSpace(cells[0])] = strings.TrimSpace(cells[1]) + " " + strings.TrimSpace(cells[2])
+	}
+	return rows
+}
+
+// allStates reports whether every row starts with state (or equals "state reason").
+func allStates(h map[string]string, want string) bool {
+	for _, s := range h {
+		if s != want && !strings.HasPrefix(s, want+" ") {
+			return false
+		}
+	}
+	return len(h) > 0
+}
+
+func eventuallyHealth(t *testing.T, what string, health func() map[string]string, ok func(map[string]string) bool) {
+	t.Helper()
+	eventually(t, what, func() (bool, string) {
+		h := health()
+		return ok(h), fmt.Sprint(h)
+	})
+}

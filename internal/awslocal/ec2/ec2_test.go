@@ -175,7 +175,7 @@ func TestDescribeInstancesPages(t *testing.T) {
 	for p := sdk.NewDescribeInstancesPaginator(c, &sdk.DescribeInstancesInput{MaxResults: aws.Int32(5)}); p.HasMorePages(); {
 		out, err := p.NextPage(context.Background())
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("page %d: %v", pages+1, err)
 		}
 		pages++
 		got = append(got, ids(out)...)

@@ -5,12 +5,14 @@
 package query
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"path"
@@ -91,19 +93,42 @@ func RequestID() string {
 // WriteResult answers a Query-protocol action: <ActionResponse xmlns><ActionResult>result
 // </ActionResult><ResponseMetadata><RequestId/></ResponseMetadata></ActionResponse>.
 func WriteResult(w http.ResponseWriter, xmlns, action, requestID string, result any) {
-	w.Header().Set("Content-Type", "text/xml")
+	send(w, http.StatusOK, requestID, func(enc *xml.Encoder) error {
+		root := xml.StartElement{Name: xml.Name{Local: action + "Response"}, Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: xmlns}}}
+		if err := enc.EncodeToken(root); err != nil {
+			return err
+		}
+		if err := enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
+			return err
+		}
+		if err := enc.EncodeElement(struct {
+			RequestID string `xml:"RequestId"`
+		}{requestID}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}}); err != nil {
+			return err
+		}
+		return enc.EncodeToken(root.End())
+	})
+}
+
+// send renders an answer completely before writing it, so that it goes out with its
+// Content-Length, and an answer that cannot be rendered is a 500, not a truncated 200.
+func send(w http.ResponseWriter, status int, requestID string, encode func(*xml.Encoder) error) {
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	enc := xml.NewEncoder(&b)
+	if err := encode(enc); err == nil {
+		err = enc.Close()
+	} else {
+		status = http.StatusInternalServerError
+		b.Reset()
+		fmt.Fprintf(&b, "%s<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>rendering the answer: %s</Message></Error><RequestId>%s</RequestId></ErrorResponse>",
+			xml.Header, html.EscapeString(err.Error()), requestID)
+	}
+	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	w.Header().Set("X-Amzn-Requestid", requestID)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(xml.Header))
-	enc := xml.NewEncoder(w)
-	root := xml.StartElement{Name: xml.Name{Local: action + "Response"}, Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: xmlns}}}
-	_ = enc.EncodeToken(root)
-	_ = enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}})
-	_ = enc.EncodeElement(struct {
-		RequestID string `xml:"RequestId"`
-	}{requestID}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
-	_ = enc.EncodeToken(root.End())
-	_ = enc.Flush()
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
 }
 
 // WriteError answers a Query-protocol error: <ErrorResponse><Error><Type/><Code/><Message/>
@@ -144,13 +169,11 @@ type EC2Result interface{ setRequestID(string) }
 // fields…</ActionResponse>.
 func WriteEC2Result(w http.ResponseWriter, action, requestID string, result EC2Result) {
 	result.setRequestID(requestID)
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	w.Header().Set("X-Amzn-Requestid", requestID)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(xml.Header))
-	_ = xml.NewEncoder(w).EncodeElement(result, xml.StartElement{
-		Name: xml.Name{Local: action + "Response"},
-		Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: EC2Namespace}},
+	send(w, http.StatusOK, requestID, func(enc *xml.Encoder) error {
+		return enc.EncodeElement(result, xml.StartElement{
+			Name: xml.Name{Local: action + "Response"},
+			Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: EC2Namespace}},
+		})
 	})
 }
 
@@ -170,11 +193,7 @@ func WriteEC2Error(w http.ResponseWriter, requestID string, e *Error) {
 }
 
 func writeXML(w http.ResponseWriter, status int, requestID string, v any) {
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	w.Header().Set("X-Amzn-Requestid", requestID)
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(xml.Header))
-	_ = xml.NewEncoder(w).Encode(v)
+	send(w, status, requestID, func(enc *xml.Encoder) error { return enc.Encode(v) })
 }
 
 // Page picks the window of n items that a paging token and a page size select, and returns
@@ -219,7 +238,6 @@ func Distinct(list []string) []string {
 	}
 	return out
 }
-
 
 // Action answers one action of a Query-protocol service: a result value to render, or an
 // error (an *Error is answered as such, anything else as an internal failure).

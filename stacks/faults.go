@@ -32,12 +32,16 @@ const (
 	// FiveXXStopThreshold is the load balancer's own 5xx answers per minute that stop an
 	// experiment (with ServerCode basic, a broken dependency drops connections: 502s).
 	FiveXXStopThreshold = 5
-	// UnhealthyStopThreshold is the number of unhealthy targets that stops a one-zone
-	// experiment: more than the one zone it breaks.
-	UnhealthyStopThreshold = 2
 	// runbookMaxDuration bounds an automation execution: the hold plus room for its API calls.
 	runbookMaxDuration = "PT10M"
 )
+
+// UnhealthyStopThreshold is the number of unhealthy targets that stops a one-zone
+// experiment: more than the one zone it breaks can hold (the group spreads its instances
+// evenly, so a zone has at most desired/ZoneCount of them, rounded up).
+func UnhealthyStopThreshold(desiredCapacity int) int {
+	return (desiredCapacity+ZoneCount-1)/ZoneCount + 1
+}
 
 // FaultInjection holds the experiment templates, their runbooks and the stop-condition alarms.
 type FaultInjection struct {
@@ -56,10 +60,12 @@ type FaultInjection struct {
 }
 
 type faultInjectionProps struct {
-	Vpc       awsec2.IVpc
-	Web       *WebTier
-	Roles     *InstanceRoles
-	Parameter awsssm.StringParameter
+	// DesiredCapacity is the group's size, which sets the unhealthy-hosts stop condition.
+	DesiredCapacity int
+	Vpc             awsec2.IVpc
+	Web             *WebTier
+	Roles           *InstanceRoles
+	Parameter       awsssm.StringParameter
 }
 
 // zoneCIndex returns the index, in the VPC's zone (and private subnet) order, of the zone the
@@ -117,11 +123,11 @@ func newFaultInjection(scope constructs.Construct, id string, props *faultInject
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	f.UnhealthyHostsAlarm = awscloudwatch.NewAlarm(c, jsii.String("UnhealthyHostsAlarm"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String(fmt.Sprintf("HealthCheckLab one-zone experiments stop: %d or more targets unhealthy", UnhealthyStopThreshold)),
+		AlarmDescription: jsii.String(fmt.Sprintf("HealthCheckLab one-zone experiments stop: %d or more targets unhealthy", UnhealthyStopThreshold(props.DesiredCapacity))),
 		Metric: w.TargetGroup.Metrics().UnhealthyHostCount(&awscloudwatch.MetricOptions{
 			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
 		}),
-		Threshold:          jsii.Number(UnhealthyStopThreshold),
+		Threshold:          jsii.Number(UnhealthyStopThreshold(props.DesiredCapacity)),
 		EvaluationPeriods:  jsii.Number(1),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,

@@ -130,11 +130,22 @@ func TestFaultInjectionExperiments(t *testing.T) {
 		for metric, want := range map[string]struct {
 			stat      string
 			threshold float64
-		}{"HTTPCode_ELB_5XX_Count": {"Sum", FiveXXStopThreshold}, "UnHealthyHostCount": {"Maximum", UnhealthyStopThreshold}} {
+		}{"HTTPCode_ELB_5XX_Count": {"Sum", FiveXXStopThreshold}, "UnHealthyHostCount": {"Maximum", 2}} {
 			p := props(resources(tmpl, "AWS::CloudWatch::Alarm")[alarms[metric]])
 			if p["Statistic"] != want.stat || p["Threshold"] != want.threshold || p["Period"] != 60.0 ||
 				p["ComparisonOperator"] != "GreaterThanOrEqualToThreshold" || p["TreatMissingData"] != "notBreaching" {
 				t.Errorf("%s alarm %v", metric, p)
+			}
+		}
+	})
+
+	t.Run("the unhealthy-hosts stop condition allows one whole zone", func(t *testing.T) {
+		for desired, want := range map[int]float64{3: 2, 4: 3, 6: 3} {
+			tmpl := synthLab(t, map[string]any{config.KeyFaultInjection: "true", config.KeyDesiredCapacity: fmt.Sprint(desired)}).service
+			for _, a := range resources(tmpl, "AWS::CloudWatch::Alarm") {
+				if at(a, "Properties", "MetricName") == "UnHealthyHostCount" && at(a, "Properties", "Threshold") != want {
+					t.Errorf("DesiredCapacity %d: stops at %v unhealthy, want %v", desired, at(a, "Properties", "Threshold"), want)
+				}
 			}
 		}
 	})

@@ -91,7 +91,8 @@ func NewServiceStack(scope constructs.Construct, id string, props *ServiceStackP
 
 	if props.Config.FaultInjection {
 		s.Faults = newFaultInjection(stack, "FaultInjection", &faultInjectionProps{
-			Vpc: props.Vpc, Web: s.Web, Roles: s.Roles, Parameter: s.Service.Parameter,
+			DesiredCapacity: props.Config.DesiredCapacity,
+			Vpc:             props.Vpc, Web: s.Web, Roles: s.Roles, Parameter: s.Service.Parameter,
 		})
 	}
 

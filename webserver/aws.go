@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -107,11 +108,34 @@ func newRetryer() aws.Retryer {
 func newDynamoDBClient(cfg aws.Config, inFlight int) *dynamodb.Client {
 	return dynamodb.NewFromConfig(cfg, func(opt *dynamodb.Options) {
 		opt.Retryer = newRetryer()
-		opt.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		opt.HTTPClient = oneWriteRequests{awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 			tr.MaxIdleConns = inFlight
 			tr.MaxIdleConnsPerHost = inFlight
-		})
+		})}
 	})
+}
+
+// maxOneWriteBody bounds the request bodies oneWriteRequests reads into memory.
+const maxOneWriteBody = 64 << 10
+
+// oneWriteRequests hands the transport small request bodies as in-memory readers. The SDK
+// wraps its body in a reader net/http does not recognize, so the transport flushes the
+// headers in one write and the body in another; with a known in-memory body it sends the
+// whole request (a GetItem is a few hundred bytes) in one write: one system call less per call,
+// and one TCP segment less for DynamoDB to read.
+type oneWriteRequests struct{ next aws.HTTPClient }
+
+func (c oneWriteRequests) Do(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody && req.ContentLength > 0 && req.ContentLength <= maxOneWriteBody {
+		body := make([]byte, req.ContentLength)
+		_, err := io.ReadFull(req.Body, body)
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	return c.next.Do(req)
 }
 
 // readMetadata reads the instance metadata through IMDSv2, once, within timeout. Outside AWS

@@ -85,8 +85,9 @@ func (c *refreshingCredentials) Retrieve(ctx context.Context) (aws.Credentials, 
 	}
 }
 
-// RefreshSoon asks the background loop for a refresh now (at most one per credentialsMinKickGap),
-// e.g. because AWS answered AccessDenied: the role may have been swapped.
+// RefreshSoon asks the background loop for a refresh now (at most one per minKickGap, and
+// not while backing off after a failed refresh), e.g. because AWS answered AccessDenied: the
+// role may have been swapped.
 func (c *refreshingCredentials) RefreshSoon() {
 	select {
 	case c.kick <- struct{}{}:
@@ -115,7 +116,9 @@ func (c *refreshingCredentials) run(ctx context.Context) {
 			case <-timer.C:
 				break waiting
 			case <-c.kick:
-				if c.now().Sub(lastKick) >= c.minKickGap {
+				// After a failure the backoff rules: an AccessDenied answer says nothing
+				// about whether the credentials source is back.
+				if r.Err == nil && c.now().Sub(lastKick) >= c.minKickGap {
 					lastKick = c.now()
 					timer.Stop()
 					break waiting

@@ -359,6 +359,30 @@ func TestRefreshingCredentialsRemembersFailure(t *testing.T) {
 	}
 }
 
+// TestRefreshingCredentialsKickRespectsBackoff: while refreshes fail and back off, a stream of
+// RefreshSoon calls (every request answered AccessDenied) does not hammer the source.
+func TestRefreshingCredentialsKickRespectsBackoff(t *testing.T) {
+	inner := &fakeCache{key: "ROLE-A"}
+	c := newRefreshingCredentials(inner, time.Hour, quiet)
+	c.minBackoff, c.maxBackoff, c.minKickGap = 5*time.Second, 10*time.Second, 0
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	keyOf(t, c, context.Background())
+	inner.set(func(f *fakeCache) { f.fail = errors.New("imds down") })
+	c.RefreshSoon()
+	eventually(t, 5*time.Second, "a failed refresh", func() bool { a, r := inner.counts(); return a > r })
+	before, _ := inner.counts()
+	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); {
+		c.RefreshSoon()
+		time.Sleep(time.Millisecond)
+	}
+	if after, _ := inner.counts(); after != before {
+		t.Errorf("%d source reads from RefreshSoon within the 5 s backoff, want none", after-before)
+	}
+}
+
 // TestRefreshingCredentialsRefreshSoon: with the interval an hour away, RefreshSoon (an
 // AccessDenied answer) re-reads the source at once.
 func TestRefreshingCredentialsRefreshSoon(t *testing.T) {

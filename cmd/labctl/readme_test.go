@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/internal/lab"
 	"healthchecklab/internal/repo"
 )
 
@@ -216,6 +217,42 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 		t.Fatalf("after step 10: %q", v)
 	}
 	eventuallyHealth(t, "three healthy after step 10", health, func(h map[string]string) bool { return len(h) == 3 && allStates(h, "healthy") })
+
+	// Beyond the README: the stack's other outputs, Auto Scaling's own termination, and what
+	// the instance roles may not do, with the role key pairs the state file holds.
+	outputs := command(`aws cloudformation describe-stacks --stack-name HealthCheckLab --query 'Stacks[0].[StackStatus,StackId]' --output text`)()
+	if !strings.HasPrefix(outputs, "CREATE_COMPLETE\tarn:aws:cloudformation:local-1:"+locallab.AccountID+":stack/HealthCheckLab/") {
+		t.Errorf("HealthCheckLab stack: %q", outputs)
+	}
+	for _, key := range []string{lab.OutputHealthCheckURL, lab.OutputTargetGroupArn, lab.OutputAutoScalingGroupName, lab.OutputParameterName,
+		lab.OutputNoDDBProfileName, lab.OutputInstanceProfileName, lab.OutputTableName} {
+		if v := command("out " + key)(); v == "" || v == "None" {
+			t.Errorf("output %s missing", key)
+		}
+	}
+	before := zoneC()
+	command(`aws autoscaling terminate-instance-in-auto-scaling-group --instance-id "$(zone_c_instance)" --no-should-decrement-desired-capacity --query Activity.StatusCode --output text`)()
+	eventually(t, "Auto Scaling's replacement in zone c, healthy", func() (bool, string) {
+		now := zoneC()
+		h := health()
+		return now != "" && now != before && h[now] == "healthy None", fmt.Sprintf("zone c %q, health %v", now, h)
+	})
+	noDDB := st.RoleCredentials[lab.NoDDBRoleName(lab.DefaultNamingPrefix)]
+	asRole := fmt.Sprintf("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN=%s ", noDDB.AccessKeyID, noDDB.SecretAccessKey, noDDB.SessionToken)
+	for call, want := range map[string]string{
+		`aws dynamodb get-item --table-name "$(out TableName)" --key '{"ServiceAPI":{"S":"getRecommendation"},"UserID":{"N":"1"}}'`: "AccessDeniedException",
+		`aws ec2 describe-instances`: "UnauthorizedOperation",
+		`aws elbv2 describe-target-health --target-group-arn "$(out TargetGroupArn)"`: "AccessDenied",
+		`aws ssm put-parameter --name RecommendationServiceEnabled --value false --overwrite`: "AccessDeniedException",
+	} {
+		out := command(asRole + call + " 2>&1 || true")()
+		if !strings.Contains(out, "("+want+")") || !strings.Contains(out, "assumed-role/"+lab.NoDDBRoleName(lab.DefaultNamingPrefix)+"/") {
+			t.Errorf("%s as the noDDB role: %s, want %s", call, out, want)
+		}
+	}
+	if v := command(asRole + "aws ssm get-parameter --name RecommendationServiceEnabled --query Parameter.Value --output text")(); v != "true" {
+		t.Errorf("noDDB role GetParameter: %q", v)
+	}
 }
 
 // healthTable parses the README's `health` table: instance id → "state reason".

@@ -66,7 +66,7 @@ type fixture struct {
 	stack cfn.Stack
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{keys: awslocal.NewKeys(account), ddb: &fakeDynamoDB{}}
 	f.user = f.keys.NewUser("labctl")

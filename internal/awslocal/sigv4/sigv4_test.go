@@ -30,7 +30,7 @@ func lookup(id string) (Credentials, bool) {
 }
 
 // signed returns a form POST signed as the SDK signs it, as it arrives at a server.
-func signed(t *testing.T, c Credentials, body string, at time.Time, edit func(*http.Request)) *http.Request {
+func signed(t testing.TB, c Credentials, body string, at time.Time, edit func(*http.Request)) *http.Request {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:4566/?x=1&a=b%20c", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
@@ -130,6 +130,20 @@ func TestParseAuthorization(t *testing.T) {
 	} {
 		if _, err := ParseAuthorization(bad); err == nil {
 			t.Errorf("ParseAuthorization(%q) accepted", bad)
+		}
+	}
+}
+
+// BenchmarkVerify is the cost of checking one signed request (the SDK's signer, run again).
+func BenchmarkVerify(b *testing.B) {
+	now := time.Now()
+	r := signed(b, role, "Action=DescribeInstances&Version=2016-11-15", now, nil)
+	v := NewVerifier("local-1", lookup)
+	body := []byte("Action=DescribeInstances&Version=2016-11-15")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := v.Verify(r, body); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

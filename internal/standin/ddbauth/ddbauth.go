@@ -39,8 +39,9 @@ func DenyRoles(roles ...string) func(role string) bool {
 
 // Proxy is an http.Handler forwarding to the DynamoDB API server at its target.
 type Proxy struct {
-	target *url.URL
-	rp     *httputil.ReverseProxy
+	target       *url.URL
+	rp           *httputil.ReverseProxy
+	targetHeader http.Header // added to every forwarded request; set before serving
 
 	mu   sync.RWMutex
 	deny func(role string) bool
@@ -65,6 +66,9 @@ func New(target string, deny func(role string) bool) (*Proxy, error) {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
 			pr.Out.Host = u.Host
+			for k, v := range p.targetHeader {
+				pr.Out.Header[k] = v
+			}
 		},
 		Transport: newTransport(),
 	}
@@ -82,6 +86,15 @@ func newTransport() *http.Transport {
 	tr.MaxIdleConns = maxIdleConns
 	tr.MaxIdleConnsPerHost = maxIdleConns
 	return tr
+}
+
+// SetTargetHeader adds a header to every request the proxy forwards, e.g. the token a
+// dynalite started with dynalite.Options.Token requires. Call it before the proxy serves.
+func (p *Proxy) SetTargetHeader(name, value string) {
+	if p.targetHeader == nil {
+		p.targetHeader = http.Header{}
+	}
+	p.targetHeader.Set(name, value)
 }
 
 // SetDeny replaces the deny rule (nil denies nobody).

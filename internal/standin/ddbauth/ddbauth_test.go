@@ -118,3 +118,36 @@ func TestNewRejectsBadTarget(t *testing.T) {
 		t.Error("accepted a target without scheme")
 	}
 }
+
+// TestTargetHeader checks that the proxy adds its target header (dynalite's token) to what it
+// forwards, and nothing reaches a token-guarded dynalite without it.
+func TestTargetHeader(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	guarded, err := dynalite.Start(ctx, dynalite.Options{Stderr: os.Stderr, Token: "t0ken"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer guarded.Close()
+	if err := guarded.SetupLabTable(ctx, dynalite.DefaultTableName); err != nil {
+		t.Fatal(err)
+	}
+	for _, withHeader := range []bool{true, false} {
+		p, err := New(guarded.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if withHeader {
+			p.SetTargetHeader(dynalite.TokenHeader, "t0ken")
+		}
+		ts := httptest.NewServer(p)
+		err = getItem(ctx, dynalite.NewClient(ts.URL, "local-1", lab.RoleName("WebApp1")), dynalite.DefaultTableName)
+		ts.Close()
+		if withHeader && err != nil {
+			t.Errorf("with the token: %v", err)
+		}
+		if !withHeader && err == nil {
+			t.Error("without the token: the GetItem went through")
+		}
+	}
+}

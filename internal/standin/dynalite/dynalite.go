@@ -23,10 +23,25 @@ import (
 )
 
 // launcher starts dynalite in memory on an ephemeral loopback port, with no artificial delay on
-// table creation, and prints the port it got, so no port is ever guessed.
+// table creation, and prints the port it got, so no port is ever guessed. With a token in its
+// environment it answers only requests that carry it (TokenHeader), 403 to anything else.
 const launcher = `
 const dynalite = require('dynalite');
 const server = dynalite({createTableMs: 0, deleteTableMs: 0, updateTableMs: 0});
+const token = process.env.DYNALITE_TOKEN;
+if (token) {
+  const handlers = server.listeners('request');
+  server.removeAllListeners('request');
+  server.on('request', (req, res) => {
+    if (req.headers['x-lab-dynalite-token'] !== token) {
+      res.statusCode = 403;
+      res.end('missing or wrong X-Lab-Dynalite-Token\n');
+      return;
+    }
+    delete req.headers['x-lab-dynalite-token'];
+    for (const h of handlers) h.call(server, req, res);
+  });
+}
 server.listen(0, '127.0.0.1', () => { console.log('LISTENING ' + server.address().port); });
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
@@ -43,7 +58,13 @@ type Options struct {
 	Stderr io.Writer
 	// StartTimeout bounds the wait for dynalite to listen; zero means 15 s.
 	StartTimeout time.Duration
+	// Token, when set, is required in the TokenHeader of every request: anyone else on the
+	// machine who finds the loopback port gets 403. Empty lets every request in.
+	Token string
 }
+
+// TokenHeader carries Options.Token.
+const TokenHeader = "X-Lab-Dynalite-Token"
 
 // Server is a running dynalite process.
 type Server struct {
@@ -52,6 +73,7 @@ type Server struct {
 	// Addr is the host:port dynalite listens on.
 	Addr string
 
+	token     string
 	cmd       *exec.Cmd
 	group     *procgroup.Group
 	stdin     io.WriteCloser
@@ -86,6 +108,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 
 	cmd := exec.Command(node, "-e", launcher)
 	cmd.Dir = root
+	if opts.Token != "" {
+		cmd.Env = append(os.Environ(), "DYNALITE_TOKEN="+opts.Token)
+	}
 	if opts.Stderr != nil {
 		cmd.Stderr = opts.Stderr
 	}
@@ -101,7 +126,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynalite: start %s: %w", node, err)
 	}
-	s := &Server{cmd: cmd, group: group, stdin: stdin, exited: make(chan struct{})}
+	s := &Server{token: opts.Token, cmd: cmd, group: group, stdin: stdin, exited: make(chan struct{})}
 
 	portc := make(chan string, 1)
 	go func() {

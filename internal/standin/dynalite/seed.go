@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/standin"
@@ -93,7 +94,20 @@ func SeedTable(ctx context.Context, c *dynamodb.Client, table string, seed lab.S
 // SetupLabTable creates table in the DynamoDB API at endpoint and seeds it with lab.Seed().
 // It signs as the lab's normal role, so it works through ddbauth too.
 func SetupLabTable(ctx context.Context, endpoint, table string) error {
-	c := NewClient(endpoint, "us-east-1", lab.RoleName(lab.DefaultNamingPrefix))
+	return setupLabTable(ctx, NewClient(endpoint, "us-east-1", lab.RoleName(lab.DefaultNamingPrefix)), table)
+}
+
+// SetupLabTable creates table in this dynalite and seeds it, with the server's token if it
+// has one.
+func (s *Server) SetupLabTable(ctx context.Context, table string) error {
+	c := NewClient(s.URL, "us-east-1", lab.RoleName(lab.DefaultNamingPrefix))
+	if s.token != "" {
+		c = dynamodb.New(c.Options(), dynamodb.WithAPIOptions(smithyhttp.AddHeaderValue(TokenHeader, s.token)))
+	}
+	return setupLabTable(ctx, c, table)
+}
+
+func setupLabTable(ctx context.Context, c *dynamodb.Client, table string) error {
 	if err := CreateLabTable(ctx, c, table); err != nil {
 		return err
 	}

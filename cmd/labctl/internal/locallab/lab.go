@@ -163,16 +163,20 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	}
 
 	l.printf("starting dynalite (DynamoDB API) and seeding table %s", dynalite.DefaultTableName)
-	if l.ddb, err = dynalite.Start(ctx, dynalite.Options{RepoRoot: root}); err != nil {
+	// dynalite answers only with this token, which only the authorizing proxy adds: nothing
+	// reaches DynamoDB except through the lab's AWS endpoint.
+	ddbToken := hexID(16)
+	if l.ddb, err = dynalite.Start(ctx, dynalite.Options{RepoRoot: root, Token: ddbToken}); err != nil {
 		return nil, err
 	}
-	if err = dynalite.SetupLabTable(ctx, l.ddb.URL, dynalite.DefaultTableName); err != nil {
+	if err = l.ddb.SetupLabTable(ctx, dynalite.DefaultTableName); err != nil {
 		return nil, err
 	}
 	// The endpoint authorizes every call (the roles' policies), so the proxy denies nobody.
 	if l.ddbProxy, err = ddbauth.New(l.ddb.URL, nil); err != nil {
 		return nil, err
 	}
+	l.ddbProxy.SetTargetHeader(dynalite.TokenHeader, ddbToken)
 	if l.ssm, err = ssmstub.NewLab("true"); err != nil {
 		return nil, err
 	}

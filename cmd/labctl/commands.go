@@ -10,42 +10,48 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/internal/lab"
 )
 
-// newRootCmd builds the command tree. getenv supplies LABCTL_STATE and XDG_RUNTIME_DIR.
+// newRootCmd builds the command tree. getenv supplies LABCTL_STATE, LABCTL_TARGET and
+// XDG_RUNTIME_DIR; the AWS SDK reads its own standard variables.
 func newRootCmd(getenv func(string) string) *cobra.Command {
-	var statePath string
+	g := &globals{getenv: getenv}
 	root := &cobra.Command{
 		Use:   "labctl",
-		Short: "Drive the health-check lab: run it locally, break it, repair it, deploy new server code",
-		Long: `labctl drives the Well-Architected lab "Implementing health checks and managing dependencies".
+		Short: "Drive the health-check lab on AWS or locally: break it, repair it, deploy new server code",
+		Long: `labctl drives the Well-Architected lab "Implementing health checks and managing dependencies",
+through the AWS SDK: the same calls reach a deployed HealthCheckLab stack (--target aws, with
+your standard AWS configuration) or the local lab's AWS endpoint (--target local).
 
 Start a local lab (no AWS account needed) in one terminal:
   labctl local up --fast
-then use the other verbs from a second terminal.`,
+then use the other verbs from a second terminal. Drive a deployed stack with:
+  labctl --target aws status`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&statePath, "state", locallab.DefaultStatePath(getenv),
-		"state file of the local lab (env LABCTL_STATE)")
-	dial := func(ctx context.Context) (*locallab.Client, error) { return locallab.Dial(ctx, statePath) }
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.state, "state", locallab.DefaultStatePath(getenv), "state file of the local lab (env LABCTL_STATE)")
+	pf.StringVar(&g.target, "target", "", "aws (the stack in your AWS account, standard AWS configuration) or local (default when a local lab runs; env "+target.EnvVar+")")
+	pf.StringVar(&g.stack, "stack", lab.ServiceStackName, "name of the lab's CloudFormation stack")
 
 	root.AddCommand(
-		newLocalCmd(&statePath, getenv),
-		newStatusCmd(dial),
-		newSampleCmd(dial),
-		newDependencyCmd(dial),
-		newFaultCmd(dial),
-		newRepairCmd(dial),
-		newDeployCmd(dial),
-		newWatchCmd(dial),
+		newLocalCmd(&g.state, getenv),
+		newStatusCmd(g),
+		newSampleCmd(g),
+		newDependencyCmd(g),
+		newFaultCmd(g),
+		newRepairCmd(g),
+		newDeployCmd(g),
+		newWatchCmd(g),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath())
@@ -53,7 +59,31 @@ then use the other verbs from a second terminal.`,
 	return root
 }
 
-type dialer func(context.Context) (*locallab.Client, error)
+// globals are the flags every verb shares.
+type globals struct {
+	state, target, stack string
+	getenv               func(string) string
+}
+
+// open resolves the target, finds the stack on it and prints the verb's first line, what
+// it acts on (to stderr when stdout carries JSON).
+func (g *globals) open(cmd *cobra.Command, asJSON bool) (*labops.Lab, error) {
+	ctx := cmd.Context()
+	t, err := target.Resolve(ctx, target.Options{Flag: g.target, Env: g.getenv(target.EnvVar), Stack: g.stack, StatePath: g.state})
+	if err != nil {
+		return nil, err
+	}
+	l, err := labops.Open(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	w := cmd.OutOrStdout()
+	if asJSON {
+		w = cmd.ErrOrStderr()
+	}
+	fmt.Fprintln(w, l.Describe())
+	return l, nil
+}
 
 func newLocalCmd(statePath *string, getenv func(string) string) *cobra.Command {
 	local := &cobra.Command{Use: "local", Short: "Run the lab on this machine"}
@@ -224,18 +254,18 @@ func zoneNames() []string {
 	return zs
 }
 
-func newStatusCmd(dial dialer) *cobra.Command {
+func newStatusCmd(g *globals) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Targets with state, reason, zone, instance and role; ServerCode; parameter; 5xx counters",
+		Short: "Targets with state, reason, zone, instance, role and ServerCode; the parameter; on the local lab its 5xx counters",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := dial(cmd.Context())
+			l, err := g.open(cmd, asJSON)
 			if err != nil {
 				return err
 			}
-			st, err := c.Status(cmd.Context())
+			st, err := l.Status(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -250,78 +280,87 @@ func newStatusCmd(dial dialer) *cobra.Command {
 	return cmd
 }
 
-func printStatus(out io.Writer, st locallab.Status) {
-	hc := st.HealthCheck
-	fmt.Fprintf(out, "load balancer %s   ServerCode %s   %s=%s\n", st.URL, st.ServerCode, lab.ParameterName, st.Parameter)
-	fmt.Fprintf(out, "health check %s every %gs, timeout %gs, healthy %d, unhealthy %d, deregistration delay %gs\n",
-		hc.Path, hc.IntervalSeconds, hc.TimeoutSeconds, hc.HealthyThreshold, hc.UnhealthyThreshold, hc.DeregistrationDelay)
-	if st.Busy != "" {
-		fmt.Fprintln(out, st.Busy)
-	}
-	fmt.Fprintln(out)
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ZONE\tINSTANCE\tSTATE\tREASON\tROLE\tCODE\tREQUESTS")
-	for _, t := range st.Targets {
-		reason := t.Reason
-		if t.Description != "" && t.State == "unhealthy" {
-			reason += " (" + t.Description + ")"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", t.Zone, t.InstanceID, t.State, reason, t.Role, t.ServerCode, t.Requests)
-	}
-	tw.Flush()
-	k := st.Counters
-	fmt.Fprintf(out, "\nrequests %d   load-balancer 5xx %d (502: %d, 503: %d, 504: %d)   target 5xx %d   routed while failing open %d\n",
-		k.Requests, k.ELB5xx, k.ELB502, k.ELB503, k.ELB504, k.Target5xx, k.FailOpen)
-}
-
 func writeJSON(out io.Writer, v any) error {
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
 
-func newDependencyCmd(dial dialer) *cobra.Command {
+func newSampleCmd(g *globals) *cobra.Command {
+	var (
+		n      int
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "sample [-n 30]",
+		Short: "Send n requests to the web site; per zone: status codes, personalized vs static, the shows",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if n < 1 || n > 10000 {
+				return fmt.Errorf("bad -n %d: use 1-10000", n)
+			}
+			l, err := g.open(cmd, asJSON)
+			if err != nil {
+				return err
+			}
+			s, err := l.Sample(cmd.Context(), n)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), s)
+			}
+			printSample(cmd.OutOrStdout(), s)
+			return nil
+		},
+	}
+	cmd.Flags().IntVarP(&n, "n", "n", 30, "number of requests")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newDependencyCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:       "dependency on|off",
-		Short:     "Set " + lab.ParameterName + " through the SSM API (off simulates the service's outage)",
+		Short:     "Set the stack's " + lab.ParameterName + " parameter (off simulates the service's outage)",
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
 		ValidArgs: []string{"on", "off"},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			value := map[string]string{"on": "true", "off": "false"}[args[0]]
-			c, err := dial(cmd.Context())
+			l, err := g.open(cmd, false)
 			if err != nil {
 				return err
 			}
-			version, err := setParameter(cmd.Context(), c.State, value)
+			on := args[0] == "on"
+			version, err := l.SetDependency(cmd.Context(), on)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s=%s (version %d); the servers read it at most every few seconds\n",
-				lab.ParameterName, value, version)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s=%t (version %d); the servers read it at most every few seconds\n",
+				l.Output(lab.OutputParameterName), on, version)
 			return nil
 		},
 	}
 }
 
-func newFaultCmd(dial dialer) *cobra.Command {
+// FaultStaleCredentials is the one fault labctl injects.
+const FaultStaleCredentials = "stale-credentials"
+
+func newFaultCmd(g *globals) *cobra.Command {
 	var az string
 	cmd := &cobra.Command{
 		Use:       "fault stale-credentials --az c",
 		Short:     "Attach the noDDB instance profile to one zone's instance (its calls to DynamoDB are denied)",
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{locallab.FaultStaleCredentials},
+		ValidArgs: []string{FaultStaleCredentials},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] != locallab.FaultStaleCredentials {
-				return fmt.Errorf("unknown fault %q: use %s", args[0], locallab.FaultStaleCredentials)
+			if args[0] != FaultStaleCredentials {
+				return fmt.Errorf("unknown fault %q: use %s", args[0], FaultStaleCredentials)
 			}
-			if _, err := locallab.ParseZone(az); err != nil {
-				return err
-			}
-			c, err := dial(cmd.Context())
+			l, err := g.open(cmd, false)
 			if err != nil {
 				return err
 			}
-			msg, err := c.Fault(cmd.Context(), args[0], az)
+			msg, err := l.StaleCredentials(cmd.Context(), az)
 			if err != nil {
 				return err
 			}
@@ -329,48 +368,54 @@ func newFaultCmd(dial dialer) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&az, "az", "", "zone letter: a, b or c")
+	cmd.Flags().StringVar(&az, "az", "", "zone letter (a, b, c: the group's zones in name order) or zone name")
 	_ = cmd.MarkFlagRequired("az")
 	return cmd
 }
 
-func newRepairCmd(dial dialer) *cobra.Command {
-	var az string
+func newRepairCmd(g *globals) *cobra.Command {
+	var (
+		az      string
+		timeout time.Duration
+	)
 	cmd := &cobra.Command{
 		Use:   "repair --az c",
-		Short: "Terminate one zone's instance; Auto Scaling replaces it (new id, normal role) and it goes initial → healthy",
+		Short: "Terminate one zone's instance through Auto Scaling and wait until its replacement is a healthy target",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := locallab.ParseZone(az); err != nil {
-				return err
+			if timeout <= 0 {
+				return fmt.Errorf("bad --timeout %s: use a positive duration such as 15m", timeout)
 			}
-			c, err := dial(cmd.Context())
+			l, err := g.open(cmd, false)
 			if err != nil {
 				return err
 			}
-			return c.Repair(cmd.Context(), az, progressPrinter(cmd.OutOrStdout()))
+			return l.Repair(cmd.Context(), az, timeout, lineWriter(cmd.OutOrStdout()))
 		},
 	}
-	cmd.Flags().StringVar(&az, "az", "", "zone letter: a, b or c")
+	cmd.Flags().StringVar(&az, "az", "", "zone letter (a, b, c: the group's zones in name order) or zone name")
+	cmd.Flags().DurationVar(&timeout, "timeout", labops.DefaultTimeout, "give up waiting after this long")
 	_ = cmd.MarkFlagRequired("az")
 	return cmd
 }
 
-func newDeployCmd(dial dialer) *cobra.Command {
+func newDeployCmd(g *globals) *cobra.Command {
 	var code string
 	cmd := &cobra.Command{
-		Use:   "deploy --server-code X",
-		Short: "Rolling replacement of all instances with a new ServerCode (roles reset), like cdk deploy -c ServerCode=X",
-		Args:  cobra.NoArgs,
+		Use: "deploy --server-code X",
+		Short: "Replace all instances with a new ServerCode: on AWS `npx cdk deploy " + lab.ServiceStackName +
+			" -c ServerCode=X`, locally the lab's rolling replacement",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := lab.ParseServerCode(code); err != nil {
-				return err
-			}
-			c, err := dial(cmd.Context())
+			sc, err := lab.ParseServerCode(code)
 			if err != nil {
 				return err
 			}
-			return c.Deploy(cmd.Context(), code, progressPrinter(cmd.OutOrStdout()))
+			l, err := g.open(cmd, false)
+			if err != nil {
+				return err
+			}
+			return l.Deploy(cmd.Context(), sc, lineWriter(cmd.OutOrStdout()))
 		},
 	}
 	cmd.Flags().StringVar(&code, "server-code", "", "basic, errorhandling or healthcheck")
@@ -378,10 +423,7 @@ func newDeployCmd(dial dialer) *cobra.Command {
 	return cmd
 }
 
-// progressPrinter prints each step of a long operation with the time since it started.
-func progressPrinter(out io.Writer) func(locallab.Event) {
-	start := time.Now()
-	return func(ev locallab.Event) {
-		fmt.Fprintf(out, "%6.1fs  %s\n", time.Since(start).Seconds(), ev.Message)
-	}
+// lineWriter prints each progress line of a long operation.
+func lineWriter(out io.Writer) labops.Progress {
+	return func(msg string) { fmt.Fprintln(out, msg) }
 }

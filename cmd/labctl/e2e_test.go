@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/localb"
 	"healthchecklab/internal/repo"
 )
 
@@ -62,18 +64,18 @@ func mustLabctl(t *testing.T, state string, args ...string) string {
 	return out
 }
 
-func status(t *testing.T, state string) locallab.Status {
+func status(t *testing.T, state string) labops.Status {
 	t.Helper()
-	var st locallab.Status
+	var st labops.Status
 	if err := json.Unmarshal([]byte(mustLabctl(t, state, "status", "--json")), &st); err != nil {
 		t.Fatal(err)
 	}
 	return st
 }
 
-func sample(t *testing.T, state string, n int) Sample {
+func sample(t *testing.T, state string, n int) sampled {
 	t.Helper()
-	var s Sample
+	var s sampled
 	if err := json.Unmarshal([]byte(mustLabctl(t, state, "sample", "-n", fmt.Sprint(n), "--json")), &s); err != nil {
 		t.Fatal(err)
 	}
@@ -97,23 +99,37 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	}
 }
 
+// sampled is a sample with the test's helpers.
+type sampled struct{ labops.Sample }
+
 // zone returns the sample of one zone letter, or a zero ZoneSample.
-func (s Sample) zone(letter string) ZoneSample {
+func (s sampled) zone(letter string) zoneSample {
 	for _, z := range s.Zones {
-		if z.Zone == locallab.ZoneName(letter) {
-			return z
+		if z.Letter == letter {
+			return zoneSample{z}
 		}
 	}
-	return ZoneSample{}
+	return zoneSample{}
 }
 
-func (s Sample) String() string {
+// counters returns the load balancer's counters during the sample (the local lab has them).
+func (s sampled) counters(t *testing.T) localb.Counters {
+	t.Helper()
+	if s.Counters == nil {
+		t.Fatalf("sample without the local lab's counters: %s", s)
+	}
+	return *s.Counters
+}
+
+func (s sampled) String() string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
 
 // is reports whether the zone answered, only with 200s, all personalized (or all static).
-func (z ZoneSample) is(personalized bool) bool {
+type zoneSample struct{ labops.ZoneSample }
+
+func (z zoneSample) is(personalized bool) bool {
 	want := z.Static
 	if personalized {
 		want = z.Personalized
@@ -123,7 +139,7 @@ func (z ZoneSample) is(personalized bool) bool {
 
 // allZones checks that the sample came from exactly the given zones and that every answer
 // was a 200 that is personalized (want true) or static (want false).
-func (s Sample) allZones(personalized bool, letters ...string) (bool, string) {
+func (s sampled) allZones(personalized bool, letters ...string) (bool, string) {
 	if len(s.Zones) != len(letters) {
 		return false, fmt.Sprintf("want zones %v, got %s", letters, s)
 	}
@@ -135,16 +151,16 @@ func (s Sample) allZones(personalized bool, letters ...string) (bool, string) {
 	return true, ""
 }
 
-func target(st locallab.Status, letter string) locallab.Target {
+func zoneTarget(st labops.Status, letter string) labops.Target {
 	for _, t := range st.Targets {
-		if t.Current && t.Zone == locallab.ZoneName(letter) {
+		if t.Current && t.Letter == letter {
 			return t
 		}
 	}
-	return locallab.Target{}
+	return labops.Target{}
 }
 
-func allCurrent(st locallab.Status, f func(locallab.Target) bool) (bool, string) {
+func allCurrent(st labops.Status, f func(labops.Target) bool) (bool, string) {
 	n := 0
 	for _, t := range st.Targets {
 		if !t.Current {
@@ -236,7 +252,7 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		if _, err := labctl(t, state, "status"); err != nil {
 			return false, err.Error()
 		}
-		return allCurrent(status(t, state), func(tg locallab.Target) bool { return tg.State == "healthy" })
+		return allCurrent(status(t, state), func(tg labops.Target) bool { return tg.State == "healthy" })
 	})
 	st := status(t, state)
 	if st.ServerCode != "basic" || st.Parameter != "true" {
@@ -269,10 +285,10 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	mustLabctl(t, state, "dependency", "off")
 	eventually(t, "checkpoint 2: 502 from the load balancer", func() (bool, string) {
 		s := sample(t, state, 12)
-		ok := s.Codes["502"] == 12 && s.Counters.ELB502 == 12 && s.Counters.Target5xx == 0 && len(s.Zones) == 3
+		ok := s.Codes["502"] == 12 && s.counters(t).ELB502 == 12 && s.counters(t).Target5xx == 0 && len(s.Zones) == 3
 		return ok, s.String()
 	})
-	if ok, why := allCurrent(status(t, state), func(tg locallab.Target) bool { return tg.State == "healthy" }); !ok {
+	if ok, why := allCurrent(status(t, state), func(tg labops.Target) bool { return tg.State == "healthy" }); !ok {
 		t.Fatalf("checkpoint 2: targets not all healthy: %s", why)
 	}
 	if st := status(t, state); st.Counters.Target5xx != 0 || st.Counters.ELB502 < 12 {
@@ -292,8 +308,8 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		t.Fatalf("checkpoint 3: server code %q", st.ServerCode)
 	}
 	for _, l := range locallab.Letters {
-		if target(st, l).InstanceID == target(before, l).InstanceID || target(st, l).ServerCode != "errorhandling" {
-			t.Fatalf("checkpoint 3: zone %s not replaced: %+v", l, target(st, l))
+		if zoneTarget(st, l).InstanceID == zoneTarget(before, l).InstanceID || zoneTarget(st, l).ServerCode != "errorhandling" {
+			t.Fatalf("checkpoint 3: zone %s not replaced: %+v", l, zoneTarget(st, l))
 		}
 	}
 	if len(st.Targets) != 3 {
@@ -325,10 +341,10 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		return ok, s.String()
 	})
 	st = status(t, state)
-	if target(st, "c").Role != lab.NoDDBRoleName(lab.DefaultNamingPrefix) {
-		t.Fatalf("checkpoint 5: zone c role %q", target(st, "c").Role)
+	if zoneTarget(st, "c").Role != lab.NoDDBRoleName(lab.DefaultNamingPrefix) {
+		t.Fatalf("checkpoint 5: zone c role %q", zoneTarget(st, "c").Role)
 	}
-	if ok, why := allCurrent(st, func(tg locallab.Target) bool { return tg.State == "healthy" }); !ok {
+	if ok, why := allCurrent(st, func(tg labops.Target) bool { return tg.State == "healthy" }); !ok {
 		t.Fatalf("checkpoint 5: the shallow check should keep every target healthy: %s", why)
 	}
 
@@ -337,7 +353,7 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	// 6. Deploy healthcheck: roles reset, all healthy, /healthcheck Success on all three.
 	mustLabctl(t, state, "deploy", "--server-code", "healthcheck")
 	st = status(t, state)
-	if ok, why := allCurrent(st, func(tg locallab.Target) bool {
+	if ok, why := allCurrent(st, func(tg labops.Target) bool {
 		return tg.State == "healthy" && tg.ServerCode == "healthcheck" && tg.Role == lab.RoleName(lab.DefaultNamingPrefix)
 	}); !ok {
 		t.Fatalf("checkpoint 6: %s", why)
@@ -371,23 +387,23 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	// to c, everything personalized from a and b (fail closed).
 	mustLabctl(t, state, "fault", "stale-credentials", "--az", "c")
 	eventually(t, "checkpoint 7: zone c unhealthy", func() (bool, string) {
-		tg := target(status(t, state), "c")
+		tg := zoneTarget(status(t, state), "c")
 		ok := tg.State == "unhealthy" && tg.Reason == "Target.ResponseCodeMismatch" && strings.Contains(tg.Description, "[503]")
 		return ok, fmt.Sprintf("%+v", tg)
 	})
 	if out := mustLabctl(t, state, "status"); !strings.Contains(out, "Target.ResponseCodeMismatch (Health checks failed with these codes: [503])") {
 		t.Fatalf("checkpoint 7: status table:\n%s", out)
 	}
-	cBefore := target(status(t, state), "c")
+	cBefore := zoneTarget(status(t, state), "c")
 	s = sample(t, state, 12)
 	if ok, why := s.allZones(true, "a", "b"); !ok {
 		t.Fatalf("checkpoint 7: %s", why)
 	}
-	if cAfter := target(status(t, state), "c"); cAfter.Requests != cBefore.Requests {
+	if cAfter := zoneTarget(status(t, state), "c"); cAfter.Requests != cBefore.Requests {
 		t.Fatalf("checkpoint 7: unhealthy c got %d requests", cAfter.Requests-cBefore.Requests)
 	}
 	for _, l := range []string{"a", "b"} {
-		if tg := target(status(t, state), l); tg.State != "healthy" {
+		if tg := zoneTarget(status(t, state), l); tg.State != "healthy" {
 			t.Fatalf("checkpoint 7: zone %s %s", l, tg.State)
 		}
 	}
@@ -397,7 +413,7 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	// 8. Repair c: a new instance (new id, normal role) in c, healthy; personalized from all three.
 	mustLabctl(t, state, "repair", "--az", "c")
 	st = status(t, state)
-	newC := target(st, "c")
+	newC := zoneTarget(st, "c")
 	if newC.InstanceID == cBefore.InstanceID || newC.State != "healthy" || newC.Role != lab.RoleName(lab.DefaultNamingPrefix) {
 		t.Fatalf("checkpoint 8: zone c after repair: %+v (old %s)", newC, cBefore.InstanceID)
 	}
@@ -416,7 +432,7 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	// every answer is a static 200 from every zone.
 	mustLabctl(t, state, "dependency", "off")
 	eventually(t, "checkpoint 9: all targets unhealthy", func() (bool, string) {
-		return allCurrent(status(t, state), func(tg locallab.Target) bool {
+		return allCurrent(status(t, state), func(tg labops.Target) bool {
 			return tg.State == "unhealthy" && tg.Reason == "Target.ResponseCodeMismatch" && strings.Contains(tg.Description, "[503]")
 		})
 	})
@@ -424,7 +440,7 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	if ok, why := s.allZones(false, "a", "b", "c"); !ok {
 		t.Fatalf("checkpoint 9: %s", why)
 	}
-	if s.Counters.FailOpen != 12 || s.Counters.ELB5xx != 0 || s.Counters.Target5xx != 0 {
+	if s.counters(t).FailOpen != 12 || s.counters(t).ELB5xx != 0 || s.counters(t).Target5xx != 0 {
 		t.Fatalf("checkpoint 9: counters during the sample %+v", s.Counters)
 	}
 
@@ -436,7 +452,7 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		if ok, why := sample(t, state, 12).allZones(true, "a", "b", "c"); !ok {
 			return false, why
 		}
-		return allCurrent(status(t, state), func(tg locallab.Target) bool { return tg.State == "healthy" })
+		return allCurrent(status(t, state), func(tg labops.Target) bool { return tg.State == "healthy" })
 	})
 
 	mark("10 personalized again")

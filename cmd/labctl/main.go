@@ -1,16 +1,20 @@
 // Command labctl drives the health-check lab. `labctl local up` runs the whole lab on this
 // machine (three web servers in zones a, b and c behind a load balancer with ALB's health
-// logic, and stand-ins for DynamoDB, Parameter Store and instance metadata); the other verbs
-// observe it and do what the lab's console steps and deploys do.
+// logic, and stand-ins for the AWS services it uses); the other verbs observe a lab and do
+// what the lab's console steps and deploys do, through the AWS SDK, on a deployed stack
+// (--target aws) or on the local lab's AWS endpoint.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"healthchecklab/cmd/labctl/internal/labops"
 )
 
 func main() {
@@ -31,6 +35,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(stderr, "labctl: %v\n", err)
+		var stopped *labops.Interrupted
+		if errors.As(err, &stopped) {
+			return 130 // as a shell reports a command ended by Ctrl-C
+		}
 		return 1
 	}
 	return 0

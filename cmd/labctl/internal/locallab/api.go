@@ -15,19 +15,17 @@ import (
 )
 
 // The control API is JSON over HTTP on loopback, guarded by a bearer token that only the
-// state file (mode 0600) holds, so other local users cannot drive someone's lab.
+// state file (mode 0600) holds, so other local users cannot drive someone's lab. It serves
+// only what has no AWS API: the local rolling deploy, the load balancer's counters and
+// shutdown. Everything else goes through the lab's AWS endpoint.
 const (
-	pathStatus   = "/v1/status"
-	pathFault    = "/v1/fault"
-	pathRepair   = "/v1/repair"
+	pathCounters = "/v1/counters"
 	pathDeploy   = "/v1/deploy"
 	pathShutdown = "/v1/shutdown"
 )
 
 // Request is the body of the mutating control calls.
 type Request struct {
-	Zone       string `json:"zone,omitempty"`
-	Kind       string `json:"kind,omitempty"`
 	ServerCode string `json:"server_code,omitempty"`
 }
 
@@ -49,31 +47,8 @@ func NewToken() string {
 // Handler serves the control API. shutdown is called by POST /v1/shutdown (`labctl local down`).
 func (l *Lab) Handler(token string, shutdown func()) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+pathStatus, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, l.Status())
-	})
-	mux.HandleFunc("POST "+pathFault, func(w http.ResponseWriter, r *http.Request) {
-		var req Request
-		if !readJSON(w, r, &req) {
-			return
-		}
-		msg, err := l.Fault(req.Kind, req.Zone)
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, Event{Error: err.Error()})
-			return
-		}
-		writeJSON(w, http.StatusOK, Event{Time: time.Now(), Message: msg, Done: true})
-	})
-	mux.HandleFunc("POST "+pathRepair, func(w http.ResponseWriter, r *http.Request) {
-		var req Request
-		if !readJSON(w, r, &req) {
-			return
-		}
-		if _, err := ParseZone(req.Zone); err != nil {
-			writeJSON(w, http.StatusBadRequest, Event{Error: err.Error()})
-			return
-		}
-		l.stream(w, r, func(ctx context.Context, say func(string)) error { return l.Repair(ctx, req.Zone, say) })
+	mux.HandleFunc("GET "+pathCounters, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, l.Counters())
 	})
 	mux.HandleFunc("POST "+pathDeploy, func(w http.ResponseWriter, r *http.Request) {
 		var req Request

@@ -96,7 +96,7 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{State: st, http: &http.Client{}}
-	if _, err := c.Status(ctx); err != nil {
+	if _, err := c.Counters(ctx); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -133,39 +133,20 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 	return resp, nil
 }
 
-// Status fetches the lab's status.
-func (c *Client) Status(ctx context.Context) (Status, error) {
+// Counters fetches the load balancer's counters and the operation in progress.
+func (c *Client) Counters(ctx context.Context) (Counters, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	resp, err := c.do(ctx, http.MethodGet, pathStatus, nil)
+	resp, err := c.do(ctx, http.MethodGet, pathCounters, nil)
 	if err != nil {
-		return Status{}, err
+		return Counters{}, err
 	}
 	defer resp.Body.Close()
-	var st Status
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return Status{}, fmt.Errorf("status: %w", err)
+	var k Counters
+	if err := json.NewDecoder(resp.Body).Decode(&k); err != nil {
+		return Counters{}, fmt.Errorf("counters: %w", err)
 	}
-	return st, nil
-}
-
-// Fault injects a fault into one zone and returns the lab's one-line confirmation.
-func (c *Client) Fault(ctx context.Context, kind, zone string) (string, error) {
-	resp, err := c.do(ctx, http.MethodPost, pathFault, Request{Kind: kind, Zone: zone})
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var ev Event
-	if err := json.NewDecoder(resp.Body).Decode(&ev); err != nil {
-		return "", err
-	}
-	return ev.Message, nil
-}
-
-// Repair terminates zone's instance and waits for its replacement; progress gets each step.
-func (c *Client) Repair(ctx context.Context, zone string, progress func(Event)) error {
-	return c.stream(ctx, pathRepair, Request{Zone: zone}, progress)
+	return k, nil
 }
 
 // Deploy rolls all instances to code; progress gets each step.

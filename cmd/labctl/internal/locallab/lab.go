@@ -410,6 +410,28 @@ func (l *Lab) Status() Status {
 	return st
 }
 
+// Counters is what the local load balancer knows and AWS offers no API for (CloudWatch
+// metrics aside): its 5xx counters, requests per target, and the operation in progress.
+type Counters struct {
+	LB       localb.Counters  `json:"counters"`
+	Requests map[string]int64 `json:"requests"` // by target (instance) id
+	Busy     string           `json:"busy,omitempty"`
+}
+
+// Counters reports the load balancer's counters.
+func (l *Lab) Counters() Counters {
+	k := Counters{LB: l.lb.Counters(), Requests: map[string]int64{}}
+	for _, t := range l.lb.Targets() {
+		k.Requests[t.ID] = t.Requests
+	}
+	if l.opMu.TryLock() {
+		l.opMu.Unlock()
+	} else {
+		k.Busy = "deploy or repair in progress"
+	}
+	return k
+}
+
 // SetDependency sets RecommendationServiceEnabled directly in the stand-in (the CLI goes
 // through the SSM API instead; this is for tests and the lab itself).
 func (l *Lab) SetDependency(enabled bool) error {

@@ -119,13 +119,15 @@ func TestDialUnreachable(t *testing.T) {
 	}
 }
 
-// TestControlAPIToken: the control API refuses calls without the state file's token.
-func TestControlAPIToken(t *testing.T) {
+// TestControlAPI: every route of the control API refuses calls without the state file's
+// token, and only deploy, counters and shutdown remain (the lab's AWS endpoint serves the
+// rest).
+func TestControlAPI(t *testing.T) {
 	l := &Lab{}
 	srv := httptest.NewServer(l.Handler("secret", func() {}))
 	defer srv.Close()
-	for _, auth := range []string{"", "Bearer wrong", "secret"} {
-		req, _ := http.NewRequest(http.MethodGet, srv.URL+pathStatus, nil)
+	call := func(method, path, auth string) int {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader("{}"))
 		if auth != "" {
 			req.Header.Set("Authorization", auth)
 		}
@@ -134,14 +136,21 @@ func TestControlAPIToken(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("Authorization %q: %d, want 401", auth, resp.StatusCode)
+		return resp.StatusCode
+	}
+	for _, route := range [][2]string{{"GET", pathCounters}, {"POST", pathDeploy}, {"POST", pathShutdown}} {
+		for _, auth := range []string{"", "Bearer wrong", "secret"} {
+			if code := call(route[0], route[1], auth); code != http.StatusUnauthorized {
+				t.Errorf("%s %s with Authorization %q: %d, want 401", route[0], route[1], auth, code)
+			}
+		}
+	}
+	for _, route := range [][2]string{{"GET", "/v1/status"}, {"POST", "/v1/fault"}, {"POST", "/v1/repair"}} {
+		if code := call(route[0], route[1], "Bearer secret"); code != http.StatusNotFound {
+			t.Errorf("%s %s: %d, want 404 (served by the AWS endpoint now)", route[0], route[1], code)
 		}
 	}
 	c := &Client{State: State{ControlURL: srv.URL, Token: "secret"}, http: http.DefaultClient}
-	if _, err := c.Fault(context.Background(), "stale-credentials", "q"); err == nil || !strings.Contains(err.Error(), `unknown zone "q"`) {
-		t.Fatalf("fault in zone q: %v", err)
-	}
 	if err := c.Deploy(context.Background(), "deep", func(Event) {}); err == nil || !strings.Contains(err.Error(), "basic, errorhandling, healthcheck") {
 		t.Fatalf("deploy deep: %v", err)
 	}

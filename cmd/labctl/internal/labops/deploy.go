@@ -1,0 +1,164 @@
+package labops
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/cmd/labctl/internal/target"
+	"healthchecklab/internal/lab"
+	"healthchecklab/internal/repo"
+)
+
+// DeployCommand is the command line that deploys the stack with a ServerCode on AWS.
+func DeployCommand(stack string, code lab.ServerCode) []string {
+	return []string{"npx", "cdk", "deploy", stack, "-c", "ServerCode=" + string(code), "--require-approval", "never"}
+}
+
+// Deploy rolls every instance to a ServerCode. On AWS it runs the CDK CLI from the
+// checkout (CloudFormation's rolling update replaces the instances) and reports target
+// health changes while it runs; on the local lab it asks the lab for its rolling
+// replacement. progress gets each line.
+func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress Progress) error {
+	if _, err := lab.ParseServerCode(string(code)); err != nil {
+		return err
+	}
+	if l.T.Kind == target.Local {
+		start := time.Now()
+		err := l.T.Lab.Deploy(ctx, string(code), func(ev locallab.Event) {
+			progress(fmt.Sprintf("%6.1fs  %s", ev.Time.Sub(start).Seconds(), ev.Message))
+		})
+		if err != nil && ctx.Err() != nil {
+			return l.interrupted(ctx, err, "the rolling update to "+string(code))
+		}
+		return err
+	}
+	root, err := repo.Root(".")
+	if err != nil {
+		return fmt.Errorf("deploying on AWS runs the CDK app: run labctl inside the healthchecklab checkout (%v)", err)
+	}
+	return l.runCDK(ctx, root, DeployCommand(l.Stack.Name, code), progress)
+}
+
+// runCDK runs argv in dir, passing its output on line by line (prefixed "cdk │") while
+// target-health changes are reported beside it, and fails when the command fails.
+func (l *Lab) runCDK(ctx context.Context, dir string, argv []string, progress Progress) error {
+	start := time.Now()
+	var mu sync.Mutex
+	say := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		progress(fmt.Sprintf("%6.1fs  %s", time.Since(start).Seconds(), fmt.Sprintf(format, args...)))
+	}
+	say("running %s in %s", strings.Join(argv, " "), dir)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%s: %v (the CDK CLI comes with `npm ci` in the checkout)", argv[0], err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); pw.Close() }()
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if line := strings.TrimRight(sc.Text(), " \r"); line != "" {
+				say("cdk │ %s", line)
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	wctx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() { defer close(watched); l.followTargets(wctx, say) }()
+
+	var err error
+	select {
+	case err = <-exited:
+	case <-ctx.Done():
+		// Ctrl-C reached cdk too (same process group); make sure it stops, then say that
+		// CloudFormation does not.
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case err = <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			err = <-exited
+		}
+	}
+	stopWatch()
+	<-watched
+	<-copied
+	if ctx.Err() != nil {
+		return &Interrupted{
+			What: fmt.Sprintf("CloudFormation keeps updating stack %s on AWS (stopping cdk does not stop the update)", l.Stack.Name),
+			Follow: fmt.Sprintf("`labctl --target aws watch` or `aws cloudformation describe-stack-events --stack-name %s`",
+				l.Stack.Name),
+		}
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return fmt.Errorf("%s failed (exit %d): see cdk's output above", strings.Join(argv[:3], " "), exit.ExitCode())
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %v", strings.Join(argv[:3], " "), err)
+	}
+	say("deployed")
+	return nil
+}
+
+// followTargets reports each change of the targets' states until ctx ends. Read errors
+// are reported once each, not fatal: the deploy's own result decides.
+func (l *Lab) followTargets(ctx context.Context, say func(string, ...any)) {
+	poll := l.pollInterval(ctx)
+	last := map[string]string{}
+	lastErr := ""
+	for {
+		st, err := l.Status(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			if err.Error() != lastErr {
+				lastErr = err.Error()
+				say("target health: %v", err)
+			}
+		} else {
+			now := map[string]string{}
+			for _, t := range st.Targets {
+				s := t.State
+				if t.Reason != "" {
+					s += " (" + t.Reason + ")"
+				}
+				if t.ServerCode != "" {
+					s += ", " + t.ServerCode
+				}
+				now[t.InstanceID] = s
+				if last[t.InstanceID] != s {
+					say("target %s (%s): %s", t.InstanceID, t.Zone, s)
+				}
+			}
+			for id := range last {
+				if _, ok := now[id]; !ok {
+					say("target %s: deregistered", id)
+				}
+			}
+			last = now
+		}
+		if sleep(ctx, poll) != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/smithy-go"
+)
+
+// iamPrefix maps the SDK's service ids to the IAM action prefixes a policy names.
+var iamPrefix = map[string]string{
+	"CloudFormation":            "cloudformation",
+	"EC2":                       "ec2",
+	"Elastic Load Balancing v2": "elasticloadbalancing",
+	"Auto Scaling":              "autoscaling",
+	"SSM":                       "ssm",
+}
+
+// Action is the IAM action of an SDK operation error ("ec2:DescribeInstances"), or "".
+func Action(err error) string {
+	var op *smithy.OperationError
+	if !errors.As(err, &op) {
+		return ""
+	}
+	p, ok := iamPrefix[op.ServiceID]
+	if !ok {
+		p = strings.ToLower(strings.ReplaceAll(op.ServiceID, " ", ""))
+	}
+	return p + ":" + op.OperationName
+}
+
+var principalRE = regexp.MustCompile(`(?:User|principal): (arn:\S+)`)
+
+// Explain turns an AWS SDK error into one line with the AWS error code and what to do.
+// Errors that are not the SDK's pass through unchanged.
+func (t *Target) Explain(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return err
+	}
+	where := "the local lab's endpoint"
+	if t.Kind == AWS {
+		where = "region " + t.Config.Region
+	}
+	action := Action(err)
+	var (
+		signing *v4.SigningError
+		api     smithy.APIError
+		dns     *net.DNSError
+		maxErr  *retry.MaxAttemptsError
+	)
+	switch {
+	case errors.As(err, &signing):
+		if t.Kind == AWS {
+			return errors.New("no AWS credentials found: run `aws configure` (or `aws sso login`), " +
+				"or set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+		}
+		return fmt.Errorf("signing for the local lab failed: %v", signing.Err)
+	case errors.As(err, &api):
+		code, msg := api.ErrorCode(), oneLine(api.ErrorMessage())
+		switch code {
+		case "ValidationError":
+			if strings.Contains(msg, "does not exist") && strings.HasPrefix(action, "cloudformation:") {
+				return fmt.Errorf("stack %s not found in %s (ValidationError): deploy it (`npx cdk deploy --all`), "+
+					"or name its region (AWS_REGION) or its name (--stack)", t.Stack, where)
+			}
+		case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "Forbidden":
+			who := "your identity"
+			if m := principalRE.FindStringSubmatch(msg); m != nil {
+				who = strings.TrimRight(m[1], ".,")
+			}
+			return fmt.Errorf("%s may not call %s (%s): allow that action in its IAM policy, or use a profile that may",
+				who, action, code)
+		case "InvalidClientTokenId", "UnrecognizedClientException", "AuthFailure":
+			return fmt.Errorf("the access key is not valid in %s (%s): check AWS_ACCESS_KEY_ID or the profile's keys, "+
+				"and that the region is enabled for the account", where, code)
+		case "SignatureDoesNotMatch", "IncompleteSignature":
+			return fmt.Errorf("the request signature was refused (%s): the secret key does not belong to the access key; "+
+				"check AWS_SECRET_ACCESS_KEY or the profile", code)
+		case "ExpiredToken", "ExpiredTokenException", "RequestExpired":
+			return fmt.Errorf("the AWS credentials have expired (%s): renew them (`aws sso login`, or new session keys)", code)
+		case "Throttling", "ThrottlingException", "RequestLimitExceeded":
+			return fmt.Errorf("%s is throttled (%s) even after retries: wait a minute and try again", action, code)
+		}
+		return fmt.Errorf("%s: %s (%s)", action, msg, code)
+	case errors.As(err, &dns):
+		return fmt.Errorf("cannot resolve %s: is %q a real AWS region? Check AWS_REGION or the profile", dns.Name, t.Config.Region)
+	case errors.As(err, &maxErr) && t.Kind == Local:
+		return fmt.Errorf("the local lab's endpoint does not answer %s: is the lab still running? (%v)", action, errors.Unwrap(maxErr))
+	}
+	return err
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

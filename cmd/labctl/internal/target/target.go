@@ -1,0 +1,106 @@
+// Package target decides what labctl acts on, a HealthCheckLab stack on AWS or the local
+// lab, and loads the AWS SDK configuration for it. labctl never calls AWS unless the user
+// chose the aws target by flag or LABCTL_TARGET.
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"healthchecklab/cmd/labctl/internal/locallab"
+)
+
+// Kind names a target.
+type Kind string
+
+// The two targets.
+const (
+	AWS   Kind = "aws"
+	Local Kind = "local"
+)
+
+// EnvVar chooses the target when --target is not given.
+const EnvVar = "LABCTL_TARGET"
+
+// Target is what the verbs act on, with the SDK configuration that reaches it.
+type Target struct {
+	Kind   Kind
+	Stack  string           // CloudFormation stack name
+	Config aws.Config       // standard configuration (aws) or the lab's endpoint and keys (local)
+	Lab    *locallab.Client // the local lab's control API; nil on AWS
+}
+
+// Options are the command line's and the environment's choices.
+type Options struct {
+	Flag      string // --target: "", "aws" or "local"
+	Env       string // LABCTL_TARGET
+	Stack     string // --stack
+	StatePath string // the local lab's state file
+}
+
+// ErrNoTarget is returned when no target was chosen and no local lab runs.
+var ErrNoTarget = errors.New("no lab running here and no target chosen: start one with `labctl local up`, " +
+	"or drive a deployed stack with `--target aws` (or " + EnvVar + "=aws)")
+
+// Resolve picks the target: the flag, else LABCTL_TARGET, else the local lab when one runs.
+// It never falls back to AWS.
+func Resolve(ctx context.Context, o Options) (*Target, error) {
+	choice := o.Flag
+	if choice == "" {
+		choice = o.Env
+	}
+	switch Kind(choice) {
+	case AWS:
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("AWS configuration: %v", err)
+		}
+		if cfg.Region == "" {
+			return nil, errors.New("no AWS region configured: set AWS_REGION, or a region in your profile (`aws configure`)")
+		}
+		return &Target{Kind: AWS, Stack: o.Stack, Config: cfg}, nil
+	case Local:
+		return local(ctx, o)
+	case "":
+		t, err := local(ctx, o)
+		if errors.Is(err, locallab.ErrNoLab) {
+			return nil, ErrNoTarget
+		}
+		return t, err
+	default:
+		return nil, fmt.Errorf("unknown target %q: use --target aws or --target local", choice)
+	}
+}
+
+// local reaches the running local lab through its AWS endpoint, with the lab's own user key
+// pair and region from the state file, and nothing from the user's AWS configuration (no
+// profile, no endpoint variables: the state file decides).
+func local(ctx context.Context, o Options) (*Target, error) {
+	c, err := locallab.Dial(ctx, o.StatePath)
+	if err != nil {
+		return nil, err
+	}
+	st := c.State
+	if st.Endpoint == "" || st.AccessKeyID == "" {
+		return nil, fmt.Errorf("the local lab (pid %d) has no AWS endpoint in %s: restart it with this labctl", st.PID, o.StatePath)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRegion(st.Region),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(st.AccessKeyID, st.SecretAccessKey, "")),
+		config.WithBaseEndpoint(st.Endpoint),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("SDK configuration for the local lab: %v", err)
+	}
+	// Per-service endpoints from the environment or a profile would otherwise win over
+	// BaseEndpoint; the lab's one endpoint serves every service.
+	cfg.ConfigSources = nil
+	return &Target{Kind: Local, Stack: o.Stack, Config: cfg, Lab: c}, nil
+}

@@ -13,14 +13,15 @@ import (
 )
 
 // TestErrors checks the one-line errors and non-zero exit of bad command lines, with no lab
-// running.
+// running and no AWS configuration.
 func TestErrors(t *testing.T) {
+	isolateAWS(t)
 	state := filepath.Join(t.TempDir(), "none.json")
 	tests := []struct {
 		args []string
 		want string
 	}{
-		{[]string{"status"}, "no lab running"},
+		{[]string{"status"}, "no lab running here and no target chosen: start one with `labctl local up`, or drive a deployed stack with `--target aws`"},
 		{[]string{"sample"}, "no lab running"},
 		{[]string{"watch"}, "no lab running"},
 		{[]string{"dependency", "on"}, "no lab running"},
@@ -29,10 +30,13 @@ func TestErrors(t *testing.T) {
 		{[]string{"repair", "--az", "c"}, "no lab running"},
 		{[]string{"dependency", "maybe"}, `invalid argument "maybe"`},
 		{[]string{"dependency"}, "accepts 1 arg"},
-		{[]string{"fault", "stale-credentials", "--az", "d"}, `unknown zone "d": use a, b, c`},
+		{[]string{"fault", "stale-credentials", "--az", "d"}, "no lab running"},
+		{[]string{"--target", "local", "status"}, "no lab running (start one with `labctl local up`)"},
+		{[]string{"--target", "moon", "status"}, `unknown target "moon": use --target aws or --target local`},
+		{[]string{"--target", "aws", "status"}, "no AWS region configured: set AWS_REGION"},
+		{[]string{"repair", "--az", "c", "--timeout", "0s"}, "bad --timeout 0s"},
 		{[]string{"fault", "meteor", "--az", "a"}, `unknown fault "meteor"`},
 		{[]string{"fault", "stale-credentials"}, `required flag(s) "az" not set`},
-		{[]string{"repair", "--az", "z"}, `unknown zone "z"`},
 		{[]string{"deploy", "--server-code", "deep"}, "must be one of basic, errorhandling, healthcheck"},
 		{[]string{"deploy"}, `required flag(s) "server-code" not set`},
 		{[]string{"sample", "-n", "0"}, "bad -n 0"},
@@ -87,4 +91,18 @@ func TestLocalEnv(t *testing.T) {
 			t.Errorf("%s still set", k)
 		}
 	}
+}
+
+// isolateAWS keeps the machine's AWS configuration (profiles, keys, region, instance
+// metadata) out of a test.
+func isolateAWS(t *testing.T) {
+	t.Helper()
+	for _, k := range []string{"AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
+		"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 }

@@ -2,8 +2,10 @@ package labops
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
@@ -16,25 +18,27 @@ import (
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/localb"
+	"healthchecklab/internal/targethealth"
 )
 
 // Status is what `labctl status` shows; `status --json` prints it, and tools read its
 // targets list.
 type Status struct {
-	Target      string           `json:"target"` // aws or local
-	Stack       string           `json:"stack"`
-	StackStatus string           `json:"stack_status"`
-	Account     string           `json:"account"`
-	Region      string           `json:"region"`
-	ServerCode  string           `json:"server_code"` // of the serving instances; "a, b" while mixed
-	Parameter   string           `json:"parameter"`   // value of RecommendationServiceEnabled
-	URL         string           `json:"url"`         // the WebsiteURL output
-	Endpoint    string           `json:"endpoint,omitempty"`
-	HealthCheck HealthCheck      `json:"health_check"`
-	Targets     []Target         `json:"targets"`
-	Counters    *localb.Counters `json:"counters,omitempty"` // local lab only
-	Busy        string           `json:"busy,omitempty"`     // what is in progress, if anything
-	Zones       map[string]Zone  `json:"zones"`              // by letter
+	Target      string              `json:"target"` // aws or local
+	Stack       string              `json:"stack"`
+	StackStatus string              `json:"stack_status"`
+	Account     string              `json:"account"`
+	Region      string              `json:"region"`
+	ServerCode  string              `json:"server_code"` // of the serving instances; "a, b" while mixed
+	Parameter   string              `json:"parameter"`   // value of RecommendationServiceEnabled
+	URL         string              `json:"url"`         // the WebsiteURL output
+	Endpoint    string              `json:"endpoint,omitempty"`
+	HealthCheck HealthCheck         `json:"health_check"`
+	Targets     []Target            `json:"targets"`
+	Counters    *localb.Counters    `json:"counters,omitempty"`  // local lab only
+	Busy        string              `json:"busy,omitempty"`      // what is in progress, if anything
+	Operation   *locallab.Operation `json:"operation,omitempty"` // the local lab's deploy or repair in flight
+	Zones       map[string]Zone     `json:"zones"`               // by letter
 }
 
 // HealthCheck is the target group's settings, in seconds for readability.
@@ -68,6 +72,10 @@ type Target struct {
 	Lifecycle   string `json:"lifecycle,omitempty"` // in the Auto Scaling group; "" when no longer a member
 	Requests    int64  `json:"requests"`            // served through the local load balancer (local lab only)
 	Current     bool   `json:"current"`             // one of the group's serving instances (false while an old one drains)
+	// Checks are the latest health-check results, oldest first, and NextCheck when the next
+	// is due: the local lab shows what ALB keeps to itself.
+	Checks    []targethealth.Check `json:"checks,omitempty"`
+	NextCheck *time.Time           `json:"next_check,omitempty"`
 }
 
 // HealthCheck reads the target group's health-check settings once.
@@ -131,7 +139,7 @@ func (l *Lab) read(ctx context.Context) (snapshot, error) {
 		ids = append(ids, aws.ToString(h.Target.Id))
 	}
 	for _, in := range s.group.Instances {
-		if id := aws.ToString(in.InstanceId); !contains(ids, id) {
+		if id := aws.ToString(in.InstanceId); !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
@@ -252,9 +260,10 @@ func (l *Lab) Status(ctx context.Context) (Status, error) {
 	var codes []string
 	for i := range st.Targets {
 		t := &st.Targets[i]
-		t.Requests = counters.Requests[t.InstanceID]
+		k := counters.Targets[t.InstanceID]
+		t.Requests, t.Checks, t.NextCheck = k.Requests, k.Checks, k.NextCheck
 		if t.Current {
-			if !contains(codes, t.ServerCode) {
+			if !slices.Contains(codes, t.ServerCode) {
 				codes = append(codes, t.ServerCode)
 			}
 			st.Zones[t.Letter] = Zone{Name: t.Zone, InstanceID: t.InstanceID}
@@ -264,18 +273,10 @@ func (l *Lab) Status(ctx context.Context) (Status, error) {
 	st.ServerCode = strings.Join(codes, ", ")
 	if l.T.Kind == target.Local {
 		st.Counters = &counters.LB
+		st.Operation = counters.Operation
 		if counters.Busy != "" {
 			st.Busy = counters.Busy
 		}
 	}
 	return st, nil
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

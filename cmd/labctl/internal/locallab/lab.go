@@ -410,24 +410,29 @@ func (l *Lab) Status() Status {
 	return st
 }
 
-// Counters is what the local load balancer knows and AWS offers no API for (CloudWatch
-// metrics aside): its 5xx counters, requests per target, and the operation in progress.
+// Counters is what the local lab knows and AWS offers no API for (CloudWatch metrics
+// aside): the load balancer's 5xx counters, each target's requests, recent health-check
+// results and next check, and the deploy or repair in flight.
 type Counters struct {
-	LB       localb.Counters  `json:"counters"`
-	Requests map[string]int64 `json:"requests"` // by target (instance) id
-	Busy     string           `json:"busy,omitempty"`
+	LB        localb.Counters         `json:"counters"`
+	Targets   map[string]TargetCounts `json:"targets"` // by target (instance) id
+	Busy      string                  `json:"busy,omitempty"`
+	Operation *Operation              `json:"operation,omitempty"`
 }
 
-// Counters reports the load balancer's counters.
+// TargetCounts is one target's part of Counters.
+type TargetCounts struct {
+	Requests  int64                `json:"requests"`
+	Checks    []targethealth.Check `json:"checks,omitempty"`
+	NextCheck *time.Time           `json:"next_check,omitempty"`
+}
+
+// Counters reports what Counters describes, from the lab's status.
 func (l *Lab) Counters() Counters {
-	k := Counters{LB: l.lb.Counters(), Requests: map[string]int64{}}
-	for _, t := range l.lb.Targets() {
-		k.Requests[t.ID] = t.Requests
-	}
-	if l.opMu.TryLock() {
-		l.opMu.Unlock()
-	} else {
-		k.Busy = "deploy or repair in progress"
+	st := l.Status()
+	k := Counters{LB: st.Counters, Targets: map[string]TargetCounts{}, Busy: st.Busy, Operation: st.Operation}
+	for _, t := range st.Targets {
+		k.Targets[t.InstanceID] = TargetCounts{Requests: t.Requests, Checks: t.Checks, NextCheck: t.NextCheck}
 	}
 	return k
 }

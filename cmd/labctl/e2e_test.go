@@ -42,12 +42,21 @@ func (s *syncBuffer) String() string {
 // noEnv keeps the caller's LABCTL_STATE and XDG_RUNTIME_DIR out of the tests.
 func noEnv(string) string { return "" }
 
-// labctl runs one labctl command line in-process against the lab behind state.
+// via is the target the verbs of the end-to-end test use: "" (the default, the running
+// local lab) or "aws" (the same verbs with --target aws, reaching the lab's AWS endpoint
+// through the standard AWS variables that `labctl local env` prints).
+var via string
+
+// labctl runs one labctl command line in-process against the lab behind state, on the
+// target via names.
 func labctl(t *testing.T, state string, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	if via != "" {
+		args = append([]string{"--target", via}, args...)
+	}
 	code := run(ctx, append(args, "--state", state), &out, &errOut, noEnv)
 	if code != 0 {
 		return out.String(), fmt.Errorf("labctl %s: exit %d: %s", strings.Join(args, " "), code, strings.TrimSpace(errOut.String()))
@@ -188,6 +197,8 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	via = ""
+	t.Cleanup(func() { via = "" })
 	dir := t.TempDir()
 	state := filepath.Join(dir, "local.json")
 	bin := os.Getenv("LABCTL_WEBSERVER_BIN") // a prebuilt server saves the build
@@ -278,6 +289,12 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		t.Fatalf("checkpoint 1: watch exit %d:\n%s", code, watchOut.String())
 	}
 
+	// From here on, the AWS variables of `labctl local env` are set as a shell's eval would,
+	// so --target aws reaches the lab's endpoint through the SDK's standard configuration.
+	setLocalEnv(t, state)
+	checkBothTargets(t, state)
+	checkErrorLines(t, state)
+
 	mark("1 up, personalized")
 
 	// 2. Dependency off with basic: every request a load-balancer 502, no target 5xx,
@@ -325,7 +342,8 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 
 	mark("3 deploy errorhandling")
 
-	// 4. Dependency on: personalized everywhere.
+	// 4. Dependency on: personalized everywhere (the aws target from here to 5).
+	via = "aws"
 	mustLabctl(t, state, "dependency", "on")
 	eventually(t, "checkpoint 4: personalized again", func() (bool, string) {
 		return sample(t, state, 12).allZones(true, "a", "b", "c")
@@ -350,7 +368,9 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 
 	mark("5 stale credentials in c")
 
-	// 6. Deploy healthcheck: roles reset, all healthy, /healthcheck Success on all three.
+	// 6. Deploy healthcheck: roles reset, all healthy, /healthcheck Success on all three
+	// (the local lab's own rolling deploy).
+	via = ""
 	mustLabctl(t, state, "deploy", "--server-code", "healthcheck")
 	st = status(t, state)
 	if ok, why := allCurrent(st, func(tg labops.Target) bool {
@@ -384,7 +404,9 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	mark("6 deploy healthcheck")
 
 	// 7. Stale credentials in c again: c unhealthy (503, ResponseCodeMismatch), no traffic
-	// to c, everything personalized from a and b (fail closed).
+	// to c, everything personalized from a and b (fail closed). The aws target for 7 and 8,
+	// except where the local lab's request counts are read.
+	via = "aws"
 	mustLabctl(t, state, "fault", "stale-credentials", "--az", "c")
 	eventually(t, "checkpoint 7: zone c unhealthy", func() (bool, string) {
 		tg := zoneTarget(status(t, state), "c")
@@ -394,12 +416,17 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	if out := mustLabctl(t, state, "status"); !strings.Contains(out, "Target.ResponseCodeMismatch (Health checks failed with these codes: [503])") {
 		t.Fatalf("checkpoint 7: status table:\n%s", out)
 	}
+	via = ""
 	cBefore := zoneTarget(status(t, state), "c")
+	via = "aws"
 	s = sample(t, state, 12)
 	if ok, why := s.allZones(true, "a", "b"); !ok {
 		t.Fatalf("checkpoint 7: %s", why)
 	}
-	if cAfter := zoneTarget(status(t, state), "c"); cAfter.Requests != cBefore.Requests {
+	via = ""
+	cAfter := zoneTarget(status(t, state), "c")
+	via = "aws"
+	if cAfter.Requests != cBefore.Requests {
 		t.Fatalf("checkpoint 7: unhealthy c got %d requests", cAfter.Requests-cBefore.Requests)
 	}
 	for _, l := range []string{"a", "b"} {
@@ -427,6 +454,7 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	}
 
 	mark("8 repair c")
+	via = ""
 
 	// 9. Dependency off: all three unhealthy with 503, yet the load balancer fails open and
 	// every answer is a static 200 from every zone.
@@ -447,6 +475,7 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	mark("9 all unhealthy, fail open")
 
 	// 10. Dependency on: personalized again, and the targets recover.
+	via = "aws"
 	mustLabctl(t, state, "dependency", "on")
 	eventually(t, "checkpoint 10: personalized and healthy again", func() (bool, string) {
 		if ok, why := sample(t, state, 12).allZones(true, "a", "b", "c"); !ok {
@@ -456,6 +485,9 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	})
 
 	mark("10 personalized again")
+	deployOnAWSStreamsTargetHealth(t, state)
+	via = ""
+	mark("deploy --target aws (stand-in npx)")
 
 	// `local down` stops the lab: every web-server process ends and the state file goes.
 	mustLabctl(t, state, "local", "down")

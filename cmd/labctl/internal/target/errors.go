@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
+
+	"healthchecklab/internal/lab"
 )
 
 // iamPrefix maps the SDK's service ids to the IAM action prefixes a policy names.
@@ -43,7 +45,7 @@ func (t *Target) Explain(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return err
 	}
-	where := "the local lab's endpoint"
+	where := "the local lab"
 	if t.Kind == AWS {
 		where = "region " + t.Config.Region
 	}
@@ -66,6 +68,10 @@ func (t *Target) Explain(err error) error {
 		switch code {
 		case "ValidationError":
 			if strings.Contains(msg, "does not exist") && strings.HasPrefix(action, "cloudformation:") {
+				if t.Kind == Local {
+					return fmt.Errorf("stack %s not found in the local lab (ValidationError): check --stack (the lab's stack is %s)",
+						t.Stack, lab.ServiceStackName)
+				}
 				return fmt.Errorf("stack %s not found in %s (ValidationError): deploy it (`npx cdk deploy --all`), "+
 					"or name its region (AWS_REGION) or its name (--stack)", t.Stack, where)
 			}

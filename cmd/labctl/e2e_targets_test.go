@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/internal/lab"
 )
@@ -201,4 +202,39 @@ echo "stand-in deploy: no healthy replacement" >&2; exit 7
 	if !replaced || !regexp.MustCompile(`target `+old+` (\(local-1a\): draining|: deregistered)`).MatchString(deployed) {
 		t.Fatalf("deploy --target aws did not show zone a's target changes (old %s) in %s:\n%s", old, time.Since(start), deployed)
 	}
+}
+
+// interruptRepairOnAWS presses Ctrl-C during `repair --target aws`: labctl stops waiting,
+// says that the replacement goes on and how to follow it, and exits 130; the lab's Auto
+// Scaling finishes the replacement anyway.
+func interruptRepairOnAWS(t *testing.T, state string) {
+	t.Helper()
+	via = "aws"
+	old := zoneTarget(status(t, state), "b").InstanceID
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--target", "aws", "repair", "--az", "b", "--state", state}, out, errOut, noEnv)
+	}()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "Auto Scaling:"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("repair did not start:\n%s%s", out, errOut)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel() // what Ctrl-C does to labctl's context
+	code := <-done
+	want := "labctl: interrupted: the replacement of " + old + " in local-1b keeps going on AWS; follow it with `labctl --target aws watch`"
+	if code != 130 || !strings.HasPrefix(errOut.String(), want) {
+		t.Fatalf("repair after Ctrl-C: exit %d, stderr %q; want 130 and %q", code, errOut.String(), want)
+	}
+	eventually(t, "the interrupted repair finishes without labctl", func() (bool, string) {
+		st := status(t, state)
+		if b := zoneTarget(st, "b"); b.InstanceID == old || b.State != "healthy" {
+			return false, fmt.Sprintf("zone b: %+v", b)
+		}
+		return allCurrent(st, func(tg labops.Target) bool { return tg.State == "healthy" })
+	})
 }

@@ -485,6 +485,8 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	})
 
 	mark("10 personalized again")
+	interruptRepairOnAWS(t, state)
+	mark("repair --target aws, Ctrl-C")
 	deployOnAWSStreamsTargetHealth(t, state)
 	via = ""
 	mark("deploy --target aws (stand-in npx)")

@@ -165,6 +165,9 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 		modeled := o.Retryable
 		o.Retryable = func(ctx context.Context, in *elb.DescribeTargetHealthInput, out *elb.DescribeTargetHealthOutput, err error) (bool, error) {
 			if err == nil {
+				if len(out.TargetHealthDescriptions) == 0 {
+					return false, nil // nothing left to describe: gone
+				}
 				// Reported for progress only; the old target is expected to be unhealthy or draining.
 				_, _ = report(out, oldID)
 			}

@@ -2,6 +2,7 @@ package labops
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -134,4 +135,24 @@ func TestDeployOnAWSRunsCDK(t *testing.T) {
 			t.Fatal("cdk was not interrupted")
 		}
 	})
+}
+
+// TestStatusJSONShape: tools read `status --json`'s targets by these keys; they must stay.
+func TestStatusJSONShape(t *testing.T) {
+	b, err := json.Marshal(Status{Targets: []Target{{Zone: "eu-west-1c", InstanceID: "i-0123456789abcdef0", State: "unhealthy",
+		Reason: "Target.ResponseCodeMismatch", Role: "WebApp1-EC2-noDDB-Role-HealthCheckLab"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Targets []map[string]any `json:"targets"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil || len(got.Targets) != 1 {
+		t.Fatalf("%s: %v", b, err)
+	}
+	for _, k := range []string{"zone", "instance_id", "state", "reason", "role", "server_code", "current"} {
+		if _, ok := got.Targets[0][k]; !ok {
+			t.Errorf("status --json target lacks %q: %s", k, b)
+		}
+	}
 }

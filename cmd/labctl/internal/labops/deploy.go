@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/procgroup"
 	"healthchecklab/internal/repo"
 )
 
@@ -63,9 +63,13 @@ func (l *Lab) runCDK(ctx context.Context, dir string, argv []string, progress Pr
 	cmd.Dir = dir
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
+	// Its own process group: no process is left behind when labctl stops, and Ctrl-C
+	// reaches cdk only through labctl, which says what goes on without it.
+	group, err := procgroup.Start(cmd)
+	if err != nil {
 		return fmt.Errorf("%s: %v (the CDK CLI comes with `npm ci` in the checkout)", argv[0], err)
 	}
+	defer group.Kill()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); pw.Close() }()
 	copied := make(chan struct{})
@@ -84,17 +88,15 @@ func (l *Lab) runCDK(ctx context.Context, dir string, argv []string, progress Pr
 	watched := make(chan struct{})
 	go func() { defer close(watched); l.followTargets(wctx, say) }()
 
-	var err error
 	select {
 	case err = <-exited:
 	case <-ctx.Done():
-		// Ctrl-C reached cdk too (same process group); make sure it stops, then say that
-		// CloudFormation does not.
-		_ = cmd.Process.Signal(os.Interrupt)
+		// Stop cdk (CloudFormation carries on), then say so.
+		_ = group.Interrupt()
 		select {
 		case err = <-exited:
 		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
+			_ = group.Kill()
 			err = <-exited
 		}
 	}

@@ -116,7 +116,7 @@ func TestDeployOnAWSRunsCDK(t *testing.T) {
 	})
 	t.Run("interrupted", func(t *testing.T) {
 		marker := filepath.Join(t.TempDir(), "got-int")
-		fakeNPX(t, `trap 'echo stopped > `+marker+`; exit 130' INT; echo started; while :; do sleep 0.1; done`)
+		fakeNPX(t, `trap 'echo stopped > `+marker+`; exit 143' TERM; echo started; while :; do sleep 0.1; done`)
 		ctx, cancel := context.WithCancel(context.Background())
 		var out lines
 		done := make(chan error, 1)

@@ -86,7 +86,8 @@ func (l *Lab) runCDK(ctx context.Context, dir string, argv []string, progress Pr
 	}()
 	wctx, stopWatch := context.WithCancel(ctx)
 	watched := make(chan struct{})
-	go func() { defer close(watched); l.followTargets(wctx, say) }()
+	follower := &targetFollower{l: l, say: say}
+	go func() { defer close(watched); follower.follow(wctx) }()
 
 	select {
 	case err = <-exited:
@@ -117,48 +118,60 @@ func (l *Lab) runCDK(ctx context.Context, dir string, argv []string, progress Pr
 	if err != nil {
 		return fmt.Errorf("%s: %v", strings.Join(argv[:3], " "), err)
 	}
+	follower.step(ctx) // the targets as the deploy leaves them
 	say("deployed")
 	return nil
 }
 
-// followTargets reports each change of the targets' states until ctx ends. Read errors
-// are reported once each, not fatal: the deploy's own result decides.
-func (l *Lab) followTargets(ctx context.Context, say func(string, ...any)) {
-	poll := l.pollInterval(ctx)
-	last := map[string]string{}
-	lastErr := ""
+// targetFollower reports each change of the targets' states. Read errors are reported
+// once each, not fatal: the deploy's own result decides.
+type targetFollower struct {
+	l       *Lab
+	say     func(string, ...any)
+	last    map[string]string
+	lastErr string
+}
+
+// step reads the status once and reports what changed since the last step.
+func (f *targetFollower) step(ctx context.Context) {
+	st, err := f.l.Status(ctx)
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		if err.Error() != f.lastErr {
+			f.lastErr = err.Error()
+			f.say("target health: %v", err)
+		}
+		return
+	}
+	now := map[string]string{}
+	for _, t := range st.Targets {
+		s := t.State
+		if t.Reason != "" {
+			s += " (" + t.Reason + ")"
+		}
+		if t.ServerCode != "" {
+			s += ", " + t.ServerCode
+		}
+		now[t.InstanceID] = s
+		if f.last[t.InstanceID] != s {
+			f.say("target %s (%s): %s", t.InstanceID, t.Zone, s)
+		}
+	}
+	for id := range f.last {
+		if _, ok := now[id]; !ok {
+			f.say("target %s: deregistered", id)
+		}
+	}
+	f.last = now
+}
+
+// follow steps every poll interval until ctx ends.
+func (f *targetFollower) follow(ctx context.Context) {
+	poll := f.l.pollInterval(ctx)
 	for {
-		st, err := l.Status(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			if err.Error() != lastErr {
-				lastErr = err.Error()
-				say("target health: %v", err)
-			}
-		} else {
-			now := map[string]string{}
-			for _, t := range st.Targets {
-				s := t.State
-				if t.Reason != "" {
-					s += " (" + t.Reason + ")"
-				}
-				if t.ServerCode != "" {
-					s += ", " + t.ServerCode
-				}
-				now[t.InstanceID] = s
-				if last[t.InstanceID] != s {
-					say("target %s (%s): %s", t.InstanceID, t.Zone, s)
-				}
-			}
-			for id := range last {
-				if _, ok := now[id]; !ok {
-					say("target %s: deregistered", id)
-				}
-			}
-			last = now
-		}
+		f.step(ctx)
 		if sleep(ctx, poll) != nil {
 			return
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/repo"
@@ -96,7 +97,7 @@ func startLocalLab(t *testing.T, root, code string) string {
 		if _, err := labctl(t, state, "status"); err != nil {
 			return false, err.Error()
 		}
-		return allCurrent(status(t, state), func(tg locallab.Target) bool { return tg.State == "healthy" })
+		return allCurrent(status(t, state), func(tg labops.Target) bool { return tg.State == "healthy" })
 	})
 	return state
 }

@@ -444,52 +444,8 @@ func (l *Lab) SetDependency(enabled bool) error {
 	return err
 }
 
-// Faults the lab can inject.
-const FaultStaleCredentials = "stale-credentials"
-
-// Fault injects a fault into one zone's instance. The only kind is stale-credentials: the
-// instance's metadata now serves the noDDB role, as when the lab attaches that instance
-// profile in the EC2 console.
-func (l *Lab) Fault(kind, zone string) (string, error) {
-	z, err := ParseZone(zone)
-	if err != nil {
-		return "", err
-	}
-	if kind != FaultStaleCredentials {
-		return "", fmt.Errorf("unknown fault %q: use %s", kind, FaultStaleCredentials)
-	}
-	l.mu.Lock()
-	in := l.zones[z]
-	l.mu.Unlock()
-	if in == nil {
-		return "", fmt.Errorf("zone %s has no instance", ZoneName(z))
-	}
-	return l.associate(in, lab.NoDDBRoleName(l.prefix)), nil
-}
-
 // ErrBusy is returned when a deploy or repair is already running.
 var ErrBusy = errors.New("a deploy or repair is already in progress; wait for it (labctl watch)")
-
-// Repair terminates zone's instance and, as Auto Scaling does, launches a replacement in the
-// same zone with a new instance id, the normal role and the current ServerCode. It returns
-// once the replacement is healthy (or has failed its initial checks) and the old target has
-// drained. progress receives one line per step.
-func (l *Lab) Repair(ctx context.Context, zone string, progress func(string)) error {
-	z, err := ParseZone(zone)
-	if err != nil {
-		return err
-	}
-	if !l.opMu.TryLock() {
-		return ErrBusy
-	}
-	defer l.opMu.Unlock()
-	l.mu.Lock()
-	old, code := l.zones[z], l.code
-	l.mu.Unlock()
-	say := l.begin(Operation{Kind: "repair", ServerCode: string(code), Zone: z}, progress)
-	defer l.end()
-	return l.replace(ctx, z, old, code, say)
-}
 
 // replace terminates old (when not nil) while it launches a replacement in zone z running
 // code, as Auto Scaling does, and returns once the new target has settled and the old one

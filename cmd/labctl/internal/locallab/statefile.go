@@ -38,7 +38,7 @@ func privateDir(dir string, create bool) error {
 	if err := ownedByMe(fi); err != nil {
 		return fmt.Errorf("state directory %s %v: refusing it, the state file holds the lab's token (remove it, or use --state or LABCTL_STATE)", dir, err)
 	}
-	if fi.Mode().Perm()&0o022 != 0 {
+	if othersMayWrite(fi) {
 		return fmt.Errorf("state directory %s is writable by other users (mode %s): refusing it, the state file holds the lab's token (chmod 700 it, or use --state or LABCTL_STATE)", dir, fi.Mode().Perm())
 	}
 	return nil

@@ -28,3 +28,6 @@ func ownedByMe(fi fs.FileInfo) error {
 	}
 	return nil
 }
+
+// othersMayWrite reports whether fi's group or other users may write it.
+func othersMayWrite(fi fs.FileInfo) bool { return fi.Mode().Perm()&0o022 != 0 }

@@ -10,6 +10,9 @@ import (
 // directory is already per user (under the user's profile, which others cannot write).
 func tempStateDir() string { return filepath.Join(os.TempDir(), "healthchecklab") }
 
-// ownedByMe accepts any directory: on Windows the access control lists of the user's
-// profile, not the mode bits, keep other users out of it.
+// ownedByMe and othersMayWrite accept any directory: on Windows the access control lists of
+// the user's profile, not owners and mode bits, keep other users out (Go reports every
+// writable directory as mode 0777 there).
 func ownedByMe(fs.FileInfo) error { return nil }
+
+func othersMayWrite(fs.FileInfo) bool { return false }

@@ -243,7 +243,7 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 	for call, want := range map[string]string{
 		`aws dynamodb get-item --table-name "$(out TableName)" --key '{"ServiceAPI":{"S":"getRecommendation"},"UserID":{"N":"1"}}'`: "AccessDeniedException",
 		`aws ec2 describe-instances`: "UnauthorizedOperation",
-		`aws elbv2 describe-target-health --target-group-arn "$(out TargetGroupArn)"`: "AccessDenied",
+		`aws elbv2 describe-target-health --target-group-arn "$(out TargetGroupArn)"`:         "AccessDenied",
 		`aws ssm put-parameter --name RecommendationServiceEnabled --value false --overwrite`: "AccessDeniedException",
 	} {
 		out := command(asRole + call + " 2>&1 || true")()

@@ -18,6 +18,10 @@ import (
 // passes its health checks in a few minutes; the stack allows ten for the boot alone.
 const DefaultTimeout = 15 * time.Minute
 
+// Heartbeat is the longest a wait stays silent: without a change to report, it says that it
+// is still waiting and for what.
+const Heartbeat = 30 * time.Second
+
 // Progress receives one line per observed change during a long operation.
 type Progress func(msg string)
 
@@ -65,8 +69,16 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 		return l.T.Explain(err)
 	}
 	start := time.Now()
+	lastSaid := start
 	say := func(format string, args ...any) {
+		lastSaid = time.Now()
 		progress(fmt.Sprintf("%6.1fs  %s", time.Since(start).Seconds(), fmt.Sprintf(format, args...)))
+	}
+	// still keeps a long, unchanging wait visibly alive (on AWS a boot takes minutes).
+	still := func(what string) {
+		if time.Since(lastSaid) >= Heartbeat {
+			say("still waiting: %s", what)
+		}
 	}
 	say("Auto Scaling: %s", orDefault(activity, "terminating "+oldID))
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -104,6 +116,7 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 			}
 		}
 		if newID == "" {
+			still("Auto Scaling has not launched a replacement in " + zone + " yet")
 			if err := sleep(ctx, poll); err != nil {
 				return fail(err)
 			}
@@ -126,6 +139,8 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 				msg += " (" + string(th.Reason) + ")"
 			}
 			say("%s", msg)
+		} else {
+			still(fmt.Sprintf("target %s is %s %s", id, th.State, th.Reason))
 		}
 		if th.State == elbtypes.TargetHealthStateEnumUnhealthy {
 			return th.State, fmt.Errorf("target %s in %s is unhealthy: %s %s; the instance runs but fails its health check (see `labctl status`)",

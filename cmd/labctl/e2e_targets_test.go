@@ -84,6 +84,14 @@ func checkBothTargets(t *testing.T, state string) {
 		!awsLine.MatchString(firstLine(out.String())) {
 		t.Fatalf("LABCTL_TARGET=aws: exit %d, first line %q, stderr %s", code, firstLine(out.String()), errOut.String())
 	}
+	// watch with --target aws: the first line, then the view, until interrupted.
+	var watchOut syncBuffer
+	wctx, wcancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	code := run(wctx, []string{"--target", "aws", "watch", "--interval", "200ms", "--state", state}, &watchOut, &watchOut, noEnv)
+	wcancel()
+	if w := watchOut.String(); code != 0 || !awsLine.MatchString(firstLine(w)) || strings.Count(w, "healthy") < 3 || !strings.Contains(w, "c local-1c") {
+		t.Fatalf("watch --target aws: exit %d:\n%s", code, w)
+	}
 	if local.Target != "local" || remote.Target != "aws" || local.Counters == nil || remote.Counters != nil {
 		t.Fatalf("targets %q and %q, counters %v and %v: only the local target has the load balancer's counters",
 			local.Target, remote.Target, local.Counters, remote.Counters)
@@ -133,6 +141,15 @@ func checkErrorLines(t *testing.T, state string) {
 		{"unknown key", "aws", map[string]string{"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE"},
 			[]string{"status"}, "the access key is not valid in region local-1"},
 	}
+	old := zoneTarget(status(t, state), "a").InstanceID
+	tests = append(tests, struct {
+		name   string
+		target string
+		env    map[string]string
+		args   []string
+		want   string
+	}{"repair past its deadline", "aws", nil, []string{"repair", "--az", "a", "--timeout", "1ms"},
+		"the replacement of " + old + " in local-1a: not done after 1ms"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for k, v := range tt.env {
@@ -151,6 +168,14 @@ func checkErrorLines(t *testing.T, state string) {
 			}
 		})
 	}
+	// The repair that labctl gave up on goes on: zone a gets its replacement.
+	eventually(t, "zone a replaced after the repair's deadline", func() (bool, string) {
+		st := status(t, state)
+		if a := zoneTarget(st, "a"); a.InstanceID == old || a.State != "healthy" {
+			return false, fmt.Sprintf("zone a: %+v", a)
+		}
+		return allCurrent(st, func(tg labops.Target) bool { return tg.State == "healthy" })
+	})
 }
 
 // deployOnAWSStreamsTargetHealth runs `deploy --target aws` with a stand-in npx that does

@@ -342,22 +342,56 @@ func newDependencyCmd(g *globals) *cobra.Command {
 	}
 }
 
-// FaultStaleCredentials is the one fault labctl injects.
-const FaultStaleCredentials = "stale-credentials"
+// FaultStaleCredentials is the fault labctl injects itself; the others, and this one too,
+// run as the stack's AWS FIS experiments with --via fis.
+const FaultStaleCredentials = lab.FaultStaleCredentials
 
 func newFaultCmd(g *globals) *cobra.Command {
-	var az string
+	var (
+		az, via string
+		timeout time.Duration
+	)
 	cmd := &cobra.Command{
-		Use:       "fault stale-credentials --az c",
-		Short:     "Attach the noDDB instance profile to one zone's instance (its calls to DynamoDB are denied)",
+		Use:   "fault stale-credentials --az c | fault NAME --via fis",
+		Short: "Attach the noDDB instance profile to one zone's instance, or run one of the stack's FIS experiments",
+		Long: "fault stale-credentials --az c attaches the noDDB instance profile to that zone's instance (its calls to\n" +
+			"DynamoDB are denied) until a deploy or repair replaces it.\n\n" +
+			"fault NAME --via fis (--target aws, stack deployed with -c FaultInjection=true) starts the stack's AWS FIS\n" +
+			"experiment for NAME on zone c and follows it to its end; the experiment undoes its fault itself after " +
+			lab.FaultDuration.String() + ".\nNAME is one of " + strings.Join(labops.FISFaults(), ", ") + ".",
 		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{FaultStaleCredentials},
+		ValidArgs: labops.FISFaults(),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] != FaultStaleCredentials {
-				return fmt.Errorf("unknown fault %q: use %s", args[0], FaultStaleCredentials)
+			switch via {
+			case "":
+				if args[0] != FaultStaleCredentials {
+					return fmt.Errorf("unknown fault %q: use %s --az c, or one of %s with --via fis", args[0], FaultStaleCredentials, strings.Join(labops.FISFaults(), ", "))
+				}
+				if az == "" {
+					return fmt.Errorf("fault %s needs --az (a, b or c)", FaultStaleCredentials)
+				}
+			case "fis":
+				if _, ok := lab.FaultExperimentOutputs[args[0]]; !ok {
+					return fmt.Errorf("unknown fault %q for --via fis: use one of %s", args[0], strings.Join(labops.FISFaults(), ", "))
+				}
+				if a := strings.ToLower(strings.TrimSpace(az)); a != "" && a != "c" {
+					return fmt.Errorf("the FIS experiments target zone c (the stack's third zone), not %q: leave out --az or use --az c", az)
+				}
+				if timeout <= 0 {
+					return fmt.Errorf("bad --timeout %s: use a positive duration such as 15m", timeout)
+				}
+			default:
+				return fmt.Errorf("unknown --via %q: the only other way is fis (AWS Fault Injection Service)", via)
 			}
 			l, err := g.open(cmd, false)
 			if err != nil {
+				return err
+			}
+			if via == "fis" {
+				ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+				defer cancel()
+				token := fmt.Sprintf("labctl-%s-%d", args[0], time.Now().UnixNano())
+				_, err := l.FaultViaFIS(ctx, args[0], token, lineWriter(cmd.OutOrStdout()))
 				return err
 			}
 			msg, err := l.StaleCredentials(cmd.Context(), az)
@@ -369,7 +403,8 @@ func newFaultCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&az, "az", "", "zone letter (a, b, c: the group's zones in name order) or zone name")
-	_ = cmd.MarkFlagRequired("az")
+	cmd.Flags().StringVar(&via, "via", "", "fis: run the stack's AWS FIS experiment instead (--target aws)")
+	cmd.Flags().DurationVar(&timeout, "timeout", labops.DefaultTimeout, "with --via fis: stop following the experiment after this long")
 	return cmd
 }
 

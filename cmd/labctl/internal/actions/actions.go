@@ -1,8 +1,9 @@
 // Package actions wraps, one small method each, the AWS calls labctl makes on a deployed
 // HealthCheckLab stack: CloudFormation for the stack's outputs, Elastic Load Balancing for
-// target health, EC2 for instances and their instance profiles, Auto Scaling for the group
-// and Parameter Store for the lab's switch. The verbs and the tour are built on these, and
-// the same methods run against AWS and against the local lab's AWS endpoint.
+// target health, EC2 for instances and their instance profiles, Auto Scaling for the group,
+// Parameter Store for the lab's switch, and Fault Injection Service for the lab's
+// experiments. The verbs and the tour are built on these, and the same methods run against
+// AWS and against the local lab's AWS endpoint (which has no FIS).
 package actions
 
 import (
@@ -17,6 +18,7 @@ import (
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/fis"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
@@ -31,6 +33,7 @@ type Actions struct {
 	ELB *elb.Client
 	ASG *autoscaling.Client
 	SSM *ssm.Client
+	FIS *fis.Client
 }
 
 // New makes the clients from one configuration (config.LoadDefaultConfig's, with whatever
@@ -42,6 +45,7 @@ func New(cfg aws.Config) *Actions {
 		ELB: elb.NewFromConfig(cfg),
 		ASG: autoscaling.NewFromConfig(cfg),
 		SSM: ssm.NewFromConfig(cfg),
+		FIS: fis.NewFromConfig(cfg),
 	}
 }
 

@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"healthchecklab/cmd/labctl/internal/actions"
 	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/internal/lab"
 )
 
@@ -83,6 +85,17 @@ func checkBothTargets(t *testing.T, state string) {
 	if code := run(context.Background(), []string{"sample", "-n", "3", "--state", state}, &out, &errOut, env); code != 0 ||
 		!awsLine.MatchString(firstLine(out.String())) {
 		t.Fatalf("LABCTL_TARGET=aws: exit %d, first line %q, stderr %s", code, firstLine(out.String()), errOut.String())
+	}
+	// A status taken while EC2 does not know an instance yet (eventual consistency) leaves it
+	// out rather than failing: Instances filters on instance-id.
+	tgt, err := target.Resolve(context.Background(), target.Options{Flag: "local", Stack: lab.ServiceStackName, StatePath: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := local.Targets[0].InstanceID
+	insts, err := actions.New(tgt.Config).Instances(context.Background(), known, "i-0fffffffffffffff0")
+	if err != nil || len(insts) != 1 || *insts[0].InstanceId != known {
+		t.Fatalf("Instances(%s, unknown) = %d instances, %v; want the known one only", known, len(insts), err)
 	}
 	// watch with --target aws: the first line, then the view, until interrupted.
 	var watchOut syncBuffer

@@ -160,13 +160,17 @@ func (a *Actions) TerminateInGroup(ctx context.Context, instanceID string) (stri
 	return aws.ToString(out.Activity.Description), nil
 }
 
-// Instances describes the given instances.
+// Instances describes the given instances. It filters on instance-id rather than naming the
+// ids, so an id EC2 does not know (yet: a just-launched instance, EC2 being eventually
+// consistent) is left out instead of failing the whole call with InvalidInstanceID.NotFound.
 func (a *Actions) Instances(ctx context.Context, ids ...string) ([]ec2types.Instance, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	var all []ec2types.Instance
-	p := ec2.NewDescribeInstancesPaginator(a.EC2, &ec2.DescribeInstancesInput{InstanceIds: ids})
+	p := ec2.NewDescribeInstancesPaginator(a.EC2, &ec2.DescribeInstancesInput{
+		Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: ids}},
+	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

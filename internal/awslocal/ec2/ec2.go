@@ -29,6 +29,7 @@ var stateCodes = map[string]int{StatePending: 0, StateRunning: 16, StateShutting
 // Instance is one instance as DescribeInstances shows it.
 type Instance struct {
 	ID, ImageID, Type, Architecture string
+	OwnerID                         string // the account
 	Zone                            string
 	State                           string
 	PrivateIP, PrivateDNS           string
@@ -261,20 +262,10 @@ func (h handlers) describeInstances(_ context.Context, p query.Params) (any, err
 			x.Tags = append(x.Tags, tagXML(t))
 		}
 		res.Reservations = append(res.Reservations, reservation{
-			ReservationID: "r-" + strings.TrimPrefix(in.ID, "i-"), OwnerID: ownerOf(in), Instances: []instanceXML{x},
+			ReservationID: "r-" + strings.TrimPrefix(in.ID, "i-"), OwnerID: in.OwnerID, Instances: []instanceXML{x},
 		})
 	}
 	return res, nil
-}
-
-// ownerOf reads the account from the instance's profile ARN (arn:aws:iam::<account>:…).
-func ownerOf(in Instance) string {
-	if in.Profile != nil {
-		if parts := strings.Split(in.Profile.ARN, ":"); len(parts) > 4 {
-			return parts[4]
-		}
-	}
-	return ""
 }
 
 func instanceMatches(in Instance, f query.Filter) bool {

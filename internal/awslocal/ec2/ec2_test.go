@@ -41,7 +41,7 @@ func newFake(n int) *fake {
 			state = ec2.StateTerminated
 		}
 		f.instances = append(f.instances, ec2.Instance{
-			ID: id, ImageID: "ami-0a1b2c3d4e5f60718", Type: "t3.micro", Architecture: "x86_64", Zone: zone, State: state,
+			ID: id, OwnerID: "123456789012", ImageID: "ami-0a1b2c3d4e5f60718", Type: "t3.micro", Architecture: "x86_64", Zone: zone, State: state,
 			PrivateIP: "10.0.1.10", LaunchTime: t0.Add(time.Duration(i) * time.Minute),
 			Profile: &ec2.Profile{ARN: normalARN, ID: "AIPAEXAMPLE"},
 			Tags:    []ec2.Tag{{Key: "Name", Value: "WebApp1"}, {Key: "aws:autoscaling:groupName", Value: "HealthCheckLab-Group"}, {Key: "ServerCode", Value: "basic"}},

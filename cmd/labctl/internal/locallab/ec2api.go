@@ -93,7 +93,7 @@ func (b ec2Backend) Instances() []ec2.Instance {
 	for _, in := range l.allInstances() {
 		md := in.meta.Instance()
 		x := ec2.Instance{
-			ID: in.id, ImageID: md.AMI, Type: md.Type, Architecture: md.Architecture, Zone: ZoneName(in.zone),
+			ID: in.id, OwnerID: AccountID, ImageID: md.AMI, Type: md.Type, Architecture: md.Architecture, Zone: ZoneName(in.zone),
 			State: in.state, PrivateIP: md.PrivateIPv4, PrivateDNS: md.Hostname,
 			SubnetID: l.ids.subnets[zoneIndex(in.zone)], VpcID: l.ids.vpcID, LaunchTime: in.launched,
 			Tags: []ec2.Tag{

@@ -3,10 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,6 +18,7 @@ import (
 	"time"
 
 	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/internal/localb"
 	"healthchecklab/internal/repo"
 )
 
@@ -78,10 +83,58 @@ func (p *upProcess) wait(t *testing.T) {
 	}
 }
 
+// frozenTargetIs504: with one web server stopped (SIGSTOP: its socket still accepts), the
+// request routed to it is answered 504 by the load balancer after the idle timeout, which
+// --fast scales to 4 s, and counted as a load-balancer 5xx.
+func frozenTargetIs504(t *testing.T, state, webBin, upOutput string) {
+	t.Helper()
+	if !strings.Contains(upOutput, "idle timeout 4s") {
+		t.Errorf("local up --fast does not report the 4 s idle timeout:\n%s", upOutput)
+	}
+	st, err := locallab.ReadState(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := processesRunning(webBin)
+	if len(pids) == 0 {
+		t.Fatal("no web server running")
+	}
+	pid, _ := strconv.Atoi(pids[0])
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(pid, syscall.SIGCONT)
+	// Round robin over three healthy targets: three requests reach the frozen one once.
+	client := &http.Client{Timeout: 30 * time.Second}
+	var codes []int
+	for range 3 {
+		resp, err := client.Get(st.URL + "/")
+		if err != nil {
+			t.Fatalf("request through the load balancer: %v", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+	}
+	if !slices.Contains(codes, http.StatusGatewayTimeout) {
+		t.Errorf("codes %v with one target frozen, want a 504", codes)
+	}
+	var status struct {
+		Counters *localb.Counters `json:"counters"`
+	}
+	if err := json.Unmarshal([]byte(mustLabctl(t, state, "status", "--json")), &status); err != nil {
+		t.Fatal(err)
+	}
+	if k := status.Counters; k == nil || k.ELB504 < 1 || k.ELB5xx < k.ELB504 {
+		t.Errorf("counters %+v: want the 504 counted as a load-balancer 5xx", k)
+	}
+}
+
 // TestLocalUpLifecycle runs `labctl local up` as a user does and ends it the two hard ways:
 // its terminal closes (SIGHUP), after which the lab has stopped cleanly as on Ctrl-C, and
 // kill -9, after which no web server survives it and the next start removes what it left.
-// While it runs, a second `local up` on the same state file is refused.
+// While it runs, a second `local up` on the same state file is refused and a frozen target
+// gets a 504.
 func TestLocalUpLifecycle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the local lab twice; skipped with -short")
@@ -123,6 +176,7 @@ func TestLocalUpLifecycle(t *testing.T) {
 			!strings.Contains(err.Error(), "a local lab is already running with state file "+state) {
 			t.Errorf("second local up: %v, want refused", err)
 		}
+		frozenTargetIs504(t, state, webBin, p.output())
 		if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}

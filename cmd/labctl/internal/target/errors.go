@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
 
@@ -54,7 +53,7 @@ func (t *Target) Explain(err error) error {
 		signing *v4.SigningError
 		api     smithy.APIError
 		dns     *net.DNSError
-		maxErr  *retry.MaxAttemptsError
+		netErr  *net.OpError
 	)
 	switch {
 	case errors.As(err, &signing):
@@ -96,8 +95,11 @@ func (t *Target) Explain(err error) error {
 		return fmt.Errorf("%s: %s (%s)", action, msg, code)
 	case errors.As(err, &dns):
 		return fmt.Errorf("cannot resolve %s: is %q a real AWS region? Check AWS_REGION or the profile", dns.Name, t.Config.Region)
-	case errors.As(err, &maxErr) && t.Kind == Local:
-		return fmt.Errorf("the local lab's endpoint does not answer %s: is the lab still running? (%v)", action, errors.Unwrap(maxErr))
+	case errors.As(err, &netErr):
+		if t.Kind == Local {
+			return fmt.Errorf("the local lab's endpoint does not answer %s (%v): is the lab still running?", action, netErr.Err)
+		}
+		return fmt.Errorf("cannot reach AWS for %s in %s (%v): check the network, a proxy, or AWS_ENDPOINT_URL", action, where, netErr.Err)
 	}
 	return err
 }

@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/logging"
 
 	"healthchecklab/cmd/labctl/internal/locallab"
 )
@@ -56,12 +58,22 @@ func Resolve(ctx context.Context, o Options) (*Target, error) {
 	}
 	switch Kind(choice) {
 	case AWS:
-		cfg, err := config.LoadDefaultConfig(ctx)
+		// The SDK's own log lines (an IMDS fallback warning, say) would break the one-line
+		// errors; what matters reaches the user through the returned errors.
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithLogger(logging.Nop{}))
 		if err != nil {
+			var noProfile config.SharedConfigProfileNotExistError
+			if errors.As(err, &noProfile) {
+				return nil, fmt.Errorf("AWS profile %q not found: check AWS_PROFILE (`aws configure list-profiles` lists the profiles)", noProfile.Profile)
+			}
 			return nil, fmt.Errorf("AWS configuration: %v", err)
 		}
 		if cfg.Region == "" {
 			return nil, errors.New("no AWS region configured: set AWS_REGION, or a region in your profile (`aws configure`)")
+		}
+		// Credentials are looked up before any call, so that their absence reads as such.
+		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+			return nil, credentialsError(err)
 		}
 		return &Target{Kind: AWS, Stack: o.Stack, Config: cfg}, nil
 	case Local:
@@ -75,6 +87,16 @@ func Resolve(ctx context.Context, o Options) (*Target, error) {
 	default:
 		return nil, fmt.Errorf("unknown target %q: use --target aws or --target local", choice)
 	}
+}
+
+// credentialsError says why the standard credential chain found nothing usable.
+func credentialsError(err error) error {
+	const todo = "run `aws configure` (or `aws sso login`), or set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+	if strings.Contains(err.Error(), "no EC2 IMDS role found") {
+		// The chain ran out: no variables, no profile keys, not on an instance with a role.
+		return errors.New("no AWS credentials found: " + todo)
+	}
+	return fmt.Errorf("cannot get AWS credentials (%s): %s", strings.Join(strings.Fields(err.Error()), " "), todo)
 }
 
 // local reaches the running local lab through its AWS endpoint, with the lab's own user key

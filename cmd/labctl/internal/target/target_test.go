@@ -3,6 +3,7 @@ package target
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -41,17 +42,24 @@ func TestResolve(t *testing.T) {
 		name      string
 		flag, env string
 		want      string // error substring
+		// one more variable of the AWS configuration
+		setKey, setValue string
 	}{
-		{"nothing chosen, no lab", "", "", "no lab running here and no target chosen: start one with `labctl local up`, or drive a deployed stack with `--target aws`"},
-		{"local chosen, no lab", "local", "", "no lab running (start one with `labctl local up`)"},
-		{"env local, no lab", "", "local", "no lab running (start one"},
-		{"flag local beats env aws", "local", "aws", "no lab running (start one"},
-		{"aws without a region", "aws", "", "no AWS region configured: set AWS_REGION"},
-		{"env aws without a region", "", "aws", "no AWS region configured"},
-		{"unknown target", "gcp", "", `unknown target "gcp": use --target aws or --target local`},
+		{"nothing chosen, no lab", "", "", "no lab running here and no target chosen: start one with `labctl local up`, or drive a deployed stack with `--target aws`", "", ""},
+		{"local chosen, no lab", "local", "", "no lab running (start one with `labctl local up`)", "", ""},
+		{"env local, no lab", "", "local", "no lab running (start one", "", ""},
+		{"flag local beats env aws", "local", "aws", "no lab running (start one", "", ""},
+		{"aws without a region", "aws", "", "no AWS region configured: set AWS_REGION", "", ""},
+		{"env aws without a region", "", "aws", "no AWS region configured", "", ""},
+		{"unknown target", "gcp", "", `unknown target "gcp": use --target aws or --target local`, "", ""},
+		{"aws without credentials", "aws", "", "no AWS credentials found: run `aws configure`", "AWS_REGION", "eu-west-1"},
+		{"aws with a missing profile", "aws", "", `AWS profile "nosuch" not found: check AWS_PROFILE`, "AWS_PROFILE", "nosuch"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.setKey != "" {
+				t.Setenv(tt.setKey, tt.setValue)
+			}
 			_, err := Resolve(context.Background(), Options{Flag: tt.flag, Env: tt.env, Stack: "HealthCheckLab", StatePath: noLab})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Resolve: %v, want an error containing %q", err, tt.want)
@@ -133,6 +141,10 @@ func TestExplain(t *testing.T) {
 			"the access key is not valid in region eu-west-1 (InvalidClientTokenId)"},
 		{"bad secret", op("EC2", "DescribeInstances", api("SignatureDoesNotMatch", "x")), "(SignatureDoesNotMatch): the secret key does not belong"},
 		{"expired", op("SSM", "GetParameter", api("ExpiredTokenException", "x")), "have expired (ExpiredTokenException)"},
+		{"unreachable", op("CloudFormation", "DescribeStacks", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}),
+			"cannot reach AWS for cloudformation:DescribeStacks in region eu-west-1 (connect: connection refused): check the network"},
+		{"region typo", op("CloudFormation", "DescribeStacks", &net.DNSError{Name: "cloudformation.eu-west-1.amazonaws.com", Err: "no such host", IsNotFound: true}),
+			`cannot resolve cloudformation.eu-west-1.amazonaws.com: is "eu-west-1" a real AWS region? Check AWS_REGION`},
 		{"other", op("EC2", "DescribeInstances", api("InvalidInstanceID.NotFound", "The instance ID 'i-1' does not exist\n")),
 			"ec2:DescribeInstances: The instance ID 'i-1' does not exist (InvalidInstanceID.NotFound)"},
 	}

@@ -68,12 +68,17 @@ type globals struct {
 // open resolves the target, finds the stack on it and prints the verb's first line, what
 // it acts on (to stderr when stdout carries JSON).
 func (g *globals) open(cmd *cobra.Command, asJSON bool) (*labops.Lab, error) {
+	return g.openWith(cmd, asJSON, labops.Open)
+}
+
+// openWith is open with another way to open the stack (labops.OpenForDeploy).
+func (g *globals) openWith(cmd *cobra.Command, asJSON bool, openStack func(context.Context, *target.Target) (*labops.Lab, error)) (*labops.Lab, error) {
 	ctx := cmd.Context()
 	t, err := target.Resolve(ctx, target.Options{Flag: g.target, Env: g.getenv(target.EnvVar), Stack: g.stack, StatePath: g.state})
 	if err != nil {
 		return nil, err
 	}
-	l, err := labops.Open(ctx, t)
+	l, err := openStack(ctx, t)
 	if err != nil {
 		return nil, err
 	}
@@ -446,7 +451,7 @@ func newDeployCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			l, err := g.open(cmd, false)
+			l, err := g.openWith(cmd, false, labops.OpenForDeploy)
 			if err != nil {
 				return err
 			}

@@ -211,6 +211,16 @@ func deployOnAWSStreamsTargetHealth(t *testing.T, state string) {
 	}
 	m := strings.TrimSpace(string(out))
 	dir := t.TempDir()
+	// A first deploy: the stack does not exist yet, which is no error for deploy.
+	if err := os.WriteFile(filepath.Join(dir, "npx"), []byte("#!/bin/sh\necho \"stand-in: npx $*\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	first := mustLabctl(t, state, "--stack", "Fresh", "deploy", "--server-code", "basic")
+	if firstLine(first) != "Fresh in local-1 (not deployed yet)" ||
+		!strings.Contains(first, "cdk │ stand-in: npx cdk deploy Fresh -c ServerCode=basic --require-approval never") {
+		t.Fatalf("first deploy of a stack:\n%s", first)
+	}
 	script := fmt.Sprintf(`#!/bin/sh
 aws ec2 terminate-instances --instance-ids %[1]s --output text >/dev/null || exit 9
 echo "stand-in deploy: %[1]s terminated"
@@ -226,7 +236,6 @@ echo "stand-in deploy: no healthy replacement" >&2; exit 7
 	if err := os.WriteFile(filepath.Join(dir, "npx"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	start := time.Now()
 	deployed := mustLabctl(t, state, "deploy", "--server-code", "healthcheck")
 	if !strings.Contains(deployed, "cdk │ stand-in deploy: 3 healthy") || !strings.Contains(deployed, "deployed") {

@@ -132,8 +132,17 @@ type targetFollower struct {
 	lastErr string
 }
 
-// step reads the status once and reports what changed since the last step.
+// step reads the status once and reports what changed since the last step. A stack that
+// the deploy is creating is followed from when it has its outputs.
 func (f *targetFollower) step(ctx context.Context) {
+	if !f.l.deployed() {
+		st, err := f.l.A.DescribeStack(ctx, f.l.Stack.Name)
+		if err != nil || st.Outputs[lab.OutputTargetGroupArn] == "" || st.Outputs[lab.OutputAutoScalingGroupName] == "" {
+			return
+		}
+		f.l.Stack = st
+		f.say("stack %s created (%s, account %s)", st.Name, st.Status, st.Account)
+	}
 	st, err := f.l.Status(ctx)
 	if ctx.Err() != nil {
 		return

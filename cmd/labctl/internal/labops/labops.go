@@ -8,6 +8,7 @@ package labops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -54,10 +55,26 @@ func Open(ctx context.Context, t *target.Target) (*Lab, error) {
 	return l, nil
 }
 
+// OpenForDeploy is Open for `deploy`, which on AWS may create the stack: there a stack that
+// does not exist yet is no error, and the deploy follows the targets once it does.
+func OpenForDeploy(ctx context.Context, t *target.Target) (*Lab, error) {
+	l, err := Open(ctx, t)
+	if t.Kind == target.AWS && errors.Is(err, target.ErrStackNotFound) {
+		return &Lab{T: t, A: actions.New(t.Config), Stack: actions.Stack{Name: t.Stack, Region: t.Config.Region}}, nil
+	}
+	return l, err
+}
+
+// deployed reports whether the stack exists (OpenForDeploy may open one that does not).
+func (l *Lab) deployed() bool { return l.Stack.ID != "" }
+
 // Describe is the first line of every verb: what it acts on.
 func (l *Lab) Describe() string {
 	if l.T.Kind == target.Local {
 		return "local lab at " + l.T.Lab.State.URL
+	}
+	if !l.deployed() {
+		return fmt.Sprintf("%s in %s (not deployed yet)", l.Stack.Name, l.Stack.Region)
 	}
 	return fmt.Sprintf("%s in %s (account %s)", l.Stack.Name, l.Stack.Region, l.Stack.Account)
 }

@@ -68,11 +68,11 @@ func (t *Target) Explain(err error) error {
 		case "ValidationError":
 			if strings.Contains(msg, "does not exist") && strings.HasPrefix(action, "cloudformation:") {
 				if t.Kind == Local {
-					return fmt.Errorf("stack %s not found in the local lab (ValidationError): check --stack (the lab's stack is %s)",
-						t.Stack, lab.ServiceStackName)
+					return stackNotFound(fmt.Sprintf("stack %s not found in the local lab (ValidationError): check --stack (the lab's stack is %s)",
+						t.Stack, lab.ServiceStackName))
 				}
-				return fmt.Errorf("stack %s not found in %s (ValidationError): deploy it (`npx cdk deploy --all`), "+
-					"or name its region (AWS_REGION) or its name (--stack)", t.Stack, where)
+				return stackNotFound(fmt.Sprintf("stack %s not found in %s (ValidationError): deploy it (`npx cdk deploy --all`), "+
+					"or name its region (AWS_REGION) or its name (--stack)", t.Stack, where))
 			}
 		case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "Forbidden":
 			who := "your identity"
@@ -103,5 +103,14 @@ func (t *Target) Explain(err error) error {
 	}
 	return err
 }
+
+// ErrStackNotFound marks the explanation of a stack that does not exist (errors.Is).
+var ErrStackNotFound = errors.New("stack not found")
+
+// stackNotFound is an explanation that is ErrStackNotFound.
+type stackNotFound string
+
+func (e stackNotFound) Error() string        { return string(e) }
+func (e stackNotFound) Is(target error) bool { return target == ErrStackNotFound }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

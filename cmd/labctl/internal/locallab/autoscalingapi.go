@@ -34,7 +34,7 @@ func (b asgBackend) Groups() []autoscaling.Group {
 	l.mu.Lock()
 	g.LaunchTemplate = b.template(l.templateVersion)
 	for _, in := range l.allInstances() {
-		lifecycle := map[string]string{ec2.StateRunning: "InService", ec2.StateShuttingDown: "Terminating"}[in.state]
+		lifecycle := map[string]string{ec2.StatePending: "Pending", ec2.StateRunning: "InService", ec2.StateShuttingDown: "Terminating"}[in.state]
 		if lifecycle == "" {
 			continue
 		}

@@ -54,12 +54,11 @@ func (l *Lab) launch(ctx context.Context, zone string, code lab.ServerCode) (*in
 		in, err := l.startInstance(ctx, zone, code)
 		if err == nil {
 			l.mu.Lock()
-			in.state, in.version = ec2.StateRunning, l.templateVersion
-			in.assoc = newAssociation(lab.RoleName(l.prefix))
-			l.instances[in.id] = in
+			in.state = ec2.StateRunning
 			l.mu.Unlock()
 			if err := l.lb.Register(localb.Target{ID: in.id, URL: in.url}); err != nil {
 				in.stop()
+				l.retire(in)
 				return nil, err
 			}
 			return in, nil
@@ -85,9 +84,16 @@ func (l *Lab) startInstance(ctx context.Context, zone string, code lab.ServerCod
 	})
 	meta.UseCredentials(l.instanceCredentials)
 	in := &instance{id: id, zone: zone, code: code, meta: meta, exited: make(chan struct{}), state: ec2.StatePending, launched: time.Now().UTC()}
+	// EC2 lists the instance from now on: pending until its server answers, terminated if it
+	// never does.
+	l.mu.Lock()
+	in.version, in.assoc = l.templateVersion, newAssociation(lab.RoleName(l.prefix))
+	l.instances[id] = in
+	l.mu.Unlock()
 	defer func() {
 		if err != nil {
 			in.stop()
+			l.retire(in)
 		}
 	}()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -223,16 +229,21 @@ func (l *Lab) terminate(ctx context.Context, in *instance, say func(string, ...a
 		}
 	}
 	in.stop()
+	l.retire(in)
+	say("%s: instance %s terminated", ZoneName(in.zone), in.id)
+	return nil
+}
+
+// retire records a stopped instance as terminated: EC2 keeps listing it for a while.
+func (l *Lab) retire(in *instance) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	delete(l.instances, in.id)
 	in.state, in.assoc.state = ec2.StateTerminated, assocDisassociated
 	l.gone = append(l.gone, in)
 	if len(l.gone) > maxGone {
 		l.gone = l.gone[len(l.gone)-maxGone:]
 	}
-	l.mu.Unlock()
-	say("%s: instance %s terminated", ZoneName(in.zone), in.id)
-	return nil
 }
 
 // stop ends the web-server process (interrupt to its group, kill after 10 s), then its

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/cmd/labctl/internal/target"
+	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
 )
 
@@ -52,6 +55,8 @@ then use the other verbs from a second terminal. Drive a deployed stack with:
 		newRepairCmd(g),
 		newDeployCmd(g),
 		newWatchCmd(g),
+		newResetCmd(g),
+		newTourCmd(g),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath())
@@ -277,7 +282,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), st)
 			}
-			printStatus(cmd.OutOrStdout(), st)
+			printStatus(cmd.OutOrStdout(), st, view.StyleFor(cmd.OutOrStdout(), g.getenv))
 			return nil
 		},
 	}
@@ -315,7 +320,7 @@ func newSampleCmd(g *globals) *cobra.Command {
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), s)
 			}
-			printSample(cmd.OutOrStdout(), s)
+			printSample(cmd.OutOrStdout(), s, view.StyleFor(cmd.OutOrStdout(), g.getenv))
 			return nil
 		},
 	}
@@ -328,7 +333,7 @@ func newDependencyCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:       "dependency on|off",
 		Short:     "Set the stack's " + lab.ParameterName + " parameter (off simulates the service's outage)",
-		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		Args:      oneOf("dependency takes on or off: labctl dependency on|off", "on", "off"),
 		ValidArgs: []string{"on", "off"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l, err := g.open(cmd, false)
@@ -364,7 +369,7 @@ func newFaultCmd(g *globals) *cobra.Command {
 			"fault NAME --via fis (--target aws, stack deployed with -c FaultInjection=true) starts the stack's AWS FIS\n" +
 			"experiment for NAME on zone c and follows it to its end; the experiment undoes its fault itself after " +
 			lab.FaultDuration.String() + ".\nNAME is one of " + strings.Join(labops.FISFaults(), ", ") + ".",
-		Args:      cobra.ExactArgs(1),
+		Args:      faultArgs,
 		ValidArgs: labops.FISFaults(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch via {
@@ -421,8 +426,11 @@ func newRepairCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "repair --az c",
 		Short: "Terminate one zone's instance through Auto Scaling and wait until its replacement is a healthy target",
-		Args:  cobra.NoArgs,
+		Args:  flagInstead("repair", "--az", "labctl repair --az %s"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if az == "" {
+				return errors.New("which zone? labctl repair --az a, b or c")
+			}
 			if timeout <= 0 {
 				return fmt.Errorf("bad --timeout %s: use a positive duration such as 15m", timeout)
 			}
@@ -435,7 +443,6 @@ func newRepairCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&az, "az", "", "zone letter (a, b, c: the group's zones in name order) or zone name")
 	cmd.Flags().DurationVar(&timeout, "timeout", labops.DefaultTimeout, "give up waiting after this long")
-	_ = cmd.MarkFlagRequired("az")
 	return cmd
 }
 
@@ -445,8 +452,11 @@ func newDeployCmd(g *globals) *cobra.Command {
 		Use: "deploy --server-code X",
 		Short: "Replace all instances with a new ServerCode: on AWS `npx cdk deploy " + lab.ServiceStackName +
 			" -c ServerCode=X`, locally the lab's rolling replacement",
-		Args: cobra.NoArgs,
+		Args: flagInstead("deploy", "--server-code", "labctl deploy --server-code %s"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if code == "" {
+				return errors.New("which ServerCode? labctl deploy --server-code basic, errorhandling or healthcheck")
+			}
 			sc, err := lab.ParseServerCode(code)
 			if err != nil {
 				return err
@@ -459,11 +469,46 @@ func newDeployCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&code, "server-code", "", "basic, errorhandling or healthcheck")
-	_ = cmd.MarkFlagRequired("server-code")
 	return cmd
 }
 
 // lineWriter prints each progress line of a long operation.
 func lineWriter(out io.Writer) labops.Progress {
 	return func(msg string) { fmt.Fprintln(out, msg) }
+}
+
+// oneOf accepts exactly one argument among valid; otherwise the error is usage, plus what
+// was given.
+func oneOf(usage string, valid ...string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) == 1 && slices.Contains(valid, args[0]) {
+			return nil
+		}
+		if len(args) == 0 {
+			return errors.New(usage)
+		}
+		return fmt.Errorf("%s (not %q)", usage, strings.Join(args, " "))
+	}
+}
+
+// flagInstead refuses positional arguments to a verb that takes its value as flag, with
+// the command line that does what was meant (example has one %s for the argument).
+func flagInstead(verb, flag, example string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		return fmt.Errorf("%s takes %s, not an argument: %s", verb, flag, fmt.Sprintf(example, strings.Join(args, " ")))
+	}
+}
+
+// faultArgs wants the fault's name; a zone given as a second argument gets the --az line.
+func faultArgs(_ *cobra.Command, args []string) error {
+	switch len(args) {
+	case 0:
+		return errors.New("which fault? labctl fault " + FaultStaleCredentials + " --az c, or labctl fault NAME --via fis")
+	case 1:
+		return nil
+	}
+	return fmt.Errorf("fault takes the zone as --az, not an argument: labctl fault %s --az %s", args[0], strings.Join(args[1:], " "))
 }

@@ -1,92 +1,94 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"sort"
-	"strings"
-	"text/tabwriter"
+	"strconv"
+	"time"
 
 	"healthchecklab/cmd/labctl/internal/labops"
+	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
 )
 
-// printStatus renders a status as text: a header, one row per target, and on the local
-// lab the load balancer's counters.
-func printStatus(out io.Writer, st labops.Status) {
+// printStatus draws a status on the 80-column screen of package view.
+func printStatus(out io.Writer, st labops.Status, s view.Style) {
+	view.WriteStatus(out, statusView(st), s)
+}
+
+// printSample draws a sample on the 80-column screen of package view.
+func printSample(out io.Writer, sm labops.Sample, s view.Style) {
+	view.WriteSample(out, sampleView(sm), s)
+}
+
+// statusView is what the screens show of a status.
+func statusView(st labops.Status) view.Status {
 	hc := st.HealthCheck
-	fmt.Fprintf(out, "web site %s   ServerCode %s   %s=%s\n", st.URL, st.ServerCode, lab.ParameterName, st.Parameter)
-	fmt.Fprintf(out, "health check %s every %gs, timeout %gs, healthy %d, unhealthy %d, deregistration delay %gs\n",
-		hc.Path, hc.IntervalSeconds, hc.TimeoutSeconds, hc.HealthyThreshold, hc.UnhealthyThreshold, hc.DeregistrationDelay)
-	if st.Busy != "" {
-		fmt.Fprintln(out, st.Busy)
+	v := view.Status{
+		ServerCode: st.ServerCode, Parameter: st.Parameter,
+		HealthCheck: lab.HealthCheck{
+			Path: hc.Path, Interval: seconds(hc.IntervalSeconds), Timeout: seconds(hc.TimeoutSeconds),
+			HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold,
+			SuccessCodes: hc.SuccessCodes, DeregistrationDelay: seconds(hc.DeregistrationDelay),
+		},
 	}
-	fmt.Fprintln(out)
-	local := st.Counters != nil
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	header := "ZONE\tINSTANCE\tSTATE\tREASON\tROLE\tCODE"
-	if local {
-		header += "\tREQUESTS"
-	}
-	fmt.Fprintln(tw, header)
-	for _, t := range st.Targets {
-		reason := t.Reason
-		if t.Description != "" && (t.State == "unhealthy" || t.State == "unused") {
-			reason += " (" + t.Description + ")"
-		}
-		zone := t.Zone
-		if t.Letter != "" {
-			zone = t.Letter + " " + t.Zone
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s", zone, t.InstanceID, t.State, reason, t.Role, t.ServerCode)
-		if local {
-			fmt.Fprintf(tw, "\t%d", t.Requests)
-		}
-		fmt.Fprintln(tw)
-	}
-	tw.Flush()
 	if k := st.Counters; k != nil {
-		fmt.Fprintf(out, "\nrequests %d   load-balancer 5xx %d (502: %d, 503: %d, 504: %d)   target 5xx %d   routed while failing open %d\n",
-			k.Requests, k.ELB5xx, k.ELB502, k.ELB503, k.ELB504, k.Target5xx, k.FailOpen)
+		v.Counters = &view.Counters{Requests: k.Requests, ELB502: k.ELB502, ELB503: k.ELB503, ELB504: k.ELB504,
+			Target5xx: k.Target5xx, FailOpen: k.FailOpen}
 	}
+	if op := st.Operation; op != nil {
+		v.Operation = &view.Operation{Kind: op.Kind, ServerCode: op.ServerCode, Zone: op.Zone, Started: op.Started, Last: op.Last}
+	} else if st.Busy != "" {
+		v.Operation = &view.Operation{Kind: st.Busy}
+	}
+	for _, t := range st.Targets {
+		vt := view.Target{Zone: t.Letter, InstanceID: t.InstanceID, State: t.State, Reason: t.Reason,
+			Description: t.Description, Role: t.Role, ServerCode: t.ServerCode, Current: t.Current, Requests: t.Requests}
+		if vt.Zone == "" {
+			vt.Zone = t.Zone
+		}
+		if st.Counters == nil {
+			vt.Requests = -1
+		}
+		for _, c := range t.Checks {
+			vt.Checks = append(vt.Checks, view.Check{OK: c.OK, Code: c.Code, At: c.At})
+		}
+		if t.NextCheck != nil {
+			vt.NextCheck = *t.NextCheck
+		}
+		v.Targets = append(v.Targets, vt)
+	}
+	return v
 }
 
-// printSample renders a sample: one row per zone, the shows served, any diagnostic, and on
-// the local lab the load balancer's counters during the sample.
-func printSample(out io.Writer, s labops.Sample) {
-	fmt.Fprintf(out, "%d requests to %s\n\n", s.Requests, s.URL)
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ZONE\tINSTANCE\tREQUESTS\tSTATUS CODES\tPERSONALIZED\tSTATIC\tSHOWS")
-	for _, z := range s.Zones {
-		zone := z.Zone
-		if z.Letter != "" {
-			zone = z.Letter + " " + z.Zone
+// sampleView is what the screens show of a sample; answers from no known zone are zone "?".
+func sampleView(sm labops.Sample) view.Sample {
+	v := view.Sample{URL: sm.URL, Requests: sm.Requests, Codes: codeCounts(sm.Codes)}
+	if k := sm.Counters; k != nil {
+		v.Counters = &view.Counters{Requests: k.Requests, ELB502: k.ELB502, ELB503: k.ELB503, ELB504: k.ELB504,
+			Target5xx: k.Target5xx, FailOpen: k.FailOpen}
+	}
+	for _, z := range sm.Zones {
+		vz := view.ZoneSample{Zone: z.Letter, Instances: z.Instances, Requests: z.Requests, Codes: codeCounts(z.Codes),
+			Personalized: z.Personalized, Static: z.Static, Text: z.Text}
+		if vz.Zone == "" {
+			vz.Zone = "?"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", zone, strings.Join(z.Instances, ","), z.Requests, counts(z.Codes),
-			z.Personalized, z.Static, counts(z.Shows))
-	}
-	tw.Flush()
-	for _, z := range s.Zones {
-		for _, d := range z.Diagnostics {
-			fmt.Fprintf(out, "%s diagnostic: %s\n", z.Zone, d)
+		if len(z.Diagnostics) > 0 {
+			vz.Diagnostic = z.Diagnostics[0]
 		}
+		v.Zones = append(v.Zones, vz)
 	}
-	if k := s.Counters; k != nil {
-		fmt.Fprintf(out, "\nduring the sample: load-balancer 5xx %d (502: %d, 503: %d, 504: %d), target 5xx %d, routed while failing open %d\n",
-			k.ELB5xx, k.ELB502, k.ELB503, k.ELB504, k.Target5xx, k.FailOpen)
-	}
+	return v
 }
 
-// counts renders counts by key as "200×8 502×2", keys in order.
-func counts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+func codeCounts(m map[string]int) map[int]int {
+	out := make(map[int]int, len(m))
+	for k, n := range m {
+		if c, err := strconv.Atoi(k); err == nil {
+			out[c] += n
+		}
 	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s×%d", k, m[k])
-	}
-	return strings.Join(parts, " ")
+	return out
 }
+
+func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }

@@ -3,19 +3,19 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"healthchecklab/cmd/labctl/internal/target"
+	"healthchecklab/cmd/labctl/internal/view"
 )
 
 func newWatchCmd(g *globals) *cobra.Command {
 	var every time.Duration
 	cmd := &cobra.Command{
 		Use:   "watch",
-		Short: "Live target-health view until interrupted (Ctrl-C)",
+		Short: "Live target health, latest health checks, time to the next one and a deploy or repair in flight (Ctrl-C stops)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if every != 0 && every < 100*time.Millisecond {
@@ -33,14 +33,11 @@ func newWatchCmd(g *globals) *cobra.Command {
 				}
 			}
 			out := cmd.OutOrStdout()
-			// On a terminal the view is redrawn in place; into a pipe or file, a new view is
-			// printed only when it changed.
-			tty := false
-			if f, ok := out.(*os.File); ok {
-				if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-					tty = true
-				}
-			}
+			// On a terminal the screen is redrawn in place; into a pipe or file, a new
+			// screen is printed only when something other than the clocks and request
+			// counts changed.
+			tty := view.IsTerminal(out)
+			style := view.StyleFor(out, g.getenv)
 			var last []byte
 			for {
 				st, err := l.Status(ctx)
@@ -50,16 +47,18 @@ func newWatchCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				var view bytes.Buffer
-				printStatus(&view, st)
+				now := time.Now()
+				vs := statusView(st)
+				var screen bytes.Buffer
+				view.WriteWatch(&screen, vs, now, style)
 				if tty {
-					fmt.Fprintf(out, "\033[H\033[2J%s   %s  (every %s, Ctrl-C to stop)\n", l.Describe(), time.Now().Format("15:04:05"), every)
-					_, _ = out.Write(view.Bytes())
-				} else if !bytes.Equal(view.Bytes(), last) {
-					fmt.Fprintf(out, "--- %s\n", time.Now().Format("15:04:05"))
-					_, _ = out.Write(view.Bytes())
+					fmt.Fprintf(out, "\033[H\033[2J%s\n%s · every %s · Ctrl-C stops\n", view.Fit(l.Describe(), view.Width), now.Format("15:04:05"), every)
+					_, _ = out.Write(screen.Bytes())
+				} else if key := watchKey(vs); !bytes.Equal(key, last) {
+					fmt.Fprintf(out, "--- %s\n", now.Format("15:04:05"))
+					_, _ = out.Write(screen.Bytes())
+					last = key
 				}
-				last = view.Bytes()
 				select {
 				case <-ctx.Done():
 					return nil
@@ -70,4 +69,17 @@ func newWatchCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().DurationVar(&every, "interval", 0, "refresh interval (default 1s on the local lab, 5s on AWS)")
 	return cmd
+}
+
+// watchKey is what makes a new screen worth printing into a pipe: everything but the
+// request counts and the health checks' clocks.
+func watchKey(vs view.Status) []byte {
+	vs.Counters = nil
+	vs.Targets = append([]view.Target(nil), vs.Targets...)
+	for i := range vs.Targets {
+		vs.Targets[i].Requests = -1
+	}
+	var key bytes.Buffer
+	view.WriteStatus(&key, vs, view.Style{})
+	return key.Bytes()
 }

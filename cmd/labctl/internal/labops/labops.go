@@ -163,7 +163,12 @@ func (l *Lab) StaleCredentials(ctx context.Context, az string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("zone %s has no serving instance in group %s: see `labctl status`", zone, aws.ToString(g.AutoScalingGroupName))
 	}
-	id := aws.ToString(in.InstanceId)
+	return l.attachProfile(ctx, aws.ToString(in.InstanceId), zone, l.Output(lab.OutputNoDDBProfileName))
+}
+
+// attachProfile replaces the instance-profile association of one instance with profile and
+// returns a one-line confirmation (also when it already had that profile).
+func (l *Lab) attachProfile(ctx context.Context, id, zone, profile string) (string, error) {
 	assocs, err := l.A.ProfileAssociations(ctx, id)
 	if err != nil {
 		return "", l.T.Explain(err)
@@ -171,7 +176,6 @@ func (l *Lab) StaleCredentials(ctx context.Context, az string) (string, error) {
 	if len(assocs) == 0 {
 		return "", fmt.Errorf("instance %s (%s) has no instance profile association", id, zone)
 	}
-	profile := l.Output(lab.OutputNoDDBProfileName)
 	a := assocs[0]
 	if a.IamInstanceProfile != nil && actions.ProfileName(aws.ToString(a.IamInstanceProfile.Arn)) == profile {
 		return fmt.Sprintf("instance %s (%s) already has instance profile %s", id, zone, profile), nil

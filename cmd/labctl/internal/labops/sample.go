@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/localb"
 )
@@ -36,6 +37,7 @@ type ZoneSample struct {
 	Personalized int            `json:"personalized"`
 	Static       int            `json:"static"`
 	Shows        map[string]int `json:"shows,omitempty"`       // the recommendations served, with counts
+	Text         string         `json:"text,omitempty"`        // the first answer, worded as the page words it
 	Diagnostics  []string       `json:"diagnostics,omitempty"` // the first static answer's diagnostic
 }
 
@@ -115,6 +117,9 @@ func (l *Lab) Sample(ctx context.Context, n int) (Sample, error) {
 				z.Shows = map[string]int{}
 			}
 			z.Shows[p.Show]++
+			if z.Text == "" {
+				z.Text = view.Recommendation(p.UserName, p.Show, p.Personalized)
+			}
 			if p.Personalized {
 				z.Personalized++
 			} else {
@@ -140,6 +145,12 @@ func (l *Lab) Sample(ctx context.Context, n int) (Sample, error) {
 	letters := map[string]string{}
 	for _, t := range before.Targets {
 		letters[t.Zone] = t.Letter
+	}
+	// Every zone of the group has a row, with 0 when the load balancer sent it nothing.
+	for _, z := range before.Zones {
+		if zones[z.Name] == nil {
+			zones[z.Name] = &ZoneSample{Zone: z.Name, Instances: []string{}, Codes: map[string]int{}}
+		}
 	}
 	for _, z := range zones {
 		z.Letter = letters[z.Zone]

@@ -98,12 +98,11 @@ func (r *runner) printf(format string, args ...any) { fmt.Fprintf(r.out, format,
 
 func (r *runner) run(ctx context.Context) error {
 	start := r.o.Clock.Now()
-	r.printf("HealthCheckLab tour on the %s\n", r.lab.Describe())
 	how := "Enter runs each step, q stops; Ctrl-C stops at once and the lab stays usable."
 	if r.o.Yes {
 		how = "Running every step without stopping (--yes)."
 	}
-	view.Wrap(r.out, fmt.Sprintf("Ten steps, each checked against what the lab should show. %s", how), view.Width, "")
+	view.Wrap(r.out, fmt.Sprintf("The HealthCheckLab tour: ten steps, each checked against what the lab should show. %s", how), view.Width, "")
 	r.md.header(r.lab.Describe(), start)
 
 	st, err := r.lab.Status(ctx)
@@ -287,10 +286,10 @@ func (r *runner) act(ctx context.Context, actions []Action) error {
 		r.printf("\n» %s\n", a.Command())
 		start := r.o.Clock.Now()
 		var lines []string
+		// The verbs' progress lines carry their own timings.
 		err := a.run(ctx, r.lab, func(msg string) {
-			line := fmt.Sprintf("%6s  %s", seconds(r.o.Clock.Now().Sub(start)), msg)
-			lines = append(lines, line)
-			view.Wrap(r.out, line, view.Width, "        ")
+			lines = append(lines, msg)
+			view.Wrap(r.out, "  "+msg, view.Width, "          ")
 		})
 		r.md.action(a.Command(), lines, r.o.Clock.Now().Sub(start), err)
 		if err != nil {
@@ -324,6 +323,7 @@ func (r *runner) wait(ctx context.Context, setup Setup, since time.Time) (bool, 
 		cur := current(st)
 		elapsed := r.o.Clock.Now().Sub(since)
 		var pending []string
+		progress := map[string]string{}
 		for _, z := range e.Zones {
 			t := cur[z]
 			if stateOK(t, e.States[z]) {
@@ -335,7 +335,8 @@ func (r *runner) wait(ctx context.Context, setup Setup, since time.Time) (bool, 
 				continue
 			}
 			reached[z] = false
-			pending = append(pending, zoneProgress(z, t, e.States[z], r.hc, since))
+			pending = append(pending, z)
+			progress[z] = zoneProgress(t, e.States[z], r.hc, since)
 		}
 		first = false
 		var note string
@@ -354,7 +355,7 @@ func (r *runner) wait(ctx context.Context, setup Setup, since time.Time) (bool, 
 			}
 			note = "answers so far: " + saw
 		} else {
-			note = strings.Join(pending, "; ")
+			note = groupZones(pending, progress)
 		}
 		if elapsed > limit {
 			msg := fmt.Sprintf("  not reached within %s: %s", seconds(limit), note)
@@ -373,9 +374,9 @@ func (r *runner) wait(ctx context.Context, setup Setup, since time.Time) (bool, 
 // zoneProgress words how far a target is from the state it should reach: the run of
 // failed or passed checks since the change when the lab reports checks, else its state
 // and what the load balancer needs.
-func zoneProgress(z string, t view.Target, want targethealth.State, hc lab.HealthCheck, since time.Time) string {
+func zoneProgress(t view.Target, want targethealth.State, hc lab.HealthCheck, since time.Time) string {
 	if t.InstanceID == "" {
-		return "zone " + z + ": no target yet"
+		return "no target yet"
 	}
 	run := func(ok bool) int {
 		n := 0
@@ -387,16 +388,39 @@ func zoneProgress(z string, t view.Target, want targethealth.State, hc lab.Healt
 	switch {
 	case want == targethealth.StateUnhealthy && t.State != string(targethealth.StateUnhealthy):
 		if len(t.Checks) > 0 {
-			return fmt.Sprintf("zone %s: %d of %d failed checks", z, run(false), hc.UnhealthyThreshold)
+			return fmt.Sprintf("%d of %d failed checks", run(false), hc.UnhealthyThreshold)
 		}
-		return fmt.Sprintf("zone %s: %s, unhealthy after %d failed checks", z, t.State, hc.UnhealthyThreshold)
+		return fmt.Sprintf("%s, unhealthy after %d failed checks", t.State, hc.UnhealthyThreshold)
 	case want == targethealth.StateHealthy:
 		if len(t.Checks) > 0 {
-			return fmt.Sprintf("zone %s: %s, %d of %d passing checks", z, t.State, run(true), hc.HealthyThreshold)
+			return fmt.Sprintf("%s, %d of %d passing checks", t.State, run(true), hc.HealthyThreshold)
 		}
-		return fmt.Sprintf("zone %s: %s, healthy after %d passing checks", z, t.State, hc.HealthyThreshold)
+		return fmt.Sprintf("%s, healthy after %d passing checks", t.State, hc.HealthyThreshold)
 	}
-	return fmt.Sprintf("zone %s: %s", z, describeTarget(t))
+	return describeTarget(t)
+}
+
+// groupZones words per-zone progress, zones with the same words together:
+// "zones a and b: 1 of 3 failed checks; zone c: 0 of 3 failed checks".
+func groupZones(zones []string, words map[string]string) string {
+	var order []string
+	by := map[string][]string{}
+	for _, z := range zones {
+		w := words[z]
+		if _, ok := by[w]; !ok {
+			order = append(order, w)
+		}
+		by[w] = append(by[w], z)
+	}
+	parts := make([]string, len(order))
+	for i, w := range order {
+		name := "zone "
+		if len(by[w]) > 1 {
+			name = "zones "
+		}
+		parts[i] = name + and(by[w]) + ": " + w
+	}
+	return strings.Join(parts, "; ")
 }
 
 // live shows a wait's progress: redrawn on one line on a terminal, else one line per change.

@@ -222,8 +222,9 @@ health check, for a reason step 9 shows.`,
 	{
 		N: 7, Title: "Fail closed: the deep check routes around zone c",
 		Explain: `Break zone c's credentials again. This time its deep check fails: after three
-failed checks in a row (15 s apart on AWS, so 30–45 s) the load balancer marks it unhealthy,
-Target.ResponseCodeMismatch, and stops sending it requests. Users get personalized pages
+failed checks in a row (15 s apart at the lab's settings, so 30–45 s after the first failure)
+the load balancer marks it unhealthy, Target.ResponseCodeMismatch, and stops sending it
+requests. Users get personalized pages
 from zones a and b only: the load balancer fails closed on the one bad instance. Auto
 Scaling leaves the instance alone, because its own health check is EC2's, not the deep one.`,
 		Actions: []Action{{Verb: "fault", Zone: "c"}},
@@ -414,4 +415,25 @@ func generic(c *checkContext) []Result {
 	rs = append(rs, Result{OK: codesOK && c.after.ServerCode == string(c.setup.Code),
 		What: "every instance runs ServerCode " + string(c.setup.Code), Saw: codeSaw})
 	return slices.Clip(rs)
+}
+
+// Table markers around the README's step table, which StepTable generates.
+const (
+	TableBegin = "<!-- step table: generated from cmd/labctl/internal/tour (go test ./cmd/labctl/internal/tour -run README -update) -->"
+	TableEnd   = "<!-- end of step table -->"
+)
+
+// StepTable renders the steps as the README's Markdown table: the commands of each step
+// and what to look for.
+func StepTable() string {
+	var b strings.Builder
+	b.WriteString("| step | commands | what to look for |\n|---|---|---|\n")
+	for _, s := range Steps {
+		cs := make([]string, 0, len(s.Commands()))
+		for _, c := range s.Commands() {
+			cs = append(cs, "`"+c+"`")
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s |\n", s.N, strings.Join(cs, ", "), s.Look)
+	}
+	return b.String()
 }

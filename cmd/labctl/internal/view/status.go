@@ -85,8 +85,25 @@ func writeHeader(w io.Writer, st Status, now time.Time) {
 		fmt.Fprintln(w, Fit(st.Lab, Width))
 	}
 	code := "ServerCode " + st.ServerCode
-	if op := st.Operation; op != nil && op.ServerCode != "" && op.ServerCode != st.ServerCode {
-		code = fmt.Sprintf("ServerCode %s → %s", st.ServerCode, op.ServerCode)
+	if op := st.Operation; op != nil && op.ServerCode != "" {
+		// The header follows a rollout: the codes still running, the one coming, how far.
+		var old []string
+		done, total := 0, 0
+		for _, t := range st.Targets {
+			if !t.Current {
+				continue
+			}
+			total++
+			if t.ServerCode == op.ServerCode {
+				done++
+			} else if !slices.Contains(old, t.ServerCode) {
+				old = append(old, t.ServerCode)
+			}
+		}
+		if len(old) > 0 {
+			sort.Strings(old)
+			code = fmt.Sprintf("ServerCode %s → %s (%d of %d zones)", strings.Join(old, ", "), op.ServerCode, done, total)
+		}
 	}
 	fmt.Fprintln(w, Fit(fmt.Sprintf("%s · %s=%s", code, lab.ParameterName, st.Parameter), Width))
 	hc := st.HealthCheck

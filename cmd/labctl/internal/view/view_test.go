@@ -106,7 +106,7 @@ func TestViewsSayWhatMatters(t *testing.T) {
 		{"status", status.String(), []string{
 			"a     Target.ResponseCodeMismatch: Health checks failed with these codes: [503]",
 			"HTTP 503", "i-…9abcdef0", "noDDB", "role WebApp1-EC2-noDDB-Role-HealthCheckLab",
-			"ServerCode errorhandling → healthcheck", "rolling out ServerCode healthcheck", "1234567",
+			"ServerCode errorhandling → healthcheck (1 of 3 zones)", "rolling out ServerCode healthcheck", "1234567",
 			"target 5xx 0", "check /healthcheck every 15s, timeout 3s; healthy after 2, unhealthy after 3",
 		}},
 		{"watch", watch.String(), []string{"✓✗✗✗✗", "12s", "for 1m35s", "first checks"}},

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"healthchecklab/cmd/labctl/internal/labops"
+	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/cmd/labctl/internal/view"
+	"healthchecklab/internal/lab"
+	"healthchecklab/internal/repo"
+)
+
+// testLab is a fast local lab started in-process for one test.
+type testLab struct {
+	state string
+	out   *syncBuffer
+}
+
+// buildWebServer returns a web-server binary: LABCTL_WEBSERVER_BIN when set, else one built
+// from the checkout into dir.
+func buildWebServer(t *testing.T, root, dir string) string {
+	t.Helper()
+	if bin := os.Getenv("LABCTL_WEBSERVER_BIN"); bin != "" {
+		return bin
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin, err := locallab.BuildWebServer(ctx, root, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// startLab runs `labctl local up --fast` on a free port with the given web server until
+// the test ends, and returns once the lab answers.
+func startLab(t *testing.T, root, bin string) testLab {
+	t.Helper()
+	l := testLab{state: filepath.Join(t.TempDir(), "local.json"), out: &syncBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"local", "up", "--fast", "--port", "0", "--server-code", "basic",
+			"--state", l.state, "--webserver-bin", bin, "--repo", root}, l.out, l.out, noEnv)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("local up exited %d:\n%s", code, l.out)
+			}
+		case <-time.After(60 * time.Second):
+			t.Errorf("local up did not stop within 60s")
+		}
+	})
+	eventually(t, "the local lab answers", func() (bool, string) {
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("local up exited %d:\n%s", code, l.out)
+		default:
+		}
+		_, err := labctl(t, l.state, "status")
+		return err == nil, fmt.Sprint(err)
+	})
+	return l
+}
+
+// tourRun runs `labctl tour` with args; stop, when set, cancels it (Ctrl-C) once its output
+// contains that text.
+func (l testLab) tour(t *testing.T, stop string, args ...string) (code int, out string) {
+	t.Helper()
+	var buf syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if stop != "" {
+		go func() {
+			for ctx.Err() == nil && !strings.Contains(buf.String(), stop) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			cancel()
+		}()
+	}
+	code = run(ctx, append([]string{"tour", "--state", l.state}, args...), &buf, &buf, func(k string) string {
+		if k == "NO_COLOR" {
+			return "1"
+		}
+		return ""
+	})
+	return code, buf.String()
+}
+
+// TestTourFailsAndResumes drives a real lab into states the tour must not accept: Ctrl-C
+// in the middle of a deploy (the lab finishes it and stays usable; the tour says how to
+// resume), and instances that keep running basic whatever is deployed (checkpoint 3 is not
+// met: the tour shows ✗ and exits non-zero naming it).
+func TestTourFailsAndResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a local lab; skipped with -short")
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("the stuck web server is a shell script")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatal("node is needed for dynalite (see README: Node 20+, then npm ci)")
+	}
+	t.Parallel()
+	root, err := repo.Root(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	real := buildWebServer(t, root, dir)
+	// A web server stuck on basic: Go's flag package keeps the last -server-code.
+	stuck := filepath.Join(dir, "stuck-webserver")
+	if err := os.WriteFile(stuck, []byte("#!/bin/sh\nexec '"+real+"' \"$@\" -server-code basic\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l := startLab(t, root, stuck)
+
+	// Ctrl-C while step 3 deploys.
+	code, out := l.tour(t, "» labctl deploy --server-code errorhandling", "--yes", "--from", "3")
+	if code == 0 || !strings.Contains(out, "Interrupted during step 3") || !strings.Contains(out, "Resume with: labctl tour --from 3") {
+		t.Fatalf("interrupted tour: exit %d:\n%s", code, out)
+	}
+	// The lab finishes the rolling update by itself and is consistent afterwards.
+	eventually(t, "the interrupted deploy finishes inside the lab", func() (bool, string) {
+		st := status(t, l.state)
+		ok := st.Operation == nil && st.ServerCode == "errorhandling"
+		ok2, why := allCurrent(st, func(tg labops.Target) bool { return tg.State == "healthy" && tg.ServerCode == "errorhandling" })
+		return ok && ok2 && len(st.Targets) == 3, fmt.Sprintf("operation %+v, code %s: %s", st.Operation, st.ServerCode, why)
+	})
+
+	// Resuming at step 3 resets the lab to basic, and the deploy of errorhandling does not
+	// take: the servers still drop the connection, so users get 502s, not the static page.
+	start := time.Now()
+	code, out = l.tour(t, "", "--yes", "--from", "3")
+	t.Logf("failing tour took %s", time.Since(start).Round(time.Second))
+	for _, want := range []string{
+		"Bringing the lab to the start of step 3",
+		"not reached within",
+		"✗ 12 requests: 200 static from a, b and c",
+		"saw: a 502×4, b 502×4, c 502×4",
+		"✗ checkpoint 3 not met",
+		"labctl: checkpoint 3 (Handle the failure: degrade gracefully) not met",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("failing tour lacks %q", want)
+		}
+	}
+	if code == 0 || strings.Contains(out, "Step 4 of 10") {
+		t.Errorf("exit %d; the tour must stop at checkpoint 3 with a non-zero exit:\n%s", code, out)
+	}
+}
+
+// wide returns the lines of out wider than the screen.
+func wide(out string) []string {
+	var bad []string
+	for _, l := range strings.Split(out, "\n") {
+		if len([]rune(l)) > view.Width {
+			bad = append(bad, l)
+		}
+	}
+	return bad
+}
+
+// tourOnLocalLab runs `labctl tour --yes` on a lab at the start of the story while
+// `labctl watch` follows it, and checks what both showed.
+func tourOnLocalLab(t *testing.T, l testLab) {
+	t.Helper()
+	wctx, wstop := context.WithCancel(context.Background())
+	var watchOut syncBuffer
+	watchDone := make(chan int, 1)
+	go func() {
+		watchDone <- run(wctx, []string{"watch", "--interval", "100ms", "--state", l.state}, &watchOut, &watchOut, noEnv)
+	}()
+	md := filepath.Join(t.TempDir(), "tour.md")
+	start := time.Now()
+	code, out := l.tour(t, "", "--yes", "--transcript", md)
+	t.Logf("tour --yes took %s", time.Since(start).Round(time.Second))
+	wstop()
+	if c := <-watchDone; c != 0 {
+		t.Errorf("watch exited %d", c)
+	}
+	if code != 0 || !strings.Contains(out, "✓ All 10 checkpoints met") || strings.Contains(out, "✗") {
+		t.Fatalf("tour exit %d:\n%s", code, out)
+	}
+	if bad := wide(out); len(bad) > 0 {
+		t.Errorf("tour lines wider than %d columns:\n%s", view.Width, strings.Join(bad, "\n"))
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= 10; n++ {
+		if !strings.Contains(string(b), fmt.Sprintf("\n## Step %d: ", n)) {
+			t.Errorf("transcript has no step %d", n)
+		}
+	}
+	for _, want := range []string{"AZ  INSTANCE", "Step took", "All 10 checkpoints met"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("transcript lacks %q", want)
+		}
+	}
+	// watch followed the story: the rollouts in its header, zone c's failed checks, and
+	// the whole of it fits the screen.
+	w := watchOut.String()
+	for _, want := range []string{"ServerCode basic → errorhandling", "ServerCode errorhandling → healthcheck",
+		"rolling out ServerCode healthcheck", "✗✗✗", "CHECKS  NEXT", "replacing the instance in zone c"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("watch never showed %q", want)
+		}
+	}
+	if bad := wide(w); len(bad) > 0 {
+		t.Errorf("watch lines wider than %d columns:\n%s", view.Width, strings.Join(bad, "\n"))
+	}
+}
+
+// resetAndScreens checks reset (role and parameter back, nothing replaced) and the screens
+// on a terminal: coloured states, none with NO_COLOR, 80 columns either way.
+func resetAndScreens(t *testing.T, l testLab) {
+	t.Helper()
+	// reset restores the role and the parameter without replacing anything.
+	mustLabctl(t, l.state, "fault", "stale-credentials", "--az", "c")
+	mustLabctl(t, l.state, "dependency", "off")
+	before := status(t, l.state)
+	out := mustLabctl(t, l.state, "reset", "--server-code", "healthcheck")
+	after := status(t, l.state)
+	if !strings.Contains(out, "now has instance profile "+lab.RoleName(lab.DefaultNamingPrefix)) || !strings.Contains(out, "nothing to deploy") {
+		t.Errorf("reset output:\n%s", out)
+	}
+	if after.Parameter != "true" {
+		t.Errorf("parameter after reset: %s", after.Parameter)
+	}
+	for _, z := range locallab.Letters {
+		if a, b := zoneTarget(after, z), zoneTarget(before, z); a.InstanceID != b.InstanceID || a.Role != lab.RoleName(lab.DefaultNamingPrefix) {
+			t.Errorf("zone %s after reset: %+v (before %s)", z, a, b.InstanceID)
+		}
+	}
+
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	for _, verb := range [][]string{{"status"}, {"sample", "-n", "6"}} {
+		code, screen := onTerminal(t, env("TERM", "xterm-256color"), append(verb, "--state", l.state)...)
+		if code != 0 || !strings.Contains(screen, "\033[32m") {
+			t.Errorf("%s on a terminal: exit %d, no green:\n%q", verb[0], code, screen)
+		}
+		code, screen = onTerminal(t, env("TERM", "xterm-256color", "NO_COLOR", "1"), append(verb, "--state", l.state)...)
+		if code != 0 || strings.Contains(screen, "\033[") {
+			t.Errorf("%s with NO_COLOR: exit %d, escape codes:\n%q", verb[0], code, screen)
+		}
+		if bad := wide(strings.ReplaceAll(screen, "\r", "")); len(bad) > 0 {
+			t.Errorf("%s wider than %d columns:\n%s", verb[0], view.Width, strings.Join(bad, "\n"))
+		}
+	}
+}

@@ -40,6 +40,12 @@ func statusView(st labops.Status) view.Status {
 	} else if st.Busy != "" {
 		v.Operation = &view.Operation{Kind: st.Busy}
 	}
+	for letter, z := range st.Zones {
+		if v.ZoneNames == nil {
+			v.ZoneNames = map[string]string{}
+		}
+		v.ZoneNames[letter] = z.Name
+	}
 	for _, t := range st.Targets {
 		vt := view.Target{Zone: t.Letter, InstanceID: t.InstanceID, State: t.State, Reason: t.Reason,
 			Description: t.Description, Role: t.Role, ServerCode: t.ServerCode, Current: t.Current, Requests: t.Requests}

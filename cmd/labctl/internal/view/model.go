@@ -16,7 +16,9 @@ type Status struct {
 	Parameter  string // value of RecommendationServiceEnabled
 	// HealthCheck is the target group's configuration.
 	HealthCheck lab.HealthCheck
-	Targets     []Target
+	// ZoneNames names the zone of each letter ("c" → "eu-west-1c"), when known.
+	ZoneNames map[string]string
+	Targets   []Target
 	// Counters are the load balancer's request metrics; nil where the target has none to
 	// read at once (on AWS they are CloudWatch metrics, minutes late).
 	Counters *Counters

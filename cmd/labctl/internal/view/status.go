@@ -109,6 +109,18 @@ func writeHeader(w io.Writer, st Status, now time.Time) {
 	hc := st.HealthCheck
 	fmt.Fprintln(w, Fit(fmt.Sprintf("check %s every %s, timeout %s; healthy after %d, unhealthy after %d",
 		hc.Path, seconds(hc.Interval), seconds(hc.Timeout), hc.HealthyThreshold, hc.UnhealthyThreshold), Width))
+	if len(st.ZoneNames) > 0 {
+		letters := make([]string, 0, len(st.ZoneNames))
+		for l := range st.ZoneNames {
+			letters = append(letters, l)
+		}
+		sort.Strings(letters)
+		parts := make([]string, len(letters))
+		for i, l := range letters {
+			parts[i] = l + " " + st.ZoneNames[l]
+		}
+		Wrap(w, "zones "+strings.Join(parts, " · "), Width, "      ")
+	}
 	if op := st.Operation; op != nil {
 		what := op.Kind
 		switch {

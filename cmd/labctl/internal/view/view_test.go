@@ -32,6 +32,7 @@ func busyStatus() Status {
 		ServerCode:  "errorhandling",
 		Parameter:   "false",
 		HealthCheck: lab.TargetGroupHealthCheck,
+		ZoneNames:   map[string]string{"a": "ap-southeast-2a", "b": "ap-southeast-2b", "c": "ap-southeast-2c"},
 		Operation: &Operation{Kind: "deploy", ServerCode: "healthcheck", Started: now.Add(-95 * time.Second),
 			Last: "zone b: new instance i-0fedcba9876543210 registered, waiting for 2 passing health checks before the old one drains"},
 		Counters: &Counters{Requests: 123456789, ELB502: 99999, ELB503: 12, ELB504: 3, Target5xx: 0, FailOpen: 55555},
@@ -108,6 +109,7 @@ func TestViewsSayWhatMatters(t *testing.T) {
 			"HTTP 503", "i-…9abcdef0", "noDDB", "role WebApp1-EC2-noDDB-Role-HealthCheckLab",
 			"ServerCode errorhandling → healthcheck (1 of 3 zones)", "rolling out ServerCode healthcheck", "1234567",
 			"target 5xx 0", "check /healthcheck every 15s, timeout 3s; healthy after 2, unhealthy after 3",
+			"zones a ap-southeast-2a · b ap-southeast-2b · c ap-southeast-2c",
 		}},
 		{"watch", watch.String(), []string{"✓✗✗✗✗", "12s", "for 1m35s", "first checks"}},
 		{"sample", sample.String(), []string{

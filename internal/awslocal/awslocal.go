@@ -45,12 +45,14 @@ type JSONService struct {
 
 // Options configure an Endpoint.
 type Options struct {
-	Region    string
-	AccountID string
-	Keys      *Keys
-	Policy    Policy
-	JSON      []*JSONService
-	Query     []*query.Service
+	// Region is the only region requests may be signed for.
+	Region string
+	// Keys issued the key pairs that may sign (and know the account).
+	Keys *Keys
+	// Policy holds what each instance role may do.
+	Policy Policy
+	JSON   []*JSONService
+	Query  []*query.Service
 }
 
 // Endpoint is the AWS endpoint; it is an http.Handler.

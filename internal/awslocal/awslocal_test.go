@@ -82,7 +82,7 @@ func newFixture(t testing.TB) *fixture {
 	vpc := cfn.Stack{Name: lab.VPCStackName, ID: "arn:aws:cloudformation:local-1:123456789012:stack/WebApp1-VPC/1", Status: "CREATE_COMPLETE", Created: f.stack.Created}
 	param := awslocal.Statement{Actions: lab.ParameterReadActions, Resources: []string{paramARN}}
 	ep := awslocal.New(awslocal.Options{
-		Region: region, AccountID: account, Keys: f.keys,
+		Region: region, Keys: f.keys,
 		Policy: awslocal.Policy{
 			normalRole: {{Actions: lab.RecommendationReadActions, Resources: []string{tableARN}}, param},
 			noDDBRole:  {param},

@@ -45,7 +45,7 @@ func Serve(t testing.TB, services ...*query.Service) *Endpoint {
 	e := &Endpoint{Keys: awslocal.NewKeys(AccountID)}
 	e.User = e.Keys.NewUser("labctl")
 	srv := httptest.NewServer(awslocal.New(awslocal.Options{
-		Region: Region, AccountID: AccountID, Keys: e.Keys, Policy: awslocal.Policy{Role: nil}, Query: services,
+		Region: Region, Keys: e.Keys, Policy: awslocal.Policy{Role: nil}, Query: services,
 	}))
 	t.Cleanup(srv.Close)
 	e.URL = srv.URL

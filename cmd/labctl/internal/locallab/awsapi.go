@@ -121,7 +121,7 @@ func (l *Lab) policy() awslocal.Policy {
 // newEndpoint builds the lab's AWS endpoint over its stand-ins and state.
 func (l *Lab) newEndpoint() *awslocal.Endpoint {
 	return awslocal.New(awslocal.Options{
-		Region: Region, AccountID: AccountID, Keys: l.keys, Policy: l.policy(),
+		Region: Region, Keys: l.keys, Policy: l.policy(),
 		JSON: []*awslocal.JSONService{
 			{
 				TargetPrefix: "AmazonSSM.", SigningName: "ssm", ContentType: "application/x-amz-json-1.1",

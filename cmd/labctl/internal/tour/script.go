@@ -229,7 +229,7 @@ from zones a and b only: the load balancer fails closed on the one bad instance.
 Scaling leaves the instance alone, because its own health check is EC2's, not the deep one.`,
 		Actions: []Action{{Verb: "fault", Zone: "c"}},
 		Observe: []string{"labctl watch", "labctl sample"},
-		Look:    "zone c goes **unhealthy, Target.ResponseCodeMismatch (Health checks failed with these codes: [503])** within seconds (30–45 s at the lab's settings); `sample` now shows only zones a and b, all personalized",
+		Look:    "zone c goes **unhealthy** within seconds (30–45 s at the lab's settings): `HTTP 503` in the table, ALB's `Target.ResponseCodeMismatch: Health checks failed with these codes: [503]` under it, `✗✗✗` in watch's CHECKS; `sample` now shows only zones a and b, all personalized, and 0 for c",
 		SampleN: 12,
 		extra: func(_ context.Context, c *checkContext) []Result {
 			return []Result{kept(c, []string{"c"}, "Auto Scaling did not replace the unhealthy zone-c instance")}

@@ -67,7 +67,7 @@ while [ $SECONDS -lt $deadline ]; do
 	if grep -q "✓ zone c has the noDDB role" <<<"$tour" && grep -q "Step 7 of 10" <<<"$tour"; then
 		shot checks7 tour "$tour_shots" "Step 7's checks:"
 	fi
-	if grep -q "→ errorhandling" <<<"$watch"; then
+	if grep -q "→ errorhandling" <<<"$watch" && grep -q "initial" <<<"$watch"; then
 		shot deploy watch "$watch_shots" "During step 3's deploy: the header follows the ServerCode being rolled out."
 	fi
 	if grep -q "unhealthy" <<<"$watch" && grep -q "noDDB" <<<"$watch" && grep -q "✗✗✗" <<<"$watch"; then

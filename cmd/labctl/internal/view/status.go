@@ -87,25 +87,27 @@ func writeHeader(w io.Writer, st Status, now time.Time) {
 	code := "ServerCode " + st.ServerCode
 	if op := st.Operation; op != nil && op.ServerCode != "" {
 		// The header follows a rollout: the codes still running, the one coming, how far.
+		// A zone counts as done once it has a current instance with the new code (its old
+		// one may still be there, leaving).
 		var old []string
-		done, total := 0, 0
+		zones, done := map[string]bool{}, map[string]bool{}
 		for _, t := range st.Targets {
 			if !t.Current {
 				continue
 			}
-			total++
+			zones[t.Zone] = true
 			if t.ServerCode == op.ServerCode {
-				done++
+				done[t.Zone] = true
 			} else if !slices.Contains(old, t.ServerCode) {
 				old = append(old, t.ServerCode)
 			}
 		}
 		if len(old) > 0 {
 			sort.Strings(old)
-			code = fmt.Sprintf("ServerCode %s → %s (%d of %d zones)", strings.Join(old, ", "), op.ServerCode, done, total)
+			code = fmt.Sprintf("ServerCode %s → %s (%d of %d zones)", strings.Join(old, ", "), op.ServerCode, len(done), len(zones))
 		}
 	}
-	fmt.Fprintln(w, Fit(fmt.Sprintf("%s · %s=%s", code, lab.ParameterName, st.Parameter), Width))
+	Wrap(w, fmt.Sprintf("%s · %s=%s", code, lab.ParameterName, st.Parameter), Width, "  ")
 	hc := st.HealthCheck
 	fmt.Fprintln(w, Fit(fmt.Sprintf("check %s every %s, timeout %s; healthy after %d, unhealthy after %d",
 		hc.Path, seconds(hc.Interval), seconds(hc.Timeout), hc.HealthyThreshold, hc.UnhealthyThreshold), Width))

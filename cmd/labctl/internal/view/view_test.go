@@ -42,7 +42,7 @@ func busyStatus() Status {
 				Checks:    []Check{{OK: true}, {OK: true}, {OK: false, Code: 503}, {OK: false, Code: 503}, {OK: false, Code: 503}, {OK: false, Code: 503}},
 				NextCheck: now.Add(12 * time.Second)},
 			{Zone: "b", InstanceID: "i-0aaaaaaaaaaaaaaa1", State: "draining", Reason: "Target.DeregistrationInProgress",
-				Description: "Target deregistration is in progress", Role: lab.RoleName("WebApp1"), ServerCode: "errorhandling", Requests: 10},
+				Description: "Target deregistration is in progress", Role: lab.RoleName("WebApp1"), ServerCode: "errorhandling", Current: true, Requests: 10},
 			{Zone: "b", InstanceID: "i-0fedcba9876543210", State: "initial", Reason: "Elb.InitialHealthChecking",
 				Description: "Initial health checks in progress", Role: lab.RoleName("WebApp1"), ServerCode: "healthcheck", Current: true,
 				Checks: []Check{{OK: true}}, NextCheck: now.Add(3 * time.Second)},

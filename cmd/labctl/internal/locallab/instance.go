@@ -216,6 +216,10 @@ func logTail(path string) string {
 // delay, as Auto Scaling does before terminating), then stops the instance.
 func (l *Lab) terminate(ctx context.Context, in *instance, say func(string, ...any)) error {
 	l.mu.Lock()
+	if in.state == ec2.StateTerminated {
+		l.mu.Unlock()
+		return nil
+	}
 	in.state, in.assoc.state = ec2.StateShuttingDown, assocDisassociating
 	l.mu.Unlock()
 	if err := l.lb.Deregister(in.id); err == nil {
@@ -238,6 +242,9 @@ func (l *Lab) terminate(ctx context.Context, in *instance, say func(string, ...a
 func (l *Lab) retire(in *instance) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if in.state == ec2.StateTerminated {
+		return
+	}
 	delete(l.instances, in.id)
 	in.state, in.assoc.state = ec2.StateTerminated, assocDisassociated
 	l.gone = append(l.gone, in)

@@ -498,8 +498,11 @@ func (l *Lab) terminateAsync(in *instance) bool {
 		}
 		defer l.opMu.Unlock()
 		l.mu.Lock()
-		current, code := l.zones[in.zone] == in, l.code
+		current, code, gone := l.zones[in.zone] == in, l.code, in.state == ec2.StateTerminated
 		l.mu.Unlock()
+		if gone { // a deploy terminated it meanwhile
+			return
+		}
 		say := l.begin(Operation{Kind: "repair", ServerCode: string(code), Zone: in.zone}, nil)
 		defer l.end()
 		var err error

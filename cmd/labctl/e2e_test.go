@@ -224,7 +224,8 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	via = ""
 	mark("tour --target aws: 7-10")
 	resetAndScreens(t, l)
-	mark("reset, screens")
+	tourPrompts(t, l)
+	mark("reset, screens, prompts")
 	interruptRepairOnAWS(t, state)
 	mark("repair --target aws, Ctrl-C")
 	deployOnAWSStreamsTargetHealth(t, state)

@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"healthchecklab/cmd/labctl/internal/labops"
+	"healthchecklab/cmd/labctl/internal/tour"
 )
 
 func main() {
@@ -36,7 +37,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(stderr, "labctl: %v\n", err)
 		var stopped *labops.Interrupted
-		if errors.As(err, &stopped) {
+		var tourStopped *tour.StoppedError
+		if errors.As(err, &stopped) || errors.As(err, &tourStopped) && tourStopped.Interrupted {
 			return 130 // as a shell reports a command ended by Ctrl-C
 		}
 		return 1

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,11 +57,18 @@ checkpoint, when one is not met. On AWS it asks before each deploy unless --yes.
 			if l.T.Kind == target.AWS {
 				resume = "labctl --target aws tour --from %d"
 			}
-			return tour.Run(cmd.Context(), tourLab{l}, tour.Options{
+			err = tour.Run(cmd.Context(), tourLab{l}, tour.Options{
 				Out: out, Style: view.StyleFor(out, g.getenv), Live: view.IsTerminal(out),
 				Yes: yes, From: from, AWS: l.T.Kind == target.AWS, Transcript: md,
 				Prompt: tour.NewLinePrompter(cmd.InOrStdin(), out), Resume: resume,
 			})
+			// Stopping with q is the user's choice, not a failure; the tour has said how
+			// to resume.
+			var stopped *tour.StoppedError
+			if errors.As(err, &stopped) && !stopped.Interrupted {
+				return nil
+			}
+			return err
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "run every step without waiting for Enter (and deploy on AWS without asking)")

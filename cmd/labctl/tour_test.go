@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -129,7 +130,7 @@ func TestTourFailsAndResumes(t *testing.T) {
 
 	// Ctrl-C while step 3 deploys.
 	code, out := l.tour(t, "» labctl deploy --server-code errorhandling", "--yes", "--from", "3")
-	if code == 0 || !strings.Contains(out, "Interrupted during step 3") || !strings.Contains(out, "Resume with: labctl tour --from 3") {
+	if code != 130 || !strings.Contains(out, "Interrupted during step 3") || !strings.Contains(out, "Resume with: labctl tour --from 3") {
 		t.Fatalf("interrupted tour: exit %d:\n%s", code, out)
 	}
 	// The lab finishes the rolling update by itself and is consistent afterwards.
@@ -223,6 +224,40 @@ func tourOnLocalLab(t *testing.T, l testLab) {
 	if bad := wide(w); len(bad) > 0 {
 		t.Errorf("watch lines wider than %d columns:\n%s", view.Width, strings.Join(bad, "\n"))
 	}
+}
+
+// withStdin runs f with os.Stdin reading input (what a user types), as labctl reads it.
+func withStdin(t *testing.T, input string, f func()) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = io.WriteString(w, input); w.Close() }()
+	saved := os.Stdin
+	os.Stdin = r
+	defer func() { os.Stdin = saved; r.Close() }()
+	f()
+}
+
+// tourPrompts checks the tour's prompts at the command line: q stops it (exit 0, with the
+// line that resumes it), and input that ends without an answer is an error that says
+// --yes.
+func tourPrompts(t *testing.T, l testLab) {
+	t.Helper()
+	withStdin(t, "q\n", func() {
+		code, out := l.tour(t, "")
+		if code != 0 || !strings.Contains(out, "[Enter] run step 1 · [q] stop:") ||
+			!strings.Contains(out, "Stopped before step 1. Resume with: labctl tour --from 1") {
+			t.Errorf("q at the first prompt: exit %d:\n%s", code, out)
+		}
+	})
+	withStdin(t, "", func() {
+		code, out := l.tour(t, "", "--from", "2")
+		if code != 1 || !strings.Contains(out, "labctl: step 2: no answer on standard input (run with --yes to go without prompts)") {
+			t.Errorf("no input: exit %d:\n%s", code, out)
+		}
+	})
 }
 
 // resetAndScreens checks reset (role and parameter back, nothing replaced) and the screens

@@ -3,6 +3,7 @@ package tour
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -17,8 +18,11 @@ type Prompter interface {
 	Confirm(ctx context.Context, question string) (bool, error)
 }
 
+// ErrNoInput is a prompt's error when its input has ended without an answer.
+var ErrNoInput = errors.New("no answer on standard input (run with --yes to go without prompts)")
+
 // LinePrompter prompts on out and reads answers a line at a time from in: Enter continues,
-// q stops; y confirms. The end of in stops the tour.
+// q stops; y confirms. The end of in is ErrNoInput.
 type LinePrompter struct {
 	in    io.Reader
 	out   io.Writer
@@ -52,24 +56,29 @@ func (p *LinePrompter) read(ctx context.Context) (string, bool, error) {
 	}
 }
 
-// Continue implements Prompter.
-func (p *LinePrompter) Continue(ctx context.Context, prompt string) (bool, error) {
+// ask shows prompt and returns the answer, ErrNoInput at the end of the input, or ctx's
+// error when it ends first.
+func (p *LinePrompter) ask(ctx context.Context, prompt string) (string, bool, error) {
 	fmt.Fprintf(p.out, "%s ", prompt)
 	l, ok, err := p.read(ctx)
-	if err != nil || !ok {
-		fmt.Fprintln(p.out)
-		return false, err
+	if err == nil && !ok {
+		err = ErrNoInput
 	}
-	return l != "q" && l != "quit", nil
+	if err != nil {
+		fmt.Fprintln(p.out)
+		return "", false, err
+	}
+	return l, true, nil
+}
+
+// Continue implements Prompter.
+func (p *LinePrompter) Continue(ctx context.Context, prompt string) (bool, error) {
+	l, ok, err := p.ask(ctx, prompt)
+	return ok && l != "q" && l != "quit", err
 }
 
 // Confirm implements Prompter.
 func (p *LinePrompter) Confirm(ctx context.Context, question string) (bool, error) {
-	fmt.Fprintf(p.out, "%s [y/N] ", question)
-	l, ok, err := p.read(ctx)
-	if err != nil || !ok {
-		fmt.Fprintln(p.out)
-		return false, err
-	}
-	return l == "y" || l == "yes", nil
+	l, ok, err := p.ask(ctx, question+" [y/N]")
+	return ok && (l == "y" || l == "yes"), err
 }

@@ -164,6 +164,15 @@ func (r *runner) fail(ctx context.Context, n int, err error) error {
 func (r *runner) prepare(ctx context.Context, n int, st view.Status) error {
 	s := SetupBefore(n)
 	r.printf("\nBringing the lab to the start of step %d: %s.\n", n, s)
+	if !r.o.Yes {
+		ok, err := r.o.Prompt.Continue(ctx, "[Enter] do it · [q] stop:")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &StoppedError{Next: n, Resume: r.o.Resume}
+		}
+	}
 	r.md.section(fmt.Sprintf("Start of step %d", n), "Bringing the lab to: "+s.String()+".")
 	actions := []Action{{Verb: "reset", Code: s.Code}}
 	if !s.DependencyOn {

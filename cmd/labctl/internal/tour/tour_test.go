@@ -192,6 +192,20 @@ func TestTourFrom(t *testing.T) {
 	}
 }
 
+func TestTourFromAsksFirst(t *testing.T) {
+	f, _, out, _, o := setupTour(Start)
+	a := &answers{cont: []bool{false}}
+	o.Yes, o.Prompt, o.From = false, a, 6
+	err := Run(context.Background(), f, o)
+	var se *StoppedError
+	if !errors.As(err, &se) || se.Next != 6 || len(f.calls) != 0 {
+		t.Fatalf("error %v, calls %v: want a stop before step 6 with the lab untouched\n%s", err, f.calls, out)
+	}
+	if len(a.asked) != 1 || a.asked[0] != "[Enter] do it · [q] stop:" {
+		t.Errorf("prompts %q", a.asked)
+	}
+}
+
 func TestTourPromptsAndStops(t *testing.T) {
 	f, _, out, _, o := setupTour(Start)
 	a := &answers{cont: []bool{true, true, false}}
@@ -267,7 +281,7 @@ func TestLinePrompter(t *testing.T) {
 	if ok, _ := p.Confirm(ctx, "deploy?"); !ok {
 		t.Error("y did not confirm")
 	}
-	if ok, err := p.Continue(ctx, "go?"); ok || err != nil {
+	if ok, err := p.Continue(ctx, "go?"); ok || !errors.Is(err, ErrNoInput) {
 		t.Errorf("end of input: %v %v", ok, err)
 	}
 	if out.String() != "go? go? deploy? [y/N] go? \n" {

@@ -84,7 +84,11 @@ func (t *Target) Explain(err error) error {
 		case "InvalidClientTokenId", "UnrecognizedClientException", "AuthFailure":
 			return fmt.Errorf("the access key is not valid in %s (%s): check AWS_ACCESS_KEY_ID or the profile's keys, "+
 				"and that the region is enabled for the account", where, code)
-		case "SignatureDoesNotMatch", "IncompleteSignature":
+		case "SignatureDoesNotMatch", "IncompleteSignature", "InvalidSignatureException":
+			if strings.Contains(msg, "scoped to a valid region") {
+				return fmt.Errorf("the endpoint refused requests signed for region %s (%s): set AWS_REGION to the endpoint's region "+
+					"(`labctl local env` sets local-1 for the local lab)", t.Config.Region, code)
+			}
 			return fmt.Errorf("the request signature was refused (%s): the secret key does not belong to the access key; "+
 				"check AWS_SECRET_ACCESS_KEY or the profile", code)
 		case "ExpiredToken", "ExpiredTokenException", "RequestExpired":

@@ -22,10 +22,9 @@ import (
 )
 
 const (
-	algorithm   = "AWS4-HMAC-SHA256"
-	dateFormat  = "20060102T150405Z"
-	terminator  = "aws4_request"
-	unsignedSHA = "UNSIGNED-PAYLOAD"
+	algorithm  = "AWS4-HMAC-SHA256"
+	dateFormat = "20060102T150405Z"
+	terminator = "aws4_request"
 )
 
 // MaxSkew is how far a request's signing time may be from the server's clock, as on AWS.
@@ -179,10 +178,10 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Scope, Credentials, err
 	sum := sha256.Sum256(body)
 	payloadHash := hex.EncodeToString(sum[:])
 	if declared := r.Header.Get("X-Amz-Content-Sha256"); declared != "" {
-		if declared != unsignedSHA && declared != payloadHash {
+		// UNSIGNED-PAYLOAD is S3's; these services sign the body (the action and its parameters).
+		if declared != payloadHash {
 			return h.Scope, Credentials{}, &Error{Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed."}
 		}
-		payloadHash = declared
 	}
 
 	// The request as signed: only the headers the client listed, with the values that arrived.

@@ -147,3 +147,26 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestUnsignedPayloadRefused: the Query and JSON services sign their bodies; a request that
+// declares UNSIGNED-PAYLOAD (an S3-only option) would leave the body, and so the action and
+// its parameters, outside the signature, so it is refused whatever body comes with it.
+func TestUnsignedPayloadRefused(t *testing.T) {
+	now := time.Date(2026, 11, 21, 7, 0, 0, 0, time.UTC)
+	v := NewVerifier("local-1", lookup)
+	v.Now = func() time.Time { return now }
+	for _, body := range []string{"Action=DescribeInstances&Version=2016-11-15", "Action=TerminateInstances&Version=2016-11-15&InstanceId.1=i-0123456789abcdef0"} {
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:4566/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		creds := aws.Credentials{AccessKeyID: user.AccessKeyID, SecretAccessKey: user.SecretAccessKey}
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, "UNSIGNED-PAYLOAD", "ec2", "local-1", now); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := v.Verify(req, []byte(body))
+		var se *Error
+		if !errors.As(err, &se) || se.Kind != Mismatch {
+			t.Fatalf("body %q with UNSIGNED-PAYLOAD: Verify = %v, want a signature mismatch", body, err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"healthchecklab/internal/lab"
 )
@@ -55,6 +56,14 @@ func (t *Target) Explain(err error) error {
 		dns     *net.DNSError
 		netErr  *net.OpError
 	)
+	if status, url, ok := notAWSAnswer(err); ok {
+		if t.Kind == Local {
+			return fmt.Errorf("%s: the local lab's endpoint answered HTTP %d without an AWS error: "+
+				"is the lab that wrote the state file still running (`labctl local up`)?", action, status)
+		}
+		return fmt.Errorf("%s: %s answered HTTP %d without an AWS error: is AWS_ENDPOINT_URL an AWS endpoint? "+
+			"(`labctl local env` prints the local lab's; unset it for AWS)", action, url, status)
+	}
 	switch {
 	case errors.As(err, &signing):
 		if t.Kind == AWS {
@@ -106,6 +115,27 @@ func (t *Target) Explain(err error) error {
 		return fmt.Errorf("cannot reach AWS for %s in %s (%v): check the network, a proxy, or AWS_ENDPOINT_URL", action, where, netErr.Err)
 	}
 	return err
+}
+
+// notAWSAnswer reports an answer that carries no AWS error (a web page, a proxy's refusal):
+// its HTTP status and the endpoint that gave it.
+func notAWSAnswer(err error) (status int, endpoint string, ok bool) {
+	var (
+		resp  *smithyhttp.ResponseError
+		api   smithy.APIError
+		deser *smithy.DeserializationError
+	)
+	if !errors.As(err, &resp) || resp.Response == nil || resp.Response.Response == nil {
+		return 0, "", false
+	}
+	if !(errors.As(err, &api) && api.ErrorCode() == "UnknownError") && !errors.As(err, &deser) {
+		return 0, "", false
+	}
+	endpoint = "the endpoint"
+	if req := resp.Response.Request; req != nil && req.URL != nil {
+		endpoint = req.URL.Scheme + "://" + req.URL.Host
+	}
+	return resp.HTTPStatusCode(), endpoint, true
 }
 
 // ErrStackNotFound marks the explanation of a stack that does not exist (errors.Is).

@@ -7,6 +7,8 @@ package imds
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -242,11 +244,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// ProfileID returns the instance profile id (AIPA…) the stand-in gives the profile named
-// like role, so every answer about one profile carries the same id.
+// ProfileID returns the instance profile id (AIPA and 17 of [A-Z2-7], as IAM's unique ids
+// look) the stand-in gives the profile named like role: every answer about one profile
+// carries the same id, and profiles whose names share a prefix still get different ones.
 func ProfileID(role string) string {
-	h := strings.ToUpper(hex.EncodeToString([]byte(role + "________")))
-	return "AIPA" + h[:17]
+	sum := sha256.Sum256([]byte("instance-profile/" + role))
+	return "AIPA" + base32.StdEncoding.EncodeToString(sum[:])[:17]
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -68,6 +69,34 @@ func TestSDKReadsMetadataAndRoleSwap(t *testing.T) {
 		t.Errorf("CredentialRequests = %d, want 2", n)
 	}
 	var _ aws.CredentialsProvider = (*ec2rolecreds.Provider)(nil)
+
+	// iam/info names the attached profile by its id: the swap changes it.
+	out, err := c.GetIAMInfo(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.IAMInfo.InstanceProfileID, ProfileID(noDDB); got != want || got == ProfileID(normal) {
+		t.Errorf("iam/info InstanceProfileId after the swap = %q, want the noDDB profile's %q (normal: %q)", got, want, ProfileID(normal))
+	}
+}
+
+// TestProfileID: each profile has one id shaped like IAM's, and the lab's two profiles,
+// whose names share their first dozen characters, have different ones.
+func TestProfileID(t *testing.T) {
+	shape := regexp.MustCompile(`^AIPA[A-Z2-7]{17}$`)
+	seen := map[string]string{}
+	for _, prefix := range []string{lab.DefaultNamingPrefix, "Lab"} {
+		for _, role := range []string{lab.RoleName(prefix), lab.NoDDBRoleName(prefix)} {
+			id := ProfileID(role)
+			if !shape.MatchString(id) || id != ProfileID(role) {
+				t.Errorf("ProfileID(%q) = %q: want one stable id matching %s", role, id, shape)
+			}
+			if other, dup := seen[id]; dup {
+				t.Errorf("profiles %q and %q share the id %s", other, role, id)
+			}
+			seen[id] = role
+		}
+	}
 }
 
 // TestTokenRequired checks the IMDSv2 rules: no token, a bad token or a bad TTL are refused.

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/internal/lab"
 )
 
 // Kind names a target.
@@ -52,6 +53,10 @@ var ErrNoTarget = errors.New("no lab running here and no target chosen: start on
 // Resolve picks the target: the flag, else LABCTL_TARGET, else the local lab when one runs.
 // It never falls back to AWS.
 func Resolve(ctx context.Context, o Options) (*Target, error) {
+	if strings.TrimSpace(o.Stack) == "" {
+		// DescribeStacks without a name lists every stack: the verbs would act on whichever came first.
+		return nil, fmt.Errorf("--stack needs a stack name (the lab's is %s)", lab.ServiceStackName)
+	}
 	choice := o.Flag
 	if choice == "" {
 		choice = o.Env

@@ -41,26 +41,37 @@ func TestResolve(t *testing.T) {
 	tests := []struct {
 		name      string
 		flag, env string
+		stack     string // "" means HealthCheckLab; "-" an empty --stack
 		want      string // error substring
 		// one more variable of the AWS configuration
 		setKey, setValue string
 	}{
-		{"nothing chosen, no lab", "", "", "no lab running here and no target chosen: start one with `labctl local up`, or drive a deployed stack with `--target aws`", "", ""},
-		{"local chosen, no lab", "local", "", "no lab running (start one with `labctl local up`)", "", ""},
-		{"env local, no lab", "", "local", "no lab running (start one", "", ""},
-		{"flag local beats env aws", "local", "aws", "no lab running (start one", "", ""},
-		{"aws without a region", "aws", "", "no AWS region configured: set AWS_REGION", "", ""},
-		{"env aws without a region", "", "aws", "no AWS region configured", "", ""},
-		{"unknown target", "gcp", "", `unknown target "gcp": use --target aws or --target local`, "", ""},
-		{"aws without credentials", "aws", "", "no AWS credentials found: run `aws configure`", "AWS_REGION", "eu-west-1"},
-		{"aws with a missing profile", "aws", "", `AWS profile "nosuch" not found: check AWS_PROFILE`, "AWS_PROFILE", "nosuch"},
+		{"nothing chosen, no lab", "", "", "", "no lab running here and no target chosen: start one with `labctl local up`, or drive a deployed stack with `--target aws`", "", ""},
+		{"local chosen, no lab", "local", "", "", "no lab running (start one with `labctl local up`)", "", ""},
+		{"env local, no lab", "", "local", "", "no lab running (start one", "", ""},
+		{"flag local beats env aws", "local", "aws", "", "no lab running (start one", "", ""},
+		{"aws without a region", "aws", "", "", "no AWS region configured: set AWS_REGION", "", ""},
+		{"env aws without a region", "", "aws", "", "no AWS region configured", "", ""},
+		{"unknown target", "gcp", "", "", `unknown target "gcp": use --target aws or --target local`, "", ""},
+		{"aws without credentials", "aws", "", "", "no AWS credentials found: run `aws configure`", "AWS_REGION", "eu-west-1"},
+		{"aws with a missing profile", "aws", "", "", `AWS profile "nosuch" not found: check AWS_PROFILE`, "AWS_PROFILE", "nosuch"},
+		{"empty --stack", "aws", "", "-", "--stack needs a stack name (the lab's is HealthCheckLab)", "AWS_REGION", "eu-west-1"},
+		{"blank --stack, no target", "", "", " ", "--stack needs a stack name", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.setKey != "" {
 				t.Setenv(tt.setKey, tt.setValue)
 			}
-			_, err := Resolve(context.Background(), Options{Flag: tt.flag, Env: tt.env, Stack: "HealthCheckLab", StatePath: noLab})
+			stack := "HealthCheckLab"
+			switch tt.stack {
+			case "":
+			case "-":
+				stack = ""
+			default:
+				stack = tt.stack
+			}
+			_, err := Resolve(context.Background(), Options{Flag: tt.flag, Env: tt.env, Stack: stack, StatePath: noLab})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Resolve: %v, want an error containing %q", err, tt.want)
 			}

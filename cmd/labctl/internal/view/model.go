@@ -10,8 +10,6 @@ import (
 
 // Status is what the status and watch views show of a lab.
 type Status struct {
-	// Lab names what is observed, e.g. "local lab at http://127.0.0.1:8080".
-	Lab        string
 	ServerCode string
 	Parameter  string // value of RecommendationServiceEnabled
 	// HealthCheck is the target group's configuration.

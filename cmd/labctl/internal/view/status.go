@@ -81,9 +81,6 @@ func WriteWatch(w io.Writer, st Status, now time.Time, s Style) {
 }
 
 func writeHeader(w io.Writer, st Status, now time.Time) {
-	if st.Lab != "" {
-		fmt.Fprintln(w, Fit(st.Lab, Width))
-	}
 	code := "ServerCode " + st.ServerCode
 	if op := st.Operation; op != nil && op.ServerCode != "" {
 		// The header follows a rollout: the codes still running, the one coming, how far.

@@ -299,3 +299,25 @@ func TestLinePrompter(t *testing.T) {
 type blockingReader struct{}
 
 func (blockingReader) Read([]byte) (int, error) { select {} }
+
+// TestTourLiveProgress checks the terminal form of a wait's progress: one line redrawn in
+// place, cleared before the outcome is printed; into a pipe, one line per change.
+func TestTourLiveProgress(t *testing.T) {
+	f, _, out, _, o := setupTour(Start)
+	o.From, o.Live = 7, true
+	if err := Run(context.Background(), f, o); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "\r\033[K  … zone c: healthy, unhealthy after 3 failed checks (") ||
+		!strings.Contains(out.String(), "\r\033[K  zone c unhealthy (HTTP 503) after") {
+		t.Errorf("no redrawn progress line:\n%q", out.String())
+	}
+	f, _, out, _, o = setupTour(Start)
+	o.From = 7
+	if err := Run(context.Background(), f, o); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "\r") || strings.Count(out.String(), "… zone c: healthy, unhealthy after 3 failed checks") != 1 {
+		t.Errorf("progress into a pipe should be one line per change:\n%s", out.String())
+	}
+}

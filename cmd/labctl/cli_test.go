@@ -51,6 +51,8 @@ func TestErrors(t *testing.T) {
 		{[]string{"deploy", "--server-code", "deep"}, "must be one of basic, errorhandling, healthcheck"},
 		{[]string{"deploy"}, "which ServerCode? labctl deploy --server-code basic, errorhandling or healthcheck"},
 		{[]string{"deploy", "healthcheck"}, "deploy takes --server-code, not an argument: labctl deploy --server-code healthcheck"},
+		{[]string{"deploy", "--server-code", "basic", "extra"}, `deploy takes no argument besides --server-code: remove "extra"`},
+		{[]string{"repair", "--az", "c", "now"}, `repair takes no argument besides --az: remove "now"`},
 		{[]string{"reset", "healthcheck"}, "reset takes --server-code, not an argument: labctl reset --server-code healthcheck"},
 		{[]string{"reset", "--server-code", "deep"}, `invalid ServerCode "deep": must be one of basic, errorhandling, healthcheck`},
 		{[]string{"reset"}, "no lab running"},

@@ -494,9 +494,13 @@ func oneOf(usage string, valid ...string) cobra.PositionalArgs {
 // flagInstead refuses positional arguments to a verb that takes its value as flag, with
 // the command line that does what was meant (example has one %s for the argument).
 func flagInstead(verb, flag, example string) cobra.PositionalArgs {
-	return func(_ *cobra.Command, args []string) error {
+	return func(cmd *cobra.Command, args []string) error {
 		if len(args) == 0 {
 			return nil
+		}
+		if cmd.Flags().Changed(strings.TrimPrefix(flag, "--")) {
+			// The flag is there already: the words left over are just extra.
+			return fmt.Errorf("%s takes no argument besides %s: remove %q", verb, flag, strings.Join(args, " "))
 		}
 		return fmt.Errorf("%s takes %s, not an argument: %s", verb, flag, fmt.Sprintf(example, strings.Join(args, " ")))
 	}

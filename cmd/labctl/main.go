@@ -19,12 +19,19 @@ import (
 )
 
 func main() {
-	// A closed terminal (SIGHUP) stops the lab like Ctrl-C does: labctl stops its children
-	// itself, since they run in groups of their own and do not get the terminal's signals.
+	os.Exit(runWithSignals(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// runWithSignals is run with the process's signal handling. A closed terminal (SIGHUP) stops
+// the lab like Ctrl-C does: labctl stops its children itself, since they run in groups of
+// their own and do not get the terminal's signals. A reader that went away (`labctl local up |
+// tee log`, then Ctrl-C also ends tee) must not kill labctl half-way through stopping the lab:
+// with SIGPIPE ignored, writes to it just fail.
+func runWithSignals(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, args, stdout, stderr, getenv)
 }
 
 // run executes one labctl command line and returns the process exit code. Errors are one

@@ -22,7 +22,7 @@ const asLabctl = "LABCTL_TEST_AS_LABCTL"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(asLabctl) == "1" {
-		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+		os.Exit(runWithSignals(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 	}
 	os.Exit(m.Run())
 }

@@ -29,6 +29,8 @@ func (g *Group) start() error {
 		_ = windows.CloseHandle(job)
 		return err
 	}
+	// The child joins the job just after it starts; what it started before that would stay
+	// outside (the web server and dynalite start nothing, so nothing does).
 	if err := assign(job, g.cmd.Process.Pid); err != nil {
 		_ = g.cmd.Process.Kill()
 		_ = windows.CloseHandle(job)

@@ -16,6 +16,8 @@ CROSS_PKGS = ./cmd/... ./webserver/... ./internal/...
 CROSS_GCFLAGS = all=-N -l
 HOST = $(shell $(GO) env GOHOSTOS)/$(shell $(GO) env GOHOSTARCH)
 HOST_OS = $(shell $(GO) env GOHOSTOS)
+# The OSes whose code `cross` vets: by default every OS of PLATFORMS.
+VET_OSES = $(sort $(foreach p,$(PLATFORMS),$(firstword $(subst /, ,$(p)))))
 
 .PHONY: deps synth test cross bench
 
@@ -37,16 +39,26 @@ cross:
 		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -gcflags="$$gc" -ldflags='-s -w' -o "$$tmp/$${p%/*}-$${p#*/}/" \
 			./cmd/labctl ./webserver || exit 1; \
 	done && \
-	for os in $$(echo "$(PLATFORMS)" | tr ' ' '\n' | cut -d/ -f1 | sort -u); do \
+	for os in $(VET_OSES); do \
 		echo "vet $$os"; \
 		if [ "$$os" = "$(HOST_OS)" ]; then gc=; else gc="$(CROSS_GCFLAGS)"; fi; \
 		GOOS=$$os $(GO) vet -gcflags="$$gc" $(CROSS_PKGS) || exit 1; \
 	done
 
-## test: every test, unit, CDK assertions and the local end-to-end lab, and the cross builds
-test: deps cross
-	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout 45m $(PKGS)
+## test: every test, unit, CDK assertions and the local end-to-end lab, and the cross builds.
+## The other platforms' builds run alongside the tests, which spend much of their time waiting
+## on the local labs' health checks; the host's build and vet are the tests' own. Their output
+## is shown only when they fail.
+test: deps
+	@log=$$(mktemp) && trap 'rm -f "$$log"' EXIT && \
+	echo "cross: building $(filter-out $(HOST),$(PLATFORMS)) alongside the tests" && \
+	{ $(MAKE) --no-print-directory cross PLATFORMS="$(filter-out $(HOST),$(PLATFORMS))" \
+		VET_OSES="$(filter-out $(HOST_OS),$(VET_OSES))" > "$$log" 2>&1 & } && cross=$$! && \
+	echo "$(GO) vet ..." && $(GO) vet $(PKGS) && \
+	echo "$(GO) test -count=1 -timeout 45m ..." && $(GO) test -count=1 -timeout 45m $(PKGS); \
+	status=$$?; \
+	if ! wait $$cross; then cat "$$log"; echo "make cross failed"; exit 1; fi; \
+	exit $$status
 
 ## bench: the benchmarks recorded in docs/benchmarks.md
 bench: deps

@@ -197,6 +197,15 @@ func (c *paramCache) Value(ctx context.Context) (value string, stale bool, err e
 // refresh reads the parameter once, however many callers ask at the same time.
 func (c *paramCache) refresh() <-chan singleflight.Result {
 	return c.sf.DoChan("", func() (any, error) {
+		// A caller that looked before another refresh ended arrives here after it: that
+		// refresh's outcome is the answer, not a second read.
+		c.mu.Lock()
+		if c.now().Before(c.nextTry) {
+			v, err := c.value, c.err
+			c.mu.Unlock()
+			return v, err
+		}
+		c.mu.Unlock()
 		fctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 		defer cancel()
 		v, err := c.fetch(fctx)

@@ -299,35 +299,13 @@ func (l *Lab) WaitHealthy(ctx context.Context) error {
 	}
 }
 
-// Status is what `labctl status` shows.
+// Status is the lab's own view of its targets and load balancer, for WaitHealthy and
+// Counters; labctl's status comes through the AWS APIs.
 type Status struct {
-	ServerCode  string          `json:"server_code"`
-	Parameter   string          `json:"parameter"` // value of RecommendationServiceEnabled
-	URL         string          `json:"url"`
-	SSMEndpoint string          `json:"ssm_endpoint"`
-	HealthCheck HealthCheck     `json:"health_check"`
-	Targets     []Target        `json:"targets"`
-	Counters    localb.Counters `json:"counters"`
-	Busy        string          `json:"busy,omitempty"` // the operation in progress, if any
-	Operation   *Operation      `json:"operation,omitempty"`
-	Zones       map[string]Zone `json:"zones"`
-}
-
-// HealthCheck is the target group's settings in the status, in seconds for readability.
-type HealthCheck struct {
-	Path                string  `json:"path"`
-	IntervalSeconds     float64 `json:"interval_seconds"`
-	TimeoutSeconds      float64 `json:"timeout_seconds"`
-	HealthyThreshold    int     `json:"healthy_threshold"`
-	UnhealthyThreshold  int     `json:"unhealthy_threshold"`
-	SuccessCodes        string  `json:"success_codes"`
-	DeregistrationDelay float64 `json:"deregistration_delay_seconds"`
-}
-
-// Zone names the instance currently serving a zone.
-type Zone struct {
-	Name       string `json:"name"`
-	InstanceID string `json:"instance_id"`
+	Targets   []Target        `json:"targets"`
+	Counters  localb.Counters `json:"counters"`
+	Busy      string          `json:"busy,omitempty"` // the operation in progress, if any
+	Operation *Operation      `json:"operation,omitempty"`
 }
 
 // Target is one registered target with its instance's facts.
@@ -357,31 +335,14 @@ type Operation struct {
 	Last       string    `json:"last_message,omitempty"` // its latest progress line
 }
 
-// Status reports the targets, ServerCode, parameter and counters.
+// Status reports the targets, the counters and the operation in flight.
 func (l *Lab) Status() Status {
-	p, _ := l.ssm.Get(lab.ParameterName)
-	st := Status{
-		Parameter:   p.Value,
-		URL:         l.lbURL,
-		SSMEndpoint: l.endpointURL,
-		HealthCheck: HealthCheck{
-			Path: l.hc.Path, IntervalSeconds: l.hc.Interval.Seconds(), TimeoutSeconds: l.hc.Timeout.Seconds(),
-			HealthyThreshold: l.hc.HealthyThreshold, UnhealthyThreshold: l.hc.UnhealthyThreshold,
-			SuccessCodes: l.hc.SuccessCodes, DeregistrationDelay: l.hc.DeregistrationDelay.Seconds(),
-		},
-		Counters: l.lb.Counters(),
-		Zones:    map[string]Zone{},
-		Targets:  []Target{},
-	}
+	st := Status{Counters: l.lb.Counters(), Targets: []Target{}}
 	ts := l.lb.Targets()
 	l.mu.Lock()
-	st.ServerCode = string(l.code)
 	if l.op != nil {
 		op := *l.op
 		st.Operation = &op
-	}
-	for z, in := range l.zones {
-		st.Zones[z] = Zone{Name: ZoneName(z), InstanceID: in.id}
 	}
 	for _, t := range ts {
 		tg := Target{

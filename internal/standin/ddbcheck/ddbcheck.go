@@ -82,51 +82,51 @@ func (e *Error) Write(w http.ResponseWriter) {
 // Check returns nil for a request DynamoDB would not refuse for its shape, else the error
 // DynamoDB answers. It never recurses deeper than the nesting a valid request may have.
 func Check(body []byte) *Error {
-	if err := checkDepth(body); err != nil {
-		return err
+	if tooDeep(body) {
+		return &Error{ValidationException, msgNesting}
 	}
-	// The depth is bounded now, so decoding (which recurses) is safe.
+	// The depth is bounded now, so decoding (which recurses) is safe. The decoder reads and
+	// validates the whole object before it builds anything.
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var req map[string]any
 	if err := dec.Decode(&req); err != nil || req == nil {
 		return &Error{SerializationException, msgNotJSON}
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return &Error{SerializationException, msgTrailing}
+	}
 	return walkRequest(req)
 }
 
-// checkDepth reads body as a stream of JSON tokens, without building it, and refuses it as
-// soon as it nests deeper than maxJSONDepth, when it is not JSON, when it is not an object,
-// or when anything follows the object.
-func checkDepth(body []byte) *Error {
-	dec := json.NewDecoder(bytes.NewReader(body))
+// tooDeep reports whether body nests objects and arrays deeper than maxJSONDepth. It scans
+// the bytes once, skipping strings, without decoding or allocating: for JSON it finds the
+// exact nesting; a body that is not JSON is refused by the decoder afterwards either way.
+func tooDeep(body []byte) bool {
 	depth := 0
-	for first := true; ; first = false {
-		tok, err := dec.Token()
-		if err != nil {
-			return &Error{SerializationException, msgNotJSON}
-		}
-		d, isDelim := tok.(json.Delim)
-		if first && d != '{' {
-			return &Error{SerializationException, msgNotJSON}
-		}
-		if !isDelim {
-			continue
-		}
-		switch d {
-		case '{', '[':
+	inString, escaped := false, false
+	for _, c := range body {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
 			if depth++; depth > maxJSONDepth {
-				return &Error{ValidationException, msgNesting}
+				return true
 			}
-		case '}', ']':
-			if depth--; depth == 0 {
-				if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-					return &Error{SerializationException, msgTrailing}
-				}
-				return nil
-			}
+		case c == '}' || c == ']':
+			depth--
 		}
 	}
+	return false
 }
 
 // walkRequest finds the attribute values in a request by the members that hold them in the

@@ -256,3 +256,21 @@ func scalarLen(av any) int {
 	}
 	return 0
 }
+
+// BenchmarkCheck measures the check on the lab's own request (the web server's GetItem) and
+// on the crashing one.
+func BenchmarkCheck(b *testing.B) {
+	for _, bc := range []struct{ name, body string }{
+		{"GetItem", getItem(`{"S":"getRecommendation"}`)},
+		{"nested2000", crashingGetItem()},
+	} {
+		body := []byte(bc.body)
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				Check(body)
+			}
+		})
+	}
+}

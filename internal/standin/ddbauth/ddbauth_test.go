@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/standin/ddbcheck"
 	"healthchecklab/internal/standin/dynalite"
 )
 
@@ -212,6 +213,30 @@ func TestRefusesHostileRequests(t *testing.T) {
 		if err := getItem(ctx, c, dynalite.DefaultTableName); err != nil {
 			t.Fatalf("after %s: a normal GetItem fails: %v", tt.name, err)
 		}
+	}
+
+	// At the limit, requests pass to dynalite, which stores and answers them.
+	refused := p.Refused()
+	var deep types.AttributeValue = &types.AttributeValueMemberS{Value: "x"}
+	for range ddbcheck.MaxNesting {
+		deep = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"m": deep}}
+	}
+	item := map[string]types.AttributeValue{
+		lab.PartitionKey: &types.AttributeValueMemberS{Value: strings.Repeat("p", ddbcheck.MaxPartitionKeyBytes)},
+		lab.SortKey:      &types.AttributeValueMemberN{Value: "7"},
+		"deep":           deep,
+	}
+	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(dynalite.DefaultTableName), Item: item}); err != nil {
+		t.Errorf("PutItem of an item nested %d deep with a %d-byte partition key: %v", ddbcheck.MaxNesting, ddbcheck.MaxPartitionKeyBytes, err)
+	}
+	out, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(dynalite.DefaultTableName), Key: map[string]types.AttributeValue{
+		lab.PartitionKey: item[lab.PartitionKey], lab.SortKey: item[lab.SortKey],
+	}})
+	if err != nil || out.Item["deep"] == nil {
+		t.Errorf("GetItem of that item: %v, %v", err, out)
+	}
+	if n := p.Refused() - refused; n != 0 {
+		t.Errorf("%d requests at the limits refused, want none", n)
 	}
 
 	// A body that is not JSON, sent as it arrives from any local process.

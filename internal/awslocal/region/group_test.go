@@ -1,4 +1,4 @@
-package region
+package region_test
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"healthchecklab/internal/awslocal/ec2"
+	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/targethealth"
 )
@@ -21,22 +22,22 @@ const delay = 10 * time.Second // the lab's deregistration delay
 func TestDeploy(t *testing.T) {
 	r, s := healthyLab(t, nil)
 	olds := map[string]string{}
-	for _, l := range Letters {
+	for _, l := range region.Letters {
 		olds[l] = only(t, r, l)
 	}
 	must(t, r.Deploy(lab.CodeErrorHandling))
-	s.run()
-	if err := r.Deploy(lab.CodeHealthCheck); !errors.Is(err, ErrBusy) {
+	s.Run()
+	if err := r.Deploy(lab.CodeHealthCheck); !errors.Is(err, region.ErrBusy) {
 		t.Fatalf("second deploy: %v", err)
 	}
 	if got := r.Stacks()[1].Status; got != "UPDATE_IN_PROGRESS" {
 		t.Fatalf("stack %s", got)
 	}
-	for i, l := range Letters {
-		if got := zonesOf(s.launched); len(got) != i+1 || got[i] != l {
+	for i, l := range region.Letters {
+		if got := zonesOf(s.Launched); len(got) != i+1 || got[i] != l {
 			t.Fatalf("zone %s: launched %v", l, got)
 		}
-		nw := s.launched[i]
+		nw := s.Launched[i]
 		if nw.Code != lab.CodeErrorHandling {
 			t.Fatalf("new instance runs %s", nw.Code)
 		}
@@ -47,21 +48,21 @@ func TestDeploy(t *testing.T) {
 		if got := inZone(r, l); len(got) != 2 || member(r, olds[l]) != "InService/Healthy" {
 			t.Fatalf("zone %s members %v", l, got)
 		}
-		s.check(ok200, nw.ID)
+		s.Check(ok200, nw.ID)
 		if got := health(r, olds[l]); got != "draining Target.DeregistrationInProgress" {
 			t.Fatalf("old %s: %s", l, got)
 		}
-		if len(s.launched) != i+1 {
+		if len(s.Launched) != i+1 {
 			t.Fatalf("next zone launched before %s drained", l)
 		}
-		s.wait(delay)
+		s.Wait(delay)
 		if x := in(t, r, olds[l]); x.State != ec2.StateTerminated {
 			t.Fatalf("old %s: %s", l, x.State)
 		}
 	}
 	st := r.Stacks()[1]
 	g := r.Groups()[0]
-	if st.Status != "UPDATE_COMPLETE" || !st.Updated.Equal(s.c.Now()) || r.Operation() != nil || r.ServerCode() != lab.CodeErrorHandling ||
+	if st.Status != "UPDATE_COMPLETE" || !st.Updated.Equal(s.C.Now()) || r.Operation() != nil || r.ServerCode() != lab.CodeErrorHandling ||
 		g.LaunchTemplate.Version != "2" || len(g.Instances) != 3 {
 		t.Fatalf("after: %s %v %+v", st.Status, r.Operation(), g)
 	}
@@ -82,12 +83,12 @@ func TestDeploy(t *testing.T) {
 func TestDeployUnhealthyNewTarget(t *testing.T) {
 	r, s := healthyLab(t, nil)
 	must(t, r.Deploy(lab.CodeHealthCheck))
-	s.run()
-	for i := range Letters {
+	s.Run()
+	for i := range region.Letters {
 		for range 3 {
-			s.check(bad503, s.launched[i].ID)
+			s.Check(bad503, s.Launched[i].ID)
 		}
-		s.wait(delay)
+		s.Wait(delay)
 	}
 	if st := r.Stacks()[1].Status; st != "UPDATE_COMPLETE" {
 		t.Fatalf("stack %s", st)
@@ -99,17 +100,17 @@ func TestDeployUnhealthyNewTarget(t *testing.T) {
 func TestDeployWaitsForReplacement(t *testing.T) {
 	r, s := healthyLab(t, nil)
 	must(t, r.Deploy(lab.CodeErrorHandling))
-	s.run()
+	s.Run()
 	c := only(t, r, "c")
 	_, err := r.Terminate([]string{c})
 	must(t, err)
-	s.run()
-	s.wait(delay)
-	for i := 0; i < len(s.launched); i++ {
-		s.check(ok200, s.launched[i].ID)
-		s.wait(delay)
+	s.Run()
+	s.Wait(delay)
+	for i := 0; i < len(s.Launched); i++ {
+		s.Check(ok200, s.Launched[i].ID)
+		s.Wait(delay)
 	}
-	if got := zonesOf(s.launched); !slices.Equal(got, []string{"a", "b", "c"}) {
+	if got := zonesOf(s.Launched); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Fatalf("launched %v", got)
 	}
 	if n := len(r.Groups()[0].Instances); n != 3 {
@@ -129,21 +130,21 @@ func TestHealthCheckType(t *testing.T) {
 		after    time.Duration // since entering service, when the target turns unhealthy
 		replaced bool
 	}{
-		{"ELB after the grace period", HealthCheckELB, grace, true},
-		{"ELB within the grace period", HealthCheckELB, grace / 2, false},
-		{"EC2 ignores the load balancer", HealthCheckEC2, 2 * grace, false},
+		{"ELB after the grace period", region.HealthCheckELB, grace, true},
+		{"ELB within the grace period", region.HealthCheckELB, grace / 2, false},
+		{"EC2 ignores the load balancer", region.HealthCheckEC2, 2 * grace, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, s := newRegion(t, func(c *Config) { c.HealthCheckType, c.HealthCheckGrace = tt.typ, grace })
-			s.checkAll(ok200)
-			s.reset()
-			s.wait(tt.after - time.Second)
+			r, s := newRegion(t, func(c *region.Config) { c.HealthCheckType, c.HealthCheckGrace = tt.typ, grace })
+			s.CheckAll(ok200)
+			s.Reset()
+			s.Wait(tt.after - time.Second)
 			id := only(t, r, "c")
 			for range 3 {
-				s.check(bad503, id)
+				s.Check(bad503, id)
 			}
-			s.wait(time.Second)
+			s.Wait(time.Second)
 			want := "InService/Healthy"
 			if tt.replaced {
 				want = "Terminating/Unhealthy"
@@ -151,17 +152,17 @@ func TestHealthCheckType(t *testing.T) {
 			if got := member(r, id); got != want {
 				t.Fatalf("member %s, want %s", got, want)
 			}
-			s.wait(delay)
-			if tt.replaced != (len(s.launched) == 1) {
-				t.Fatalf("launched %v", zonesOf(s.launched))
+			s.Wait(delay)
+			if tt.replaced != (len(s.Launched) == 1) {
+				t.Fatalf("launched %v", zonesOf(s.Launched))
 			}
-			if tt.replaced && s.launched[0].Letter != "c" {
-				t.Fatalf("replacement in %s", s.launched[0].Letter)
+			if tt.replaced && s.Launched[0].Letter != "c" {
+				t.Fatalf("replacement in %s", s.Launched[0].Letter)
 			}
 			if !tt.replaced {
-				s.wait(10 * grace)
-				if len(s.launched) != 0 {
-					t.Fatalf("replaced later: %v", zonesOf(s.launched))
+				s.Wait(10 * grace)
+				if len(s.Launched) != 0 {
+					t.Fatalf("replaced later: %v", zonesOf(s.Launched))
 				}
 			}
 		})
@@ -172,33 +173,33 @@ func TestHealthCheckType(t *testing.T) {
 // dependency makes every deep check fail; the load balancer fails open while Auto Scaling
 // replaces every zone's instance, again and again. With EC2 nothing is replaced.
 func TestTrap(t *testing.T) {
-	for _, typ := range []string{HealthCheckELB, HealthCheckEC2} {
+	for _, typ := range []string{region.HealthCheckELB, region.HealthCheckEC2} {
 		t.Run(typ, func(t *testing.T) {
-			r, s := newRegion(t, func(c *Config) {
+			r, s := newRegion(t, func(c *region.Config) {
 				c.ServerCode, c.HealthCheckType, c.HealthCheckGrace = lab.CodeHealthCheck, typ, 30*time.Second
 			})
-			s.checkAll(ok200)
-			s.wait(time.Minute)
-			s.reset()
+			s.CheckAll(ok200)
+			s.Wait(time.Minute)
+			s.Reset()
 			opened := false
 			for range 20 { // the outage: every check fails, 15 s apart
-				s.checkAll(bad503)
+				s.CheckAll(bad503)
 				if _, open, ok := r.Pick(); ok && open {
 					opened = true
 				}
-				s.wait(15 * time.Second)
+				s.Wait(15 * time.Second)
 			}
 			zones := map[string]int{}
-			for _, l := range s.launched {
+			for _, l := range s.Launched {
 				zones[l.Letter]++
 			}
-			if typ == HealthCheckEC2 {
-				if len(s.launched) != 0 || !opened {
-					t.Fatalf("EC2: launched %v, failed open %v", zonesOf(s.launched), opened)
+			if typ == region.HealthCheckEC2 {
+				if len(s.Launched) != 0 || !opened {
+					t.Fatalf("EC2: launched %v, failed open %v", zonesOf(s.Launched), opened)
 				}
 				return
 			}
-			for _, l := range Letters {
+			for _, l := range region.Letters {
 				if zones[l] < 2 {
 					t.Fatalf("ELB: replacements per zone %v", zones)
 				}
@@ -220,44 +221,44 @@ func TestInsufficientCapacity(t *testing.T) {
 	must(t, r.SetZoneCapacity("local-1c", false))
 	_, err := r.Terminate([]string{only(t, r, "c")})
 	must(t, err)
-	s.run()
-	s.wait(delay)
-	if got := zonesOf(s.launched); !slices.Equal(got, []string{"a"}) {
+	s.Run()
+	s.Wait(delay)
+	if got := zonesOf(s.Launched); !slices.Equal(got, []string{"a"}) {
 		t.Fatalf("replacement in %v", got)
 	}
-	if !slices.ContainsFunc(s.notes, func(n string) bool { return strings.Contains(n, "InsufficientInstanceCapacity") }) {
-		t.Errorf("notes %q", s.notes)
+	if !slices.ContainsFunc(s.Notes, func(n string) bool { return strings.Contains(n, "InsufficientInstanceCapacity") }) {
+		t.Errorf("notes %q", s.Notes)
 	}
-	s.check(ok200, s.launched[0].ID)
-	s.wait(time.Minute)
-	if len(s.launched) != 1 || len(inZone(r, "a")) != 2 {
-		t.Fatalf("rebalanced into a zone without capacity: %v", zonesOf(s.launched))
+	s.Check(ok200, s.Launched[0].ID)
+	s.Wait(time.Minute)
+	if len(s.Launched) != 1 || len(inZone(r, "a")) != 2 {
+		t.Fatalf("rebalanced into a zone without capacity: %v", zonesOf(s.Launched))
 	}
-	s.reset()
-	s.hold = true // the new instance stays pending: nothing is terminated yet
+	s.Reset()
+	s.Hold = true // the new instance stays pending: nothing is terminated yet
 	must(t, r.SetZoneCapacity("c", true))
-	s.run()
-	if got := zonesOf(s.launched); !slices.Equal(got, []string{"c"}) {
+	s.Run()
+	if got := zonesOf(s.Launched); !slices.Equal(got, []string{"c"}) {
 		t.Fatalf("rebalancing launched %v", got)
 	}
-	s.wait(time.Minute)
-	if got := s.kinds(Deregister); len(got) != 0 {
+	s.Wait(time.Minute)
+	if got := s.Kinds(region.Deregister); len(got) != 0 {
 		t.Fatalf("terminated %v while the new instance is pending", got)
 	}
-	s.hold = false
-	must(t, r.Started(s.launched[0].ID))
-	s.run()
-	launch := slices.IndexFunc(s.intents, func(i Intent) bool { return i.Kind == Launch })
-	dereg := slices.IndexFunc(s.intents, func(i Intent) bool { return i.Kind == Deregister })
+	s.Hold = false
+	must(t, r.Started(s.Launched[0].ID))
+	s.Run()
+	launch := slices.IndexFunc(s.Intents, func(i region.Intent) bool { return i.Kind == region.Launch })
+	dereg := slices.IndexFunc(s.Intents, func(i region.Intent) bool { return i.Kind == region.Deregister })
 	if dereg >= 0 && dereg < launch {
 		t.Fatal("terminated before launching")
 	}
-	s.check(ok200, s.launched[0].ID)
+	s.Check(ok200, s.Launched[0].ID)
 	if got := health(r, oldA); got != "draining Target.DeregistrationInProgress" {
 		t.Fatalf("surplus in a: %s", got)
 	}
-	s.wait(delay)
-	for _, l := range Letters {
+	s.Wait(delay)
+	for _, l := range region.Letters {
 		if n := len(inZone(r, l)); n != 1 {
 			t.Fatalf("zone %s has %d", l, n)
 		}
@@ -274,42 +275,42 @@ func TestPowerOff(t *testing.T) {
 	r, s := healthyLab(t, nil)
 	c := only(t, r, "c")
 	must(t, r.PowerOff("c"))
-	s.run()
-	if !slices.Equal(s.stopped, []string{c}) {
-		t.Fatalf("stopped %v", s.stopped)
+	s.Run()
+	if !slices.Equal(s.Stopped, []string{c}) {
+		t.Fatalf("stopped %v", s.Stopped)
 	}
 	for range 3 { // the stopped server no longer answers
-		s.check(refused, c)
+		s.Check(refused, c)
 	}
 	if got := health(r, c); got != "draining Target.DeregistrationInProgress" && got != "unhealthy Target.FailedHealthChecks" {
 		t.Fatalf("target %s", got)
 	}
-	s.wait(delay)
+	s.Wait(delay)
 	if x := in(t, r, c); x.State != ec2.StateTerminated {
 		t.Fatalf("instance %s", x.State)
 	}
-	if got := zonesOf(s.launched); len(got) != 1 || got[0] == "c" {
+	if got := zonesOf(s.Launched); len(got) != 1 || got[0] == "c" {
 		t.Fatalf("replacement in %v", got)
 	}
-	s.checkAll(ok200)
+	s.CheckAll(ok200)
 	healthyIn := map[string]bool{}
 	for _, h := range r.Targets() {
 		if h.State == targethealth.StateHealthy {
 			healthyIn[in(t, r, h.ID).Zone] = true
 		}
 	}
-	if len(healthyIn) != 2 || healthyIn[ZoneName("c")] || len(r.Groups()[0].Instances) != 3 {
+	if len(healthyIn) != 2 || healthyIn[region.ZoneName("c")] || len(r.Groups()[0].Instances) != 3 {
 		t.Fatalf("healthy in %v, %d members", healthyIn, len(r.Groups()[0].Instances))
 	}
-	s.reset()
+	s.Reset()
 	must(t, r.PowerOn("c"))
-	s.run()
-	s.checkAll(ok200)
-	s.wait(delay)
-	if got := zonesOf(s.launched); !slices.Equal(got, []string{"c"}) {
+	s.Run()
+	s.CheckAll(ok200)
+	s.Wait(delay)
+	if got := zonesOf(s.Launched); !slices.Equal(got, []string{"c"}) {
 		t.Fatalf("after power returns: launched %v", got)
 	}
-	for _, l := range Letters {
+	for _, l := range region.Letters {
 		if n := len(inZone(r, l)); n != 1 {
 			t.Fatalf("zone %s has %d", l, n)
 		}

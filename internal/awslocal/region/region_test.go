@@ -1,4 +1,4 @@
-package region
+package region_test
 
 import (
 	"errors"
@@ -9,6 +9,8 @@ import (
 
 	"healthchecklab/internal/awslocal/ec2"
 	"healthchecklab/internal/awslocal/query"
+	"healthchecklab/internal/awslocal/region"
+	rt "healthchecklab/internal/awslocal/region/regiontest"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/targethealth"
 )
@@ -18,12 +20,12 @@ import (
 // and registered (EC2 user guide, "Amazon EC2 instance state changes"; ELB API reference,
 // TargetHealth: initial, Elb.RegistrationInProgress).
 func TestStart(t *testing.T) {
-	r, s := newRegion(t, func(c *Config) { c.ServerCode = lab.CodeHealthCheck })
-	if got := zonesOf(s.launched); !slices.Equal(got, Letters) {
+	r, s := newRegion(t, func(c *region.Config) { c.ServerCode = lab.CodeHealthCheck })
+	if got := zonesOf(s.Launched); !slices.Equal(got, region.Letters) {
 		t.Fatalf("launched in %v", got)
 	}
-	for _, l := range s.launched {
-		if l.Role != lab.RoleName(lab.DefaultNamingPrefix) || l.Code != lab.CodeHealthCheck || l.Zone != ZoneName(l.Letter) ||
+	for _, l := range s.Launched {
+		if l.Role != lab.RoleName(lab.DefaultNamingPrefix) || l.Code != lab.CodeHealthCheck || l.Zone != region.ZoneName(l.Letter) ||
 			!strings.HasPrefix(l.PrivateIP, "10.0.") || !strings.HasSuffix(l.Hostname, ".local-1.compute.internal") {
 			t.Errorf("launch %+v", l)
 		}
@@ -38,7 +40,7 @@ func TestStart(t *testing.T) {
 			t.Errorf("%s: %s", l.ID, got)
 		}
 	}
-	if got := s.kinds(Register); len(got) != 3 {
+	if got := s.Kinds(region.Register); len(got) != 3 {
 		t.Errorf("registered %v", got)
 	}
 }
@@ -46,13 +48,13 @@ func TestStart(t *testing.T) {
 // TestPendingUntilStarted: until the shell reports the server live, EC2 says pending, Auto
 // Scaling Pending, and the target group does not know the instance.
 func TestPendingUntilStarted(t *testing.T) {
-	c := &clock{t: t0}
-	cfg := LabConfig(c.Now, 1)
-	r, err := New(cfg)
+	c := rt.NewClock(t0)
+	cfg := region.LabConfig(c.Now, 1)
+	r, err := region.New(cfg)
 	must(t, err)
-	s := &shell{t: t, r: r, c: c, hold: true, failLaunch: map[string]bool{}}
-	s.run()
-	id := s.launched[0].ID
+	s := &rt.Shell{T: t, R: r, C: c, Hold: true, FailLaunch: map[string]bool{}}
+	s.Run()
+	id := s.Launched[0].ID
 	if x := in(t, r, id); x.State != ec2.StatePending {
 		t.Fatalf("state %s", x.State)
 	}
@@ -126,15 +128,15 @@ func TestTargetStates(t *testing.T) {
 			id := only(t, r, "b")
 			for i, st := range tt.steps {
 				if st.res != nil {
-					s.check(*st.res, id)
+					s.Check(*st.res, id)
 				} else if len(inZone(r, "b")) > 0 && member(r, id) != "" && !strings.HasPrefix(member(r, id), "Terminating") {
 					if _, err := r.TerminateInstance(id, false); err != nil {
 						t.Fatal(err)
 					}
-					s.run()
+					s.Run()
 				}
 				if st.wait > 0 {
-					s.wait(st.wait)
+					s.Wait(st.wait)
 				}
 				if got := health(r, id); got != st.want {
 					t.Fatalf("step %d: %q, want %q", i+1, got, st.want)
@@ -151,7 +153,7 @@ func TestFailOpen(t *testing.T) {
 	r, s := healthyLab(t, nil)
 	c := only(t, r, "c")
 	for range 3 {
-		s.check(bad503, c)
+		s.Check(bad503, c)
 	}
 	seen := map[string]bool{}
 	for range 6 {
@@ -165,7 +167,7 @@ func TestFailOpen(t *testing.T) {
 		t.Fatalf("routed to %v with %s unhealthy", seen, c)
 	}
 	for range 3 {
-		s.checkAll(bad503)
+		s.CheckAll(bad503)
 	}
 	seen = map[string]bool{}
 	for range 6 {
@@ -187,26 +189,26 @@ func TestFailOpen(t *testing.T) {
 func TestDeregistrationDelay(t *testing.T) {
 	for _, delay := range []time.Duration{0, 10 * time.Second, 300 * time.Second} {
 		t.Run(delay.String(), func(t *testing.T) {
-			r, s := healthyLab(t, func(c *Config) { c.HealthCheck.DeregistrationDelay = delay })
+			r, s := healthyLab(t, func(c *region.Config) { c.HealthCheck.DeregistrationDelay = delay })
 			id := only(t, r, "a")
 			_, err := r.TerminateInstance(id, false)
 			must(t, err)
-			s.run()
+			s.Run()
 			if delay > 0 {
 				if got := health(r, id); got != "draining Target.DeregistrationInProgress" {
 					t.Fatalf("after terminate: %s", got)
 				}
-				s.wait(delay - time.Millisecond)
-				if len(s.stopped) != 0 || health(r, id) != "draining Target.DeregistrationInProgress" {
-					t.Fatalf("before the delay: stopped %v, %s", s.stopped, health(r, id))
+				s.Wait(delay - time.Millisecond)
+				if len(s.Stopped) != 0 || health(r, id) != "draining Target.DeregistrationInProgress" {
+					t.Fatalf("before the delay: stopped %v, %s", s.Stopped, health(r, id))
 				}
 				if x := in(t, r, id); x.State != ec2.StateShuttingDown {
 					t.Fatalf("while draining: %s", x.State)
 				}
-				s.wait(time.Millisecond)
+				s.Wait(time.Millisecond)
 			}
-			if !slices.Equal(s.stopped, []string{id}) || !slices.Equal(s.kinds(Remove), []string{id}) {
-				t.Fatalf("stopped %v, removed %v", s.stopped, s.kinds(Remove))
+			if !slices.Equal(s.Stopped, []string{id}) || !slices.Equal(s.Kinds(region.Remove), []string{id}) {
+				t.Fatalf("stopped %v, removed %v", s.Stopped, s.Kinds(region.Remove))
 			}
 			if x := in(t, r, id); x.State != ec2.StateTerminated {
 				t.Fatalf("after the delay: %s", x.State)
@@ -220,18 +222,18 @@ func TestDeregistrationDelay(t *testing.T) {
 // again, and one unknown id fails the call without terminating anything.
 func TestTerminateInstances(t *testing.T) {
 	r, s := newRegion(t, nil)
-	s.hold = true
+	s.Hold = true
 	running := only(t, r, "a")
 	// A pending instance: the zone-b member terminated, its replacement held pending.
 	_, err := r.Terminate([]string{only(t, r, "b")})
 	must(t, err)
-	s.run()
-	s.wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
+	s.Run()
+	s.Wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
 	pending := only(t, r, "b")
 	if in(t, r, pending).State != ec2.StatePending {
 		t.Fatalf("replacement not pending")
 	}
-	s.reset()
+	s.Reset()
 
 	tests := []struct {
 		name        string
@@ -247,9 +249,9 @@ func TestTerminateInstances(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s.reset()
+			s.Reset()
 			out, err := r.Terminate(tt.ids)
-			s.run()
+			s.Run()
 			if tt.code != "" {
 				var qe *query.Error
 				if !errors.As(err, &qe) || qe.Code != tt.code {
@@ -264,8 +266,8 @@ func TestTerminateInstances(t *testing.T) {
 			if len(out) != 1 || out[0].Previous != tt.prev || out[0].Current != tt.cur {
 				t.Fatalf("state change %+v", out)
 			}
-			if got := len(s.stopped) == 1; got != tt.stopsAtOnce {
-				t.Fatalf("stopped %v", s.stopped)
+			if got := len(s.Stopped) == 1; got != tt.stopsAtOnce {
+				t.Fatalf("stopped %v", s.Stopped)
 			}
 		})
 	}
@@ -282,22 +284,22 @@ func TestReplacement(t *testing.T) {
 	old := only(t, r, "c")
 	_, err := r.Terminate([]string{old})
 	must(t, err)
-	s.run()
+	s.Run()
 	if got := member(r, old); got != "Terminating/Unhealthy" {
 		t.Fatalf("group: %s", got)
 	}
-	if len(s.launched) != 0 {
-		t.Fatalf("replacement launched before the old instance terminated: %v", zonesOf(s.launched))
+	if len(s.Launched) != 0 {
+		t.Fatalf("replacement launched before the old instance terminated: %v", zonesOf(s.Launched))
 	}
-	s.wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
-	if got := zonesOf(s.launched); !slices.Equal(got, []string{"c"}) {
+	s.Wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
+	if got := zonesOf(s.Launched); !slices.Equal(got, []string{"c"}) {
 		t.Fatalf("replacement in %v", got)
 	}
 	if member(r, old) != "" || in(t, r, old).State != ec2.StateTerminated {
 		t.Fatalf("old: %q %s", member(r, old), in(t, r, old).State)
 	}
-	if s.launched[0].Code != lab.CodeBasic || s.launched[0].Role != lab.RoleName(lab.DefaultNamingPrefix) {
-		t.Errorf("replacement %+v", s.launched[0])
+	if s.Launched[0].Code != lab.CodeBasic || s.Launched[0].Role != lab.RoleName(lab.DefaultNamingPrefix) {
+		t.Errorf("replacement %+v", s.Launched[0])
 	}
 	if n := len(r.Groups()[0].Instances); n != 3 {
 		t.Errorf("group has %d members", n)
@@ -323,13 +325,13 @@ func TestMinimumSize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, s := newRegion(t, func(c *Config) { c.Min, c.Desired, c.Max = tt.min, tt.desired, tt.desired+1 })
-			s.checkAll(ok200)
-			s.reset()
+			r, s := newRegion(t, func(c *region.Config) { c.Min, c.Desired, c.Max = tt.min, tt.desired, tt.desired+1 })
+			s.CheckAll(ok200)
+			s.Reset()
 			id := r.Groups()[0].Instances[0].ID
 			_, err := r.TerminateInstance(id, tt.decrement)
-			s.run()
-			s.wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
+			s.Run()
+			s.Wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
 			if tt.refused {
 				var qe *query.Error
 				if !errors.As(err, &qe) || qe.Code != "ValidationError" || !strings.Contains(qe.Message, "desiredSize equals minSize (3)") {
@@ -344,8 +346,8 @@ func TestMinimumSize(t *testing.T) {
 			if g := r.Groups()[0]; g.Desired != tt.wantDesired {
 				t.Errorf("desired %d, want %d", g.Desired, tt.wantDesired)
 			}
-			if len(s.launched) != tt.wantReplacements {
-				t.Errorf("launched %v, want %d", zonesOf(s.launched), tt.wantReplacements)
+			if len(s.Launched) != tt.wantReplacements {
+				t.Errorf("launched %v, want %d", zonesOf(s.Launched), tt.wantReplacements)
 			}
 		})
 	}
@@ -379,22 +381,22 @@ func TestAssociations(t *testing.T) {
 	noDDB := lab.NoDDBRoleName(lab.DefaultNamingPrefix)
 	a, err := r.ReplaceAssociation(old, noDDB, "")
 	must(t, err)
-	s.run()
-	if a.ID == old || a.State != "associating" || a.Profile.ARN != ProfileARN(noDDB) {
+	s.Run()
+	if a.ID == old || a.State != "associating" || a.Profile.ARN != region.ProfileARN(noDDB) {
 		t.Fatalf("new association %+v", a)
 	}
 	if got := states(); got[old] != "disassociating" || got[a.ID] != "associating" {
 		t.Fatalf("during: %v", got)
 	}
-	if got := s.intents; len(got) != 1 || got[0].Kind != SetRole || got[0].Role != noDDB {
+	if got := s.Intents; len(got) != 1 || got[0].Kind != region.SetRole || got[0].Role != noDDB {
 		t.Fatalf("intents %+v", got)
 	}
-	if x := in(t, r, id); x.Profile.ARN != ProfileARN(noDDB) {
+	if x := in(t, r, id); x.Profile.ARN != region.ProfileARN(noDDB) {
 		t.Fatalf("instance profile %s", x.Profile.ARN)
 	}
-	s.wait(AssociationDelay)
+	s.Wait(region.AssociationDelay)
 	if got := states(); got[old] != "disassociated" || got[a.ID] != "associated" {
-		t.Fatalf("after %s: %v", AssociationDelay, got)
+		t.Fatalf("after %s: %v", region.AssociationDelay, got)
 	}
 
 	errs := []struct {
@@ -414,11 +416,11 @@ func TestAssociations(t *testing.T) {
 
 	_, err = r.Terminate([]string{id})
 	must(t, err)
-	s.run()
+	s.Run()
 	if got := states(); got[a.ID] != "disassociating" {
 		t.Fatalf("terminating: %v", got)
 	}
-	s.wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
+	s.Wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
 	if got := states(); got[a.ID] != "disassociated" {
 		t.Fatalf("terminated: %v", got)
 	}
@@ -427,8 +429,8 @@ func TestAssociations(t *testing.T) {
 	}
 
 	// A pending instance cannot have its profile replaced.
-	c := &clock{t: t0}
-	r3, err := New(LabConfig(c.Now, 7))
+	c := rt.NewClock(t0)
+	r3, err := region.New(region.LabConfig(c.Now, 7))
 	must(t, err)
 	o := r3.Drain()
 	pid := o.Intents[0].Instance
@@ -448,8 +450,8 @@ func TestAssociations(t *testing.T) {
 // TestDeterministic: the same seed and clock give the same ids; another seed others.
 func TestDeterministic(t *testing.T) {
 	ids := func(seed uint64) []string {
-		c := &clock{t: t0}
-		r, err := New(LabConfig(c.Now, seed))
+		c := rt.NewClock(t0)
+		r, err := region.New(region.LabConfig(c.Now, seed))
 		must(t, err)
 		var out []string
 		for _, i := range r.Drain().Intents {
@@ -469,25 +471,25 @@ func TestDeterministic(t *testing.T) {
 // tries again in the same zone after LaunchRetryDelay.
 func TestLaunchFailure(t *testing.T) {
 	r, s := healthyLab(t, nil)
-	s.failLaunch["b"] = true
+	s.FailLaunch["b"] = true
 	old := only(t, r, "b")
 	_, err := r.TerminateInstance(old, false)
 	must(t, err)
-	s.run()
-	s.wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
-	if got := zonesOf(s.launched); !slices.Equal(got, []string{"b"}) {
+	s.Run()
+	s.Wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
+	if got := zonesOf(s.Launched); !slices.Equal(got, []string{"b"}) {
 		t.Fatalf("launched %v", got)
 	}
-	if x := in(t, r, s.launched[0].ID); x.State != ec2.StateTerminated {
+	if x := in(t, r, s.Launched[0].ID); x.State != ec2.StateTerminated {
 		t.Fatalf("failed instance: %s", x.State)
 	}
-	s.failLaunch["b"] = false
-	s.wait(LaunchRetryDelay - time.Millisecond)
-	if len(s.launched) != 1 {
-		t.Fatalf("retried before the delay: %v", zonesOf(s.launched))
+	s.FailLaunch["b"] = false
+	s.Wait(region.LaunchRetryDelay - time.Millisecond)
+	if len(s.Launched) != 1 {
+		t.Fatalf("retried before the delay: %v", zonesOf(s.Launched))
 	}
-	s.wait(time.Millisecond)
-	if got := zonesOf(s.launched); !slices.Equal(got, []string{"b", "b"}) {
+	s.Wait(time.Millisecond)
+	if got := zonesOf(s.Launched); !slices.Equal(got, []string{"b", "b"}) {
 		t.Fatalf("launched %v", got)
 	}
 	if got := member(r, only(t, r, "b")); got != "InService/Healthy" {
@@ -497,21 +499,21 @@ func TestLaunchFailure(t *testing.T) {
 
 // TestValidate: configurations the region refuses.
 func TestValidate(t *testing.T) {
-	base := LabConfig(func() time.Time { return t0 }, 1)
+	base := region.LabConfig(func() time.Time { return t0 }, 1)
 	tests := []struct {
 		name string
-		edit func(*Config)
+		edit func(*region.Config)
 		want string
 	}{
-		{"no clock", func(c *Config) { c.Now = nil }, "clock"},
-		{"min above desired", func(c *Config) { c.Min = 4 }, "group sizes"},
-		{"health check type", func(c *Config) { c.HealthCheckType = "ALB" }, "EC2 or ELB"},
-		{"server code", func(c *Config) { c.ServerCode = "fancy" }, "ServerCode"},
+		{"no clock", func(c *region.Config) { c.Now = nil }, "clock"},
+		{"min above desired", func(c *region.Config) { c.Min = 4 }, "group sizes"},
+		{"health check type", func(c *region.Config) { c.HealthCheckType = "ALB" }, "EC2 or ELB"},
+		{"server code", func(c *region.Config) { c.ServerCode = "fancy" }, "ServerCode"},
 	}
 	for _, tt := range tests {
 		c := base
 		tt.edit(&c)
-		if _, err := New(c); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := region.New(c); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v", tt.name, err)
 		}
 	}

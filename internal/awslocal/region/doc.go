@@ -28,6 +28,8 @@ package region
 //   - DescribeTargetHealth answers InvalidTarget for a named target that is no instance at
 //     all, and unused / Target.NotRegistered only for an instance that is not registered
 //     (ELB API reference, DescribeTargetHealth and TargetHealth).
+//   - Terminated instances stay listed for TerminatedVisible, an hour, as TerminateInstances
+//     says; the lab kept the last 50 for its lifetime.
 //   - A launch that fails is retried after LaunchRetryDelay, in the same zone; the lab tried
 //     three times at once and then gave up.
 //
@@ -39,10 +41,10 @@ package region
 //   - An instance terminated through EC2's TerminateInstances also drains its target before
 //     its processes stop; on AWS the instance shuts down at once and the load balancer finds
 //     out from its health checks.
-//   - Terminated instances stay listed for the region's lifetime (AWS: about an hour).
 //   - Auto Scaling's "InService" starts when the web server answers its liveness path; the
 //     group's launches follow the balanced-best-effort distribution only.
 //   - A rolling update that cannot launch an instance after three attempts ends as
-//     UPDATE_ROLLBACK_COMPLETE without restoring the old instances.
+//     UPDATE_ROLLBACK_COMPLETE: the launch template goes back to the previous version, but
+//     the zones already updated keep their new instances.
 //   - The parameter RecommendationServiceEnabled stays in package ssmstub, which already
 //     holds Parameter Store's rules for it.

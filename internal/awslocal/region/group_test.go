@@ -316,3 +316,26 @@ func TestPowerOff(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployFailure: a rolling update whose new instance never starts gives up after three
+// attempts; the stack rolls back and the old instances stay in service.
+func TestDeployFailure(t *testing.T) {
+	r, s := healthyLab(t, nil)
+	old := only(t, r, "a")
+	s.FailLaunch["a"] = true
+	must(t, r.Deploy(lab.CodeHealthCheck))
+	s.Run()
+	if got := zonesOf(s.Launched); !slices.Equal(got, []string{"a", "a", "a"}) {
+		t.Fatalf("launched %v", got)
+	}
+	st := r.Stacks()[1]
+	if st.Status != "UPDATE_ROLLBACK_COMPLETE" || r.Operation() != nil || r.ServerCode() != lab.CodeBasic {
+		t.Fatalf("stack %s, operation %v, code %s", st.Status, r.Operation(), r.ServerCode())
+	}
+	if got := member(r, old); got != "InService/Healthy" {
+		t.Fatalf("old instance: %s", got)
+	}
+	if v := r.Groups()[0].LaunchTemplate.Version; v != "1" {
+		t.Fatalf("launch template version %s", v)
+	}
+}

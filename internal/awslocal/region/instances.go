@@ -34,6 +34,7 @@ type instance struct {
 	code       lab.ServerCode
 	state      string // EC2: pending, running, shutting-down, terminated, stopping, stopped
 	launched   time.Time
+	gone       time.Time // when it was terminated
 	privateIP  string
 	hostname   string
 
@@ -203,7 +204,7 @@ func (r *Region) terminated(in *instance) {
 		return
 	}
 	in.member = false
-	in.state = ec2.StateTerminated
+	in.state, in.gone = ec2.StateTerminated, r.now()
 	for _, a := range r.assocs {
 		if a.instance == in.id && a.state != assocDisassociated {
 			a.state, a.settle = assocDisassociated, time.Time{}
@@ -214,6 +215,28 @@ func (r *Region) terminated(in *instance) {
 		// A target whose instance is gone before it drained is removed with it.
 		_, _ = r.tg.Deregister(in.id, r.now())
 	}
+}
+
+// TerminatedVisible is how long EC2 keeps listing a terminated instance (TerminateInstances:
+// "Terminated instances remain visible after termination (for approximately one hour)").
+const TerminatedVisible = time.Hour
+
+// forgetTerminated drops the instances terminated more than TerminatedVisible ago, with
+// their associations.
+func (r *Region) forgetTerminated() {
+	now := r.now()
+	old := func(in *instance) bool {
+		return in.state == ec2.StateTerminated && !now.Before(in.gone.Add(TerminatedVisible))
+	}
+	if !slices.ContainsFunc(r.instances, old) {
+		return
+	}
+	gone := map[string]bool{}
+	r.instances = slices.DeleteFunc(r.instances, func(in *instance) bool {
+		gone[in.id] = old(in)
+		return gone[in.id]
+	})
+	r.assocs = slices.DeleteFunc(r.assocs, func(a *association) bool { return gone[a.instance] })
 }
 
 // Instances lists every instance, terminated ones included, for DescribeInstances.

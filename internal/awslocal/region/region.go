@@ -250,6 +250,7 @@ func (r *Region) settle() {
 	for range 16 { // each round can only move things forward; a few rounds reach a fixpoint
 		before := len(r.out.Intents) + len(r.out.Notes)
 		r.settleAssociations()
+		r.forgetTerminated()
 		r.expireTargets()
 		r.checkGroupHealth()
 		r.stepRollout()

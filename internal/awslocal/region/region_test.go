@@ -518,3 +518,37 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestTerminatedVisible: EC2 lists a terminated instance, and its association, for about an
+// hour (TerminateInstances), then no more; asking for it by id is then an unknown id.
+func TestTerminatedVisible(t *testing.T) {
+	r, s := healthyLab(t, nil)
+	id := only(t, r, "a")
+	_, err := r.Terminate([]string{id})
+	must(t, err)
+	s.Run()
+	s.Wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
+	listed := func() (inst, assoc bool) {
+		for _, x := range r.Instances() {
+			inst = inst || x.ID == id
+		}
+		for _, a := range r.Associations() {
+			assoc = assoc || a.InstanceID == id
+		}
+		return
+	}
+	s.Wait(region.TerminatedVisible - time.Second)
+	if i, a := listed(); !i || !a || in(t, r, id).State != ec2.StateTerminated {
+		t.Fatalf("before the hour: listed %v %v", i, a)
+	}
+	s.Wait(time.Second)
+	if i, a := listed(); i || a {
+		t.Fatalf("after the hour: listed %v %v", i, a)
+	}
+	if _, err := r.Terminate([]string{id}); err == nil {
+		t.Error("a forgotten instance is still known")
+	}
+	if n := len(r.Instances()); n != 3 {
+		t.Errorf("%d instances listed", n)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"healthchecklab/internal/awslocal/cloudformation"
+	"healthchecklab/internal/awslocal/ec2"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/targethealth"
 )
@@ -102,11 +103,12 @@ func (r *Region) stepRollout() {
 		}
 		in := r.find(ro.newID)
 		if !ro.settled {
-			if in.state != "pending" && in.state != "running" {
-				r.notef("%s: new instance %s failed to start", ZoneName(ro.letter), in.id)
+			if in == nil || (in.state != ec2.StatePending && in.state != ec2.StateRunning) {
+				r.notef("%s: new instance %s failed to start", ZoneName(ro.letter), ro.newID)
 				if ro.attempts >= maxLaunchAttempts {
-					r.stackStatus, r.stackUpdated, r.rollout = "UPDATE_ROLLBACK_COMPLETE", r.now(), nil
-					r.notef("rolling update to %s failed: %s could not launch an instance", ro.code, ZoneName(ro.letter))
+					// The stack rolls back to the previous launch template version.
+					r.stackStatus, r.stackUpdated, r.rollout, r.version = "UPDATE_ROLLBACK_COMPLETE", r.now(), nil, ro.version-1
+					r.notef("rolling update to %s failed: %s could not launch an instance; rolled back", ro.code, ZoneName(ro.letter))
 					return
 				}
 				if !r.rolloutLaunch(ro) {
@@ -123,11 +125,13 @@ func (r *Region) stepRollout() {
 			h := r.tg.Get(in.id)
 			r.notef("%s: target %s %s %s", ZoneName(in.letter), in.id, h.State, h.Reason)
 			for _, id := range ro.olds {
-				r.beginTerminate(r.find(id), "rolling update")
+				if old := r.find(id); old != nil {
+					r.beginTerminate(old, "rolling update")
+				}
 			}
 		}
 		for _, id := range ro.olds {
-			if r.find(id).member {
+			if old := r.find(id); old != nil && old.member {
 				return
 			}
 		}

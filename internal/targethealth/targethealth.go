@@ -319,15 +319,9 @@ func (g *Group) sorted() []*target {
 	return ts
 }
 
-// Candidates lists the targets a new request may go to: the healthy ones; if none is
+// candidates lists the targets a new request may go to: the healthy ones; if none is
 // healthy, every registered target that is not draining (ALB fails open, initial and
 // unhealthy alike). failOpen reports the second case.
-func (g *Group) Candidates() (ids []string, failOpen bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.candidates()
-}
-
 func (g *Group) candidates() (ids []string, failOpen bool) {
 	var healthy, open []string
 	for _, t := range g.sorted() {

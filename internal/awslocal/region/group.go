@@ -15,9 +15,6 @@ import (
 
 var _ autoscaling.Backend = (*Region)(nil)
 
-// Activity is one Auto Scaling activity, as TerminateInstanceInAutoScalingGroup answers it.
-type Activity = autoscaling.Activity
-
 // active lists the members that count towards the desired capacity: launching or in
 // service, and healthy.
 func (r *Region) active() []*instance {

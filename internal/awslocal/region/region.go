@@ -156,7 +156,7 @@ type Region struct {
 	out Outbox
 
 	// EC2
-	instances  []*instance // every instance, in launch order (terminated ones stay listed)
+	instances  []*instance // every instance, in launch order (terminated ones for TerminatedVisible)
 	assocs     []*association
 	noCapacity map[string]bool // zone letters where launches fail: InsufficientInstanceCapacity
 
@@ -165,9 +165,8 @@ type Region struct {
 	version     int                    // the launch template's latest version
 	codes       map[int]lab.ServerCode // ServerCode by launch template version
 	code        lab.ServerCode         // the stack's ServerCode
-	iceNoted    map[string]bool
-	launchAfter time.Time // no launch before this, after a failed one
-	activities  []Activity
+	iceNoted    map[string]bool        // zones whose failed launch has been noted
+	launchAfter time.Time              // no launch before this, after a failed one
 
 	// Elastic Load Balancing
 	tg *targethealth.Group
@@ -270,8 +269,6 @@ func (r *Region) hexID(n int) string {
 	}
 	return string(b)
 }
-
-func (r *Region) upperID(n int) string { return upperID(r.rng, n) }
 
 func upperID(rng *rand.Rand, n int) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

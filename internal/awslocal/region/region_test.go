@@ -2,6 +2,7 @@ package region_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -550,5 +551,43 @@ func TestTerminatedVisible(t *testing.T) {
 	}
 	if n := len(r.Instances()); n != 3 {
 		t.Errorf("%d instances listed", n)
+	}
+}
+
+// TestStatus: the live view joins each instance's EC2, Auto Scaling and target sides, and
+// tells the zone's current instance from one draining away.
+func TestStatus(t *testing.T) {
+	r, s := healthyLab(t, nil)
+	old := only(t, r, "b")
+	_, err := r.ReplaceAssociation(r.Associations()[1].ID, lab.NoDDBRoleName(lab.DefaultNamingPrefix), "")
+	must(t, err)
+	must(t, r.Deploy(lab.CodeErrorHandling))
+	s.Run()
+	s.Check(ok200, s.Launched[0].ID) // zone a's new instance
+	st := r.Status()
+	var got []string
+	for _, x := range st {
+		got = append(got, strings.Join([]string{x.Letter, x.State, x.Lifecycle, string(x.Code), string(x.Target.State), fmt.Sprint(x.Current)}, " "))
+	}
+	want := []string{
+		"a shutting-down Terminating basic draining false",
+		"a running InService errorhandling healthy true",
+		"b running InService basic healthy true",
+		"c running InService basic healthy true",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("status\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, x := range st {
+		want := lab.RoleName(lab.DefaultNamingPrefix)
+		switch {
+		case !x.Current:
+			want = "" // terminating: its association is disassociating
+		case x.ID == old:
+			want = lab.NoDDBRoleName(lab.DefaultNamingPrefix)
+		}
+		if x.Role != want {
+			t.Errorf("%s (zone %s) role %s, want %s", x.ID, x.Letter, x.Role, want)
+		}
 	}
 }

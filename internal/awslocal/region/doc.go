@@ -1,5 +1,22 @@
 package region
 
+// Driving the model (what a shell does):
+//
+//   - Create it with New(LabConfig(time.Now, seed)), setting LoadBalancerURL and TableName.
+//     Serve its AWS side with ec2.Service(r), elbv2.Service(r), autoscaling.Service(r) and
+//     cloudformation.Service(r); run the load balancer with localb.Options{Health: r}, so
+//     that health checks go into the model and routing comes out of it.
+//   - Loop: call Tick now and then, Drain the outbox, print its Notes and carry out its
+//     Intents: Launch (start the metadata service and web server of LaunchSpec, then report
+//     Started or LaunchFailed), SetRole (the metadata service's role), Register, Deregister
+//     and Remove (the load balancer's Register, Deregister and Remove), Stop (stop the
+//     processes, then report Stopped; report Stopped also when they exit on their own).
+//   - Deploy(code) starts a rolling update; Operation follows it until it returns nil, and
+//     Stacks tells how it ended. Status is the live view of every instance.
+//   - Chapter 12's fault is PowerOff(zone) and, after its window, PowerOn(zone).
+//
+// regiontest.Shell does all of this instantly on a fake clock, for tests.
+
 // Where this model and AWS's documentation meet, and where they part.
 //
 // Rules that follow the documentation and differ from what the local lab (package locallab)

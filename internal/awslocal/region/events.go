@@ -119,9 +119,9 @@ func (r *Region) Checked(id string, res targethealth.Result) error {
 // scenario does. Stopped instances fail the group's EC2 health check and are replaced in
 // the other zones.
 func (r *Region) PowerOff(zone string) error {
-	l := letterOf(zone)
-	if l == "" {
-		return fmt.Errorf("unknown zone %q", zone)
+	l, err := ParseZone(zone)
+	if err != nil {
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

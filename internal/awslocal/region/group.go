@@ -193,9 +193,9 @@ func (r *Region) checkGroupHealth() {
 // InsufficientInstanceCapacity does (available false), or succeed again. When a zone
 // recovers, the group rebalances into it.
 func (r *Region) SetZoneCapacity(zone string, available bool) error {
-	l := letterOf(zone)
-	if l == "" {
-		return fmt.Errorf("unknown zone %q", zone)
+	l, err := ParseZone(zone)
+	if err != nil {
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -291,6 +291,15 @@ func uuid(rng *rand.Rand) string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
+// ParseZone accepts a zone letter ("c") or a full zone name ("local-1c") and returns the
+// letter. The error is one line naming the valid letters.
+func ParseZone(s string) (string, error) {
+	if l := letterOf(s); l != "" {
+		return l, nil
+	}
+	return "", fmt.Errorf("unknown zone %q: use %s", s, strings.Join(Letters, ", "))
+}
+
 // letterOf returns the letter of a zone name or a letter ("local-1c", "c"), or "".
 func letterOf(zone string) string {
 	l := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(zone)), Name)

@@ -591,3 +591,32 @@ func TestStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestParseZone(t *testing.T) {
+	tests := []struct {
+		in, want string
+		wantErr  bool
+	}{
+		{"a", "a", false},
+		{"C", "c", false},
+		{"local-1b", "b", false},
+		{" c ", "c", false},
+		{"d", "", true},
+		{"", "", true},
+		{"us-east-1a", "", true},
+		{"local-1", "", true},
+	}
+	for _, tt := range tests {
+		got, err := region.ParseZone(tt.in)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("ParseZone(%q) = %q, %v", tt.in, got, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "use a, b, c") {
+			t.Errorf("ParseZone(%q): %v", tt.in, err)
+		}
+	}
+	r, _ := newRegion(t, nil)
+	if err := r.PowerOff("local-2c"); err == nil {
+		t.Error("PowerOff of an unknown zone: no error")
+	}
+}

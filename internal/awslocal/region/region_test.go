@@ -147,39 +147,62 @@ func TestTargetStates(t *testing.T) {
 	}
 }
 
-// TestFailOpen: the load balancer routes to healthy targets only, and to all of them when
-// none is healthy (ELB user guide, "Health checks for Application Load Balancer target
-// groups": "the load balancer fails open").
+// TestFailOpen: the load balancer routes round robin to healthy targets only, and to every
+// registered target that is not draining when none is healthy (ELB user guide, "Health
+// checks for Application Load Balancer target groups": "If a target group contains only
+// unhealthy registered targets, the load balancer routes requests to all those targets ...
+// the load balancer fails open"); with nothing but draining targets there is nowhere to go.
 func TestFailOpen(t *testing.T) {
-	r, s := healthyLab(t, nil)
-	c := only(t, r, "c")
-	for range 3 {
-		s.Check(bad503, c)
+	tests := []struct {
+		name      string
+		unhealthy []string // zones whose deep check fails three times
+		draining  []string // zones whose instance is terminated (its target drains)
+		want      []string // zones routed to
+		open, ok  bool
+	}{
+		{"all healthy", nil, nil, []string{"a", "b", "c"}, false, true},
+		{"zone c unhealthy", []string{"c"}, nil, []string{"a", "b"}, false, true},
+		{"all unhealthy: fail open", []string{"a", "b", "c"}, nil, []string{"a", "b", "c"}, true, true},
+		{"unhealthy and draining: open over the unhealthy", []string{"a", "b"}, []string{"c"}, []string{"a", "b"}, true, true},
+		{"all draining", nil, []string{"a", "b", "c"}, nil, false, false},
 	}
-	seen := map[string]bool{}
-	for range 6 {
-		id, open, ok := r.Pick()
-		if !ok || open {
-			t.Fatalf("pick %s open=%v ok=%v", id, open, ok)
-		}
-		seen[id] = true
-	}
-	if seen[c] || len(seen) != 2 {
-		t.Fatalf("routed to %v with %s unhealthy", seen, c)
-	}
-	for range 3 {
-		s.CheckAll(bad503)
-	}
-	seen = map[string]bool{}
-	for range 6 {
-		id, open, ok := r.Pick()
-		if !ok || !open {
-			t.Fatalf("all unhealthy: pick %s open=%v ok=%v", id, open, ok)
-		}
-		seen[id] = true
-	}
-	if len(seen) != 3 {
-		t.Fatalf("fail open routed to %v", seen)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, s := healthyLab(t, nil)
+			zoneOf := map[string]string{}
+			for _, l := range region.Letters {
+				zoneOf[only(t, r, l)] = l
+			}
+			for _, l := range tt.unhealthy {
+				for range 3 {
+					s.Check(bad503, only(t, r, l))
+				}
+			}
+			for _, l := range tt.draining {
+				_, err := r.TerminateInstance(only(t, r, l), false)
+				must(t, err)
+			}
+			s.Run()
+			seen := map[string]bool{}
+			for range 6 {
+				id, open, ok := r.Pick()
+				if ok != tt.ok || open != tt.open {
+					t.Fatalf("pick %s open=%v ok=%v", id, open, ok)
+				}
+				if ok {
+					seen[zoneOf[id]] = true
+				}
+			}
+			var got []string
+			for _, l := range region.Letters {
+				if seen[l] {
+					got = append(got, l)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("routed to %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -277,33 +300,59 @@ func TestTerminateInstances(t *testing.T) {
 	}
 }
 
-// TestReplacement: a member terminated through EC2 fails the group's EC2 health check and is
-// replaced in its own zone, after it has been terminated (EC2 Auto Scaling user guide,
-// "Replace unhealthy instances"; "Auto Scaling group Availability Zone distribution").
+// TestReplacement: a member that leaves, whichever way, is replaced in its own zone with
+// the group's current launch template and the normal profile, and only once it has been
+// terminated (EC2 Auto Scaling user guide, "Replace unhealthy instances"; "Auto Scaling
+// group Availability Zone distribution"). Through EC2 it fails the group's EC2 health check
+// first ("Health checks for instances in an Auto Scaling group").
 func TestReplacement(t *testing.T) {
-	r, s := healthyLab(t, nil)
-	old := only(t, r, "c")
-	_, err := r.Terminate([]string{old})
-	must(t, err)
-	s.Run()
-	if got := member(r, old); got != "Terminating/Unhealthy" {
-		t.Fatalf("group: %s", got)
+	tests := []struct {
+		name        string
+		edit        func(*region.Config)
+		end         func(t *testing.T, r *region.Region, s *rt.Shell, id string)
+		terminating string // its group status while it drains
+	}{
+		{"EC2 TerminateInstances", nil, func(t *testing.T, r *region.Region, s *rt.Shell, id string) {
+			_, err := r.Terminate([]string{id})
+			must(t, err)
+		}, "Terminating/Unhealthy"},
+		{"TerminateInstanceInAutoScalingGroup", nil, func(t *testing.T, r *region.Region, s *rt.Shell, id string) {
+			_, err := r.TerminateInstance(id, false)
+			must(t, err)
+		}, "Terminating/Healthy"},
+		{"ELB health check", func(c *region.Config) { c.HealthCheckType, c.HealthCheckGrace = region.HealthCheckELB, 0 },
+			func(t *testing.T, r *region.Region, s *rt.Shell, id string) {
+				for range 3 {
+					s.Check(bad503, id)
+				}
+			}, "Terminating/Unhealthy"},
 	}
-	if len(s.Launched) != 0 {
-		t.Fatalf("replacement launched before the old instance terminated: %v", zonesOf(s.Launched))
-	}
-	s.Wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
-	if got := zonesOf(s.Launched); !slices.Equal(got, []string{"c"}) {
-		t.Fatalf("replacement in %v", got)
-	}
-	if member(r, old) != "" || in(t, r, old).State != ec2.StateTerminated {
-		t.Fatalf("old: %q %s", member(r, old), in(t, r, old).State)
-	}
-	if s.Launched[0].Code != lab.CodeBasic || s.Launched[0].Role != lab.RoleName(lab.DefaultNamingPrefix) {
-		t.Errorf("replacement %+v", s.Launched[0])
-	}
-	if n := len(r.Groups()[0].Instances); n != 3 {
-		t.Errorf("group has %d members", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, s := healthyLab(t, tt.edit)
+			old := only(t, r, "c")
+			tt.end(t, r, s, old)
+			s.Run()
+			if got := member(r, old); got != tt.terminating {
+				t.Fatalf("group: %s", got)
+			}
+			if len(s.Launched) != 0 {
+				t.Fatalf("replacement launched before the old instance terminated: %v", zonesOf(s.Launched))
+			}
+			s.Wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
+			if got := zonesOf(s.Launched); !slices.Equal(got, []string{"c"}) {
+				t.Fatalf("replacement in %v", got)
+			}
+			if member(r, old) != "" || in(t, r, old).State != ec2.StateTerminated {
+				t.Fatalf("old: %q %s", member(r, old), in(t, r, old).State)
+			}
+			if l := s.Launched[0]; l.Code != lab.CodeBasic || l.Role != lab.RoleName(lab.DefaultNamingPrefix) {
+				t.Errorf("replacement %+v", l)
+			}
+			if n := len(r.Groups()[0].Instances); n != 3 {
+				t.Errorf("group has %d members", n)
+			}
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package region
 
 import (
+	"healthchecklab/internal/awslocal/ec2"
 	"healthchecklab/internal/awslocal/elbv2"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/targethealth"
@@ -36,7 +37,7 @@ func (r *Region) expireTargets() {
 			continue
 		}
 		in.target = false
-		if in.state == "shutting-down" {
+		if in.state == ec2.StateShuttingDown {
 			r.stop(in)
 		}
 	}

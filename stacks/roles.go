@@ -19,7 +19,8 @@ type InstanceRoles struct {
 
 // instanceRolesProps lists what the instances may use.
 type instanceRolesProps struct {
-	NamingPrefix string
+	// Names give the roles their names.
+	Names lab.Names
 	// TableArns are the tables the normal role may GetItem from.
 	TableArns []*string
 	// ParameterArn is the parameter both roles may read.
@@ -58,10 +59,10 @@ func newInstanceRoles(scope constructs.Construct, id string, props *instanceRole
 	getItem := statement("GetRecommendation", lab.RecommendationReadActions, props.TableArns...)
 
 	r := &InstanceRoles{}
-	r.Role, r.Profile = newInstanceRole(c, "Role", lab.RoleName(props.NamingPrefix),
+	r.Role, r.Profile = newInstanceRole(c, "Role", props.Names.Role(),
 		"HealthCheckLab web servers: read the recommendation table and the lab parameter",
 		append([]awsiam.PolicyStatement{getItem}, common...))
-	r.NoDDBRole, r.NoDDBProfile = newInstanceRole(c, "NoDDBRole", lab.NoDDBRoleName(props.NamingPrefix),
+	r.NoDDBRole, r.NoDDBProfile = newInstanceRole(c, "NoDDBRole", props.Names.NoDDBRole(),
 		"HealthCheckLab stale-credentials fault: the web server role without any DynamoDB access",
 		common)
 	return r

@@ -1,0 +1,47 @@
+package lab
+
+// Names are the names one copy of the lab takes in an AWS account and region: everything a
+// second copy beside it would collide with. With no LabID they are exactly the lab's own
+// (WebApp1-VPC, HealthCheckLab, RecommendationServiceEnabled, WebApp1-EC2-Role-HealthCheckLab);
+// with a LabID each of them carries it, so that copies can share an account and region.
+//
+// The CDK stacks declare these names and publish them as outputs; everything that acts on a
+// deployed copy (labctl, the tour, the README's shell helpers) reads them back from the
+// outputs, never from here.
+type Names struct {
+	// Prefix starts the IAM role and instance-profile names (context NamingPrefix).
+	Prefix string
+	// LabID tells copies apart (context LabId); empty for the lab's own names.
+	LabID string
+}
+
+// MaxIAMNameLength is IAM's limit on role names (instance-profile names may be longer).
+const MaxIAMNameLength = 64
+
+// suffix is "-<id>", or nothing without an id.
+func (n Names) suffix() string {
+	if n.LabID == "" {
+		return ""
+	}
+	return "-" + n.LabID
+}
+
+// rolePrefix puts the id right after the prefix, so that every role name still ends in the
+// lab's own suffix (-EC2-Role-HealthCheckLab): the console step and labctl's view recognize
+// the two roles by it.
+func (n Names) rolePrefix() string { return n.Prefix + n.suffix() }
+
+// VPCStack is the network stack's name.
+func (n Names) VPCStack() string { return VPCStackName + n.suffix() }
+
+// ServiceStack is the HealthCheckLab stack's name.
+func (n Names) ServiceStack() string { return ServiceStackName + n.suffix() }
+
+// Parameter is the RecommendationServiceEnabled parameter's name.
+func (n Names) Parameter() string { return ParameterName + n.suffix() }
+
+// Role is the normal instance role's (and instance profile's) name.
+func (n Names) Role() string { return RoleName(n.rolePrefix()) }
+
+// NoDDBRole is the name of the role (and instance profile) without DynamoDB access.
+func (n Names) NoDDBRole() string { return NoDDBRoleName(n.rolePrefix()) }

@@ -19,7 +19,7 @@ HOST_OS = $(shell $(GO) env GOHOSTOS)
 # The OSes whose code `cross` vets: by default every OS of PLATFORMS.
 VET_OSES = $(sort $(foreach p,$(PLATFORMS),$(firstword $(subst /, ,$(p)))))
 
-.PHONY: deps synth test cross bench
+.PHONY: deps synth workshop test cross bench
 
 deps:
 	npm ci --no-audit --no-fund
@@ -29,6 +29,11 @@ deps:
 synth: deps
 	npx cdk synth $(CDK_ARGS) > /dev/null
 	@echo "synthesized: $$(ls cdk.out/*.template.json)"
+
+## workshop: the CloudFormation-only package (AWS Workshop Studio, or any account without
+## cdk bootstrap) in build/workshop; pass WORKSHOP_ARGS='-c LabId=team7' etc. See its README.md.
+workshop: deps
+	$(GO) run ./cmd/workshop -out build/workshop $(WORKSHOP_ARGS)
 
 ## cross: build labctl and the web server for every platform, and vet their code for each OS
 cross:

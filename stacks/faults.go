@@ -15,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 )
 
 // The lab's faults as AWS Fault Injection Service experiments (-c FaultInjection=true). Each
@@ -58,14 +59,14 @@ type FaultInjection struct {
 	// FiveXXAlarm and UnhealthyHostsAlarm are the stop conditions.
 	FiveXXAlarm, UnhealthyHostsAlarm awscloudwatch.Alarm
 
-	names lab.Names
+	names labnames.Names
 }
 
 type faultInjectionProps struct {
 	// DesiredCapacity is the group's size, which sets the unhealthy-hosts stop condition.
 	DesiredCapacity int
 	// Names are the copy's names: the experiments' Name tags and descriptions carry them.
-	Names     lab.Names
+	Names     labnames.Names
 	Vpc       awsec2.IVpc
 	Web       *WebTier
 	Roles     *InstanceRoles

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 )
 
 // InstanceRoles are the lab's two instance roles, each with an instance profile of the same
@@ -20,7 +21,7 @@ type InstanceRoles struct {
 // instanceRolesProps lists what the instances may use.
 type instanceRolesProps struct {
 	// Names give the roles their names.
-	Names lab.Names
+	Names labnames.Names
 	// TableArns are the tables the normal role may GetItem from.
 	TableArns []*string
 	// ParameterArn is the parameter both roles may read.

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 )
 
 // Context keys, as written in cdk.json and on the command line (-c Key=value).
@@ -50,12 +51,12 @@ type Config struct {
 	// FaultInjection adds the AWS FIS experiment templates and their runbooks.
 	FaultInjection bool
 	// LabID tells side-by-side copies of the lab apart: every name that must be unique in
-	// an account and region carries it (see lab.Names). Empty means the lab's own names.
+	// an account and region carries it (see labnames.Names). Empty means the lab's own names.
 	LabID string
 }
 
 // Names are the account- and region-unique names this configuration gives the lab.
-func (c Config) Names() lab.Names { return lab.Names{Prefix: c.NamingPrefix, LabID: c.LabID} }
+func (c Config) Names() labnames.Names { return labnames.Names{Prefix: c.NamingPrefix, LabID: c.LabID} }
 
 // Defaults are the values used for keys that neither cdk.json nor -c sets; cdk.json repeats
 // them so that they are visible where people look.
@@ -134,9 +135,9 @@ func Read(get Getter) (Config, error) {
 		c.LabID = s
 	}
 	// IAM role names are at most 64 characters, and the prefix and the id both go into them.
-	if n := c.Names(); len(errs) == 0 && len(n.NoDDBRole()) > lab.MaxIAMNameLength {
+	if n := c.Names(); len(errs) == 0 && len(n.NoDDBRole()) > labnames.MaxIAMNameLength {
 		add(fmt.Errorf("%s %q and %s %q make the role name %s, longer than IAM's %d characters: shorten either",
-			KeyNamingPrefix, c.NamingPrefix, KeyLabID, c.LabID, n.NoDDBRole(), lab.MaxIAMNameLength))
+			KeyNamingPrefix, c.NamingPrefix, KeyLabID, c.LabID, n.NoDDBRole(), labnames.MaxIAMNameLength))
 	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid context: %w", errors.Join(errs...))

@@ -1,4 +1,10 @@
-package lab
+// Package labnames derives the names one copy of the lab takes in an AWS account and region
+// from the lab's own (package lab) and a LabId. It is apart from package lab because the web
+// server does not need it: the server's asset hash covers the packages it is built from, and
+// the names of side-by-side copies are no reason to replace a fleet.
+package labnames
+
+import "healthchecklab/internal/lab"
 
 // Names are the names one copy of the lab takes in an AWS account and region: everything a
 // second copy beside it would collide with. With no LabID they are exactly the lab's own
@@ -32,16 +38,16 @@ func (n Names) suffix() string {
 func (n Names) rolePrefix() string { return n.Prefix + n.suffix() }
 
 // VPCStack is the network stack's name.
-func (n Names) VPCStack() string { return VPCStackName + n.suffix() }
+func (n Names) VPCStack() string { return lab.VPCStackName + n.suffix() }
 
 // ServiceStack is the HealthCheckLab stack's name.
-func (n Names) ServiceStack() string { return ServiceStackName + n.suffix() }
+func (n Names) ServiceStack() string { return lab.ServiceStackName + n.suffix() }
 
 // Parameter is the RecommendationServiceEnabled parameter's name.
-func (n Names) Parameter() string { return ParameterName + n.suffix() }
+func (n Names) Parameter() string { return lab.ParameterName + n.suffix() }
 
 // Role is the normal instance role's (and instance profile's) name.
-func (n Names) Role() string { return RoleName(n.rolePrefix()) }
+func (n Names) Role() string { return lab.RoleName(n.rolePrefix()) }
 
 // NoDDBRole is the name of the role (and instance profile) without DynamoDB access.
-func (n Names) NoDDBRole() string { return NoDDBRoleName(n.rolePrefix()) }
+func (n Names) NoDDBRole() string { return lab.NoDDBRoleName(n.rolePrefix()) }

@@ -32,10 +32,10 @@ func (n Names) suffix() string {
 	return "-" + n.LabID
 }
 
-// rolePrefix puts the id right after the prefix, so that every role name still ends in the
-// lab's own suffix (-EC2-Role-HealthCheckLab): the console step and labctl's view recognize
-// the two roles by it.
-func (n Names) rolePrefix() string { return n.Prefix + n.suffix() }
+// RolePrefix is what lab.RoleName and lab.NoDDBRoleName take: the prefix, then the id, so
+// that every role name still ends in the lab's own suffix (-EC2-Role-HealthCheckLab), by
+// which the console step and labctl's view recognize the two roles.
+func (n Names) RolePrefix() string { return n.Prefix + n.suffix() }
 
 // VPCStack is the network stack's name.
 func (n Names) VPCStack() string { return lab.VPCStackName + n.suffix() }
@@ -47,7 +47,7 @@ func (n Names) ServiceStack() string { return lab.ServiceStackName + n.suffix() 
 func (n Names) Parameter() string { return lab.ParameterName + n.suffix() }
 
 // Role is the normal instance role's (and instance profile's) name.
-func (n Names) Role() string { return lab.RoleName(n.rolePrefix()) }
+func (n Names) Role() string { return lab.RoleName(n.RolePrefix()) }
 
 // NoDDBRole is the name of the role (and instance profile) without DynamoDB access.
-func (n Names) NoDDBRole() string { return lab.NoDDBRoleName(n.rolePrefix()) }
+func (n Names) NoDDBRole() string { return lab.NoDDBRoleName(n.RolePrefix()) }

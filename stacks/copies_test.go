@@ -194,6 +194,10 @@ func TestNamesFollowLabID(t *testing.T) {
 
 		// The outputs that labctl and the walkthrough read these names from.
 		service := c.stacks[id][1].template
+		labIDOutput, hasLabID := service["Outputs"].(map[string]any)[labnames.OutputLabID].(map[string]any)
+		if hasLabID != (id != "") || (hasLabID && labIDOutput["Value"] != id) {
+			t.Errorf("LabId %q: output %s = %v, want it only on a copy with an id, holding the id", id, labnames.OutputLabID, labIDOutput)
+		}
 		for key, want := range map[string]string{
 			lab.OutputParameterName:       n.Parameter(),
 			lab.OutputInstanceProfileName: n.Role(),

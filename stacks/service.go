@@ -9,6 +9,7 @@ import (
 	"healthchecklab/assets"
 	"healthchecklab/internal/config"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 )
 
 // ServiceStackProps configures the HealthCheckLab stack.
@@ -101,6 +102,9 @@ func declareService(stack awscdk.Stack, props *ServiceStackProps) *ServiceStack 
 	output(stack, OutputInstanceProfileName, *s.Roles.Profile.InstanceProfileName(), "The web servers' normal instance profile (attach it back to undo the stale-credentials fault)")
 	output(stack, OutputNoDDBProfileName, *s.Roles.NoDDBProfile.InstanceProfileName(), "Attach to the zone-c instance to simulate stale credentials")
 	output(stack, OutputTableName, *s.Service.Table.TableName(), "The RecommendationService table")
+	if names.LabID != "" {
+		output(stack, labnames.OutputLabID, names.LabID, "This copy's LabId: pass -c LabId=<this> to every cdk command on it")
+	}
 
 	if props.Config.FaultInjection {
 		s.Faults = newFaultInjection(stack, "FaultInjection", &faultInjectionProps{

@@ -54,6 +54,7 @@ func TestTourUnderLabID(t *testing.T) {
 		lab.OutputParameterName:       names.Parameter(),
 		lab.OutputInstanceProfileName: names.Role(),
 		lab.OutputNoDDBProfileName:    names.NoDDBRole(),
+		labnames.OutputLabID:          names.LabID,
 	} {
 		if got := service.Outputs[key]; got != want {
 			t.Errorf("output %s = %q, want %q", key, got, want)

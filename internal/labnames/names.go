@@ -21,6 +21,10 @@ type Names struct {
 	LabID string
 }
 
+// OutputLabID is the service stack's output with its LabId, declared only on a copy with one
+// (so the lab's own template stays as it was): `labctl deploy` passes it back to the CDK app.
+const OutputLabID = "LabId"
+
 // MaxIAMNameLength is IAM's limit on role names (instance-profile names may be longer).
 const MaxIAMNameLength = 64
 

@@ -198,7 +198,7 @@ func (b cfnBackend) Stacks() []cloudformation.Stack {
 	l.mu.Lock()
 	status, updated := l.stackStatus, l.stackUpdated
 	l.mu.Unlock()
-	return []cloudformation.Stack{
+	stacks := []cloudformation.Stack{
 		{
 			Name: l.names.VPCStack(), ID: l.ids.vpcStackID, Status: "CREATE_COMPLETE", Created: l.ids.created,
 		},
@@ -216,4 +216,8 @@ func (b cfnBackend) Stacks() []cloudformation.Stack {
 			},
 		},
 	}
+	if l.names.LabID != "" { // as the stack declares it: only on a copy with an id
+		stacks[1].Outputs = append(stacks[1].Outputs, cloudformation.Output{Key: labnames.OutputLabID, Value: l.names.LabID})
+	}
+	return stacks
 }

@@ -20,7 +20,7 @@ HOST_OS = $(shell $(GO) env GOHOSTOS)
 # tests' own `go vet` covers.
 VET_OSES = $(filter-out $(HOST_OS),$(sort $(foreach p,$(PLATFORMS),$(firstword $(subst /, ,$(p))))))
 
-.PHONY: deps synth test cross cross-build bench
+.PHONY: deps synth workshop test cross cross-build bench
 
 deps:
 	npm ci --no-audit --no-fund
@@ -30,6 +30,11 @@ deps:
 synth: deps
 	npx cdk synth $(CDK_ARGS) > /dev/null
 	@echo "synthesized: $$(ls cdk.out/*.template.json)"
+
+## workshop: the CloudFormation-only package (AWS Workshop Studio, or any account without
+## cdk bootstrap) in build/workshop; pass WORKSHOP_ARGS='-c LabId=team7' etc. See its README.md.
+workshop: deps
+	$(GO) run ./cmd/workshop -out build/workshop $(WORKSHOP_ARGS)
 
 ## cross: type-check and vet the code of labctl, the local lab and the web server for each
 ## foreign OS (compiles, links nothing)

@@ -1,7 +1,9 @@
 // Command healthchecklab is the CDK app of the health-check lab: `npx cdk synth|diff|deploy`
 // runs it (see cdk.json). Context keys (ServerCode, NamingPrefix, InstanceType,
-// DesiredCapacity, AllowedCidr, NatGateways, FaultInjection, and the optional AmiId) have
-// their defaults in cdk.json and are validated in internal/config.
+// DesiredCapacity, AllowedCidr, NatGateways, FaultInjection, and the optional AmiId and
+// LabId) have their defaults in cdk.json and are validated in internal/config. LabId names a
+// side-by-side copy: without it every name is the lab's own. `make workshop` (cmd/workshop)
+// builds the same stacks as a CloudFormation-only package.
 package main
 
 import (

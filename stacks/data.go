@@ -34,8 +34,9 @@ type RecommendationService struct {
 }
 
 // newRecommendationService declares the table (removed with the stack), seeds it from
-// assets/recommendations.json and declares the RecommendationServiceEnabled parameter.
-func newRecommendationService(scope constructs.Construct, id string, seedJSON []byte) *RecommendationService {
+// assets/recommendations.json and declares the RecommendationServiceEnabled parameter under
+// parameterName (lab.Names.Parameter).
+func newRecommendationService(scope constructs.Construct, id, parameterName string, seedJSON []byte) *RecommendationService {
 	c := constructs.NewConstruct(scope, &id)
 	seed, err := lab.ParseSeed(seedJSON)
 	if err != nil {
@@ -101,7 +102,7 @@ func newRecommendationService(scope constructs.Construct, id string, seedJSON []
 	})
 
 	param := awsssm.NewStringParameter(c, jsii.String("Enabled"), &awsssm.StringParameterProps{
-		ParameterName:  jsii.String(lab.ParameterName),
+		ParameterName:  jsii.String(parameterName),
 		StringValue:    jsii.String("true"),
 		AllowedPattern: jsii.String(ParameterPattern),
 		Description: jsii.String("HealthCheckLab switch and emergency lever: true = the RecommendationService works; " +

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 )
 
 // The lab's faults as AWS Fault Injection Service experiments (-c FaultInjection=true). Each
@@ -57,15 +58,19 @@ type FaultInjection struct {
 	RunbookRoles map[string]awsiam.Role
 	// FiveXXAlarm and UnhealthyHostsAlarm are the stop conditions.
 	FiveXXAlarm, UnhealthyHostsAlarm awscloudwatch.Alarm
+
+	names labnames.Names
 }
 
 type faultInjectionProps struct {
 	// DesiredCapacity is the group's size, which sets the unhealthy-hosts stop condition.
 	DesiredCapacity int
-	Vpc             awsec2.IVpc
-	Web             *WebTier
-	Roles           *InstanceRoles
-	Parameter       awsssm.StringParameter
+	// Names are the copy's names: the experiments' Name tags and descriptions carry them.
+	Names     labnames.Names
+	Vpc       awsec2.IVpc
+	Web       *WebTier
+	Roles     *InstanceRoles
+	Parameter awsssm.StringParameter
 }
 
 // zoneCIndex returns the index, in the VPC's zone (and private subnet) order, of the zone the
@@ -104,6 +109,7 @@ func newFaultInjection(scope constructs.Construct, id string, props *faultInject
 		Roles:        map[string]awsiam.Role{},
 		Runbooks:     map[string]awsssm.CfnDocument{},
 		RunbookRoles: map[string]awsiam.Role{},
+		names:        props.Names,
 	}
 	subnets := *props.Vpc.PrivateSubnets()
 	zoneC := subnets[zoneCIndex(*props.Vpc.AvailabilityZones())]
@@ -196,7 +202,7 @@ func newFaultInjection(scope constructs.Construct, id string, props *faultInject
 		})
 	// Every target fails its deep check on purpose here: only 5xx answers stop it.
 	f.automationExperiment(c, lab.FaultDependencyOutage,
-		"HealthCheckLab: the RecommendationService is switched off ("+lab.ParameterName+"=false) for "+holds+", then back",
+		"HealthCheckLab: the RecommendationService is switched off ("+props.Names.Parameter()+"=false) for "+holds+", then back",
 		map[string]any{
 			"ParameterName":        props.Parameter.ParameterName(),
 			"Duration":             duration,
@@ -276,7 +282,8 @@ func (f *FaultInjection) experiment(scope constructs.Construct, fault string, sp
 			EmptyTargetResolutionMode: jsii.String("fail"),
 		},
 		Tags: &map[string]*string{
-			"Name":                 jsii.String("HealthCheckLab " + fault),
+			// The stack's name tells the experiments of side-by-side copies apart.
+			"Name":                 jsii.String(f.names.ServiceStack() + " " + fault),
 			"healthchecklab:fault": jsii.String(fault),
 		},
 	})

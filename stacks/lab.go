@@ -7,7 +7,6 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"healthchecklab/internal/config"
-	"healthchecklab/internal/lab"
 )
 
 // Lab is the whole app: both stacks, built from one validated Config.
@@ -30,24 +29,37 @@ func NewLab(app awscdk.App, env *awscdk.Environment) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
+	l := DeclareLab(app, cfg, env)
+	CheckWithNag(app)
+	return l, nil
+}
+
+// CheckWithNag adds cdk-nag's AwsSolutions checks to every stack under scope; once per app.
+func CheckWithNag(scope constructs.IConstruct) {
+	awscdk.Aspects_Of(scope).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+}
+
+// Stack descriptions, shared by the stand-alone stacks and the workshop's nested ones.
+const (
+	networkDescription = "HealthCheckLab network: a VPC over three Availability Zones"
+	serviceDescription = "HealthCheckLab: web servers behind a load balancer, the RecommendationService " +
+		"table and parameter, and the instance roles (Well-Architected lab: health checks and dependencies)"
+)
+
+// DeclareLab declares the two stacks of one copy of the lab, named after cfg.Names(), under
+// scope (an app; several copies with different LabIds may share one).
+func DeclareLab(scope constructs.Construct, cfg config.Config, env *awscdk.Environment) *Lab {
+	names := cfg.Names()
 	l := &Lab{Config: cfg}
-	l.Network = NewNetworkStack(app, lab.VPCStackName, &NetworkStackProps{
-		StackProps: awscdk.StackProps{
-			Env:         env,
-			Description: jsii.String("HealthCheckLab network: a VPC over three Availability Zones"),
-		},
+	l.Network = NewNetworkStack(scope, names.VPCStack(), &NetworkStackProps{
+		StackProps:  awscdk.StackProps{Env: env, Description: jsii.String(networkDescription)},
 		NatGateways: cfg.NatGateways,
 	})
-	l.Service = NewServiceStack(app, lab.ServiceStackName, &ServiceStackProps{
-		StackProps: awscdk.StackProps{
-			Env: env,
-			Description: jsii.String("HealthCheckLab: web servers behind a load balancer, the RecommendationService " +
-				"table and parameter, and the instance roles (Well-Architected lab: health checks and dependencies)"),
-		},
-		Vpc:    l.Network.Vpc,
-		Config: cfg,
+	l.Service = NewServiceStack(scope, names.ServiceStack(), &ServiceStackProps{
+		StackProps: awscdk.StackProps{Env: env, Description: jsii.String(serviceDescription)},
+		Vpc:        l.Network.Vpc,
+		Config:     cfg,
 	})
 	suppressNetworkFindings(l.Network)
-	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	return l, nil
+	return l
 }

@@ -31,7 +31,11 @@ type NetworkStack struct {
 // balancer, private subnets with egress for the instances, and gateway endpoints so that the
 // instances reach S3 (the server asset) and DynamoDB (the service) without the NAT gateway.
 func NewNetworkStack(scope constructs.Construct, id string, props *NetworkStackProps) *NetworkStack {
-	stack := awscdk.NewStack(scope, &id, &props.StackProps)
+	return declareNetwork(awscdk.NewStack(scope, &id, &props.StackProps), props)
+}
+
+// declareNetwork declares the network in stack (a stand-alone or a nested stack).
+func declareNetwork(stack awscdk.Stack, props *NetworkStackProps) *NetworkStack {
 	vpcProps := &awsec2.VpcProps{
 		IpAddresses: awsec2.IpAddresses_Cidr(jsii.String("10.0.0.0/16")),
 		NatGateways: jsii.Number(props.NatGateways),

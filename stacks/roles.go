@@ -7,6 +7,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 )
 
 // InstanceRoles are the lab's two instance roles, each with an instance profile of the same
@@ -19,7 +20,8 @@ type InstanceRoles struct {
 
 // instanceRolesProps lists what the instances may use.
 type instanceRolesProps struct {
-	NamingPrefix string
+	// Names give the roles their names.
+	Names labnames.Names
 	// TableArns are the tables the normal role may GetItem from.
 	TableArns []*string
 	// ParameterArn is the parameter both roles may read.
@@ -58,10 +60,10 @@ func newInstanceRoles(scope constructs.Construct, id string, props *instanceRole
 	getItem := statement("GetRecommendation", lab.RecommendationReadActions, props.TableArns...)
 
 	r := &InstanceRoles{}
-	r.Role, r.Profile = newInstanceRole(c, "Role", lab.RoleName(props.NamingPrefix),
+	r.Role, r.Profile = newInstanceRole(c, "Role", props.Names.Role(),
 		"HealthCheckLab web servers: read the recommendation table and the lab parameter",
 		append([]awsiam.PolicyStatement{getItem}, common...))
-	r.NoDDBRole, r.NoDDBProfile = newInstanceRole(c, "NoDDBRole", lab.NoDDBRoleName(props.NamingPrefix),
+	r.NoDDBRole, r.NoDDBProfile = newInstanceRole(c, "NoDDBRole", props.Names.NoDDBRole(),
 		"HealthCheckLab stale-credentials fault: the web server role without any DynamoDB access",
 		common)
 	return r

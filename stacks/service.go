@@ -9,6 +9,7 @@ import (
 	"healthchecklab/assets"
 	"healthchecklab/internal/config"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 )
 
 // ServiceStackProps configures the HealthCheckLab stack.
@@ -20,6 +21,9 @@ type ServiceStackProps struct {
 	Config config.Config
 	// SeedJSON overrides the seed data (assets/recommendations.json when nil).
 	SeedJSON []byte
+	// ServerCode, when set, replaces Config.ServerCode in the launch template: the workshop
+	// package passes its ServerCode template parameter here.
+	ServerCode *string
 }
 
 // ServiceStack is everything of the lab but the network: the mocked RecommendationService,
@@ -47,14 +51,23 @@ const (
 
 // NewServiceStack declares the HealthCheckLab stack.
 func NewServiceStack(scope constructs.Construct, id string, props *ServiceStackProps) *ServiceStack {
-	stack := awscdk.NewStack(scope, &id, &props.StackProps)
+	return declareService(awscdk.NewStack(scope, &id, &props.StackProps), props)
+}
+
+// declareService declares the lab's service in stack (a stand-alone or a nested stack).
+func declareService(stack awscdk.Stack, props *ServiceStackProps) *ServiceStack {
 	s := &ServiceStack{Stack: stack}
+	names := props.Config.Names()
+	serverCode := props.ServerCode
+	if serverCode == nil {
+		serverCode = jsii.String(string(props.Config.ServerCode))
+	}
 
 	seed := props.SeedJSON
 	if seed == nil {
 		seed = assets.RecommendationsJSON
 	}
-	s.Service = newRecommendationService(stack, "RecommendationService", seed)
+	s.Service = newRecommendationService(stack, "RecommendationService", names.Parameter(), seed)
 
 	asset := NewWebServerAsset(stack, "WebServerBinary", &WebServerAssetProps{Arch: props.Config.Arch()})
 	decoyArn := stack.FormatArn(&awscdk.ArnComponents{
@@ -63,7 +76,7 @@ func NewServiceStack(scope constructs.Construct, id string, props *ServiceStackP
 		ResourceName: jsii.String(lab.DecoyTableName),
 	})
 	s.Roles = newInstanceRoles(stack, "InstanceRoles", &instanceRolesProps{
-		NamingPrefix:   props.Config.NamingPrefix,
+		Names:          names,
 		TableArns:      []*string{s.Service.Table.TableArn(), decoyArn},
 		ParameterArn:   s.Service.Parameter.ParameterArn(),
 		AssetObjectArn: asset.Bucket().ArnForObjects(asset.S3ObjectKey()),
@@ -73,6 +86,7 @@ func NewServiceStack(scope constructs.Construct, id string, props *ServiceStackP
 	s.Web = newWebTier(stack, "Web", &webTierProps{
 		Vpc:           props.Vpc,
 		Config:        props.Config,
+		ServerCode:    serverCode,
 		Asset:         asset,
 		Profile:       s.Roles.Profile,
 		TableName:     s.Service.Table.TableName(),
@@ -88,10 +102,14 @@ func NewServiceStack(scope constructs.Construct, id string, props *ServiceStackP
 	output(stack, OutputInstanceProfileName, *s.Roles.Profile.InstanceProfileName(), "The web servers' normal instance profile (attach it back to undo the stale-credentials fault)")
 	output(stack, OutputNoDDBProfileName, *s.Roles.NoDDBProfile.InstanceProfileName(), "Attach to the zone-c instance to simulate stale credentials")
 	output(stack, OutputTableName, *s.Service.Table.TableName(), "The RecommendationService table")
+	if names.LabID != "" {
+		output(stack, labnames.OutputLabID, names.LabID, "This copy's LabId: pass -c LabId=<this> to every cdk command on it")
+	}
 
 	if props.Config.FaultInjection {
 		s.Faults = newFaultInjection(stack, "FaultInjection", &faultInjectionProps{
 			DesiredCapacity: props.Config.DesiredCapacity,
+			Names:           names,
 			Vpc:             props.Vpc, Web: s.Web, Roles: s.Roles, Parameter: s.Service.Parameter,
 		})
 	}

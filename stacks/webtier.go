@@ -51,10 +51,12 @@ type WebTier struct {
 
 // webTierProps wires the web tier to the rest of the stack.
 type webTierProps struct {
-	Vpc     awsec2.IVpc
-	Config  config.Config
-	Asset   awss3assets.Asset
-	Profile awsiam.IInstanceProfile
+	Vpc    awsec2.IVpc
+	Config config.Config
+	// ServerCode is the code the instances run (a literal, or the workshop's parameter).
+	ServerCode *string
+	Asset      awss3assets.Asset
+	Profile    awsiam.IInstanceProfile
 	// TableName and ParameterName are passed to the server.
 	TableName, ParameterName *string
 }
@@ -146,7 +148,7 @@ func newWebTier(scope constructs.Construct, id string, props *webTierProps) *Web
 	// Each instance says which server it runs (labctl status shows it). The tag goes through
 	// the launch template's tag specifications, so it changes together with the user data
 	// and every instance carries the value it was launched with.
-	awscdk.Tags_Of(w.LaunchTemplate).Add(jsii.String(lab.ServerCodeTagKey), jsii.String(string(cfg.ServerCode)), nil)
+	awscdk.Tags_Of(w.LaunchTemplate).Add(jsii.String(lab.ServerCodeTagKey), props.ServerCode, nil)
 
 	w.LoadBalancer = elbv2.NewApplicationLoadBalancer(c, jsii.String("LoadBalancer"), &elbv2.ApplicationLoadBalancerProps{
 		Vpc:                     props.Vpc,
@@ -190,7 +192,7 @@ func newWebTier(scope constructs.Construct, id string, props *webTierProps) *Web
 		"KEY":              *props.Asset.S3ObjectKey(),
 		"PORT":             strconv.Itoa(lab.WebPort),
 		"LIVENESS":         lab.LivenessPath,
-		"SERVER_CODE":      string(cfg.ServerCode),
+		"SERVER_CODE":      *props.ServerCode,
 		"TABLE":            *props.TableName,
 		"PARAMETER":        *props.ParameterName,
 		"TARGET_GROUP":     *w.TargetGroup.TargetGroupArn(),

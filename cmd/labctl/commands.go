@@ -79,7 +79,9 @@ func (g *globals) open(cmd *cobra.Command, asJSON bool) (*labops.Lab, error) {
 // openWith is open with another way to open the stack (labops.OpenForDeploy).
 func (g *globals) openWith(cmd *cobra.Command, asJSON bool, openStack func(context.Context, *target.Target) (*labops.Lab, error)) (*labops.Lab, error) {
 	ctx := cmd.Context()
-	t, err := target.Resolve(ctx, target.Options{Flag: g.target, Env: g.getenv(target.EnvVar), Stack: g.stack, StatePath: g.state})
+	stackFlag := cmd.Flag("stack")
+	t, err := target.Resolve(ctx, target.Options{Flag: g.target, Env: g.getenv(target.EnvVar), Stack: g.stack,
+		StackGiven: stackFlag != nil && stackFlag.Changed, StatePath: g.state})
 	if err != nil {
 		return nil, err
 	}
@@ -98,9 +100,9 @@ func (g *globals) openWith(cmd *cobra.Command, asJSON bool, openStack func(conte
 func newLocalCmd(statePath *string, getenv func(string) string) *cobra.Command {
 	local := &cobra.Command{Use: "local", Short: "Run the lab on this machine"}
 	var (
-		code, repo, bin string
-		port            int
-		fast            bool
+		code, repo, bin, labID string
+		port                   int
+		fast                   bool
 	)
 	up := &cobra.Command{
 		Use:   "up",
@@ -115,7 +117,7 @@ func newLocalCmd(statePath *string, getenv func(string) string) *cobra.Command {
 				return fmt.Errorf("bad --port %d: use 1-65535, or 0 for any free port", port)
 			}
 			return localUp(cmd.Context(), cmd.OutOrStdout(), *statePath, locallab.Options{
-				Code: sc, LBAddr: fmt.Sprintf("127.0.0.1:%d", port), Fast: fast, RepoRoot: repo, WebServerBin: bin,
+				Code: sc, LBAddr: fmt.Sprintf("127.0.0.1:%d", port), Fast: fast, RepoRoot: repo, WebServerBin: bin, LabID: labID,
 			})
 		},
 	}
@@ -123,6 +125,7 @@ func newLocalCmd(statePath *string, getenv func(string) string) *cobra.Command {
 	up.Flags().IntVar(&port, "port", 8080, "load balancer port on 127.0.0.1 (0: any free port)")
 	up.Flags().BoolVar(&fast, "fast", false, "1 s health-check interval, same thresholds: the whole story in about a minute")
 	up.Flags().StringVar(&repo, "repo", "", "healthchecklab checkout to build the web server from (default: found from the working directory)")
+	up.Flags().StringVar(&labID, "lab-id", "", "name the stacks, the parameter and the roles as `cdk deploy -c LabId=<id>` does (the other verbs find them through the state file)")
 	up.Flags().StringVar(&bin, "webserver-bin", getenv("LABCTL_WEBSERVER_BIN"), "use this prebuilt web server instead of building one (env LABCTL_WEBSERVER_BIN)")
 
 	down := &cobra.Command{
@@ -222,7 +225,7 @@ func localUp(ctx context.Context, out io.Writer, statePath string, o locallab.Op
 
 	pid := os.Getpid()
 	if err := locallab.WriteState(statePath, locallab.State{
-		PID: pid, ControlURL: "http://" + ln.Addr().String(), Token: token, URL: l.URL(),
+		PID: pid, ControlURL: "http://" + ln.Addr().String(), Token: token, URL: l.URL(), Stack: l.StackName(),
 		SSMEndpoint: l.SSMEndpoint(), Region: locallab.Region, Started: start,
 		Endpoint: l.Endpoint(), AccessKeyID: l.UserCredentials().AccessKeyID, SecretAccessKey: l.UserCredentials().SecretAccessKey,
 		RoleCredentials: l.RoleCredentials(),
@@ -247,8 +250,8 @@ local lab ready in %s: %s
         eval "$(labctl local env)"; aws ssm get-parameter --name %s
   Ctrl-C stops everything.
 
-`, time.Since(start).Round(100*time.Millisecond), l.URL(), o.Code, lab.ParameterName,
-		strings.Join(zoneNames(), ", "), l.Endpoint(), locallab.Region, l.URL(), lab.ParameterName)
+`, time.Since(start).Round(100*time.Millisecond), l.URL(), o.Code, l.ParameterName(),
+		strings.Join(zoneNames(), ", "), l.Endpoint(), locallab.Region, l.URL(), l.ParameterName())
 	select {
 	case <-ctx.Done():
 	case <-stopc:

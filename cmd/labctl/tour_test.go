@@ -41,16 +41,16 @@ func buildWebServer(t *testing.T, root, dir string) string {
 	return bin
 }
 
-// startLab runs `labctl local up --fast` on a free port with the given web server until
-// the test ends, and returns once the lab answers.
-func startLab(t *testing.T, root, bin string) testLab {
+// startLab runs `labctl local up --fast` on a free port with the given web server (and any
+// further flags of local up) until the test ends, and returns once the lab answers.
+func startLab(t *testing.T, root, bin string, upFlags ...string) testLab {
 	t.Helper()
 	l := testLab{state: filepath.Join(t.TempDir(), "local.json"), out: &syncBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"local", "up", "--fast", "--port", "0", "--server-code", "basic",
-			"--state", l.state, "--webserver-bin", bin, "--repo", root}, l.out, l.out, noEnv)
+		done <- run(ctx, append([]string{"local", "up", "--fast", "--port", "0", "--server-code", "basic",
+			"--state", l.state, "--webserver-bin", bin, "--repo", root}, upFlags...), l.out, l.out, noEnv)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 )
 
 // Context keys, as written in cdk.json and on the command line (-c Key=value).
@@ -24,6 +25,7 @@ const (
 	KeyNatGateways     = "NatGateways"
 	KeyAmiID           = "AmiId"
 	KeyFaultInjection  = "FaultInjection"
+	KeyLabID           = "LabId"
 )
 
 // Bounds of the validated numbers. The lab runs three to six instances, at least one per zone.
@@ -31,6 +33,8 @@ const (
 	MinCapacity    = 3
 	MaxCapacity    = 6
 	MaxNatGateways = 3
+	// MaxLabIDLength keeps the names that carry a LabId within their services' limits.
+	MaxLabIDLength = 16
 )
 
 // Config is the validated context of one synthesis.
@@ -46,7 +50,13 @@ type Config struct {
 	AmiID string
 	// FaultInjection adds the AWS FIS experiment templates and their runbooks.
 	FaultInjection bool
+	// LabID tells side-by-side copies of the lab apart: every name that must be unique in
+	// an account and region carries it (see labnames.Names). Empty means the lab's own names.
+	LabID string
 }
+
+// Names are the account- and region-unique names this configuration gives the lab.
+func (c Config) Names() labnames.Names { return labnames.Names{Prefix: c.NamingPrefix, LabID: c.LabID} }
 
 // Defaults are the values used for keys that neither cdk.json nor -c sets; cdk.json repeats
 // them so that they are visible where people look.
@@ -118,6 +128,17 @@ func Read(get Getter) (Config, error) {
 		add(err)
 		c.FaultInjection = b
 	}
+	if s, ok, err := str(get, KeyLabID); ok || err != nil {
+		add(err)
+		add(check(KeyLabID, s, labIDRE.MatchString(s),
+			fmt.Sprintf("must be 1-%d lowercase letters, digits and inner hyphens, e.g. team7 (it ends stack, parameter and role names)", MaxLabIDLength)))
+		c.LabID = s
+	}
+	// IAM role names are at most 64 characters, and the prefix and the id both go into them.
+	if n := c.Names(); len(errs) == 0 && len(n.NoDDBRole()) > labnames.MaxIAMNameLength {
+		add(fmt.Errorf("%s %q and %s %q make the role name %s, longer than IAM's %d characters: shorten either",
+			KeyNamingPrefix, c.NamingPrefix, KeyLabID, c.LabID, n.NoDDBRole(), labnames.MaxIAMNameLength))
+	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid context: %w", errors.Join(errs...))
 	}
@@ -146,6 +167,9 @@ var (
 	familyRE = regexp.MustCompile(`^[a-z]+[0-9]+([a-z-]*)$`)
 	prefixRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,32}$`)
 	amiRE    = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	// labIDRE is lowercase only: IAM names are unique regardless of case, so "A" and "a"
+	// would give two copies the same roles.
+	labIDRE = regexp.MustCompile(fmt.Sprintf(`^[a-z0-9]([a-z0-9-]{0,%d}[a-z0-9])?$`, MaxLabIDLength-2))
 )
 
 func validPrefix(s string) bool { return prefixRE.MatchString(s) }

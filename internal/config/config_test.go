@@ -29,11 +29,12 @@ func TestReadAcceptsJSONNumbersAndFlagStrings(t *testing.T) {
 		KeyAllowedCidr:     "203.0.113.0/24",
 		KeyAmiID:           "ami-0123456789abcdef0",
 		KeyFaultInjection:  "true", // from -c
+		KeyLabID:           "team-7",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{lab.CodeHealthCheck, "Team7", "t4g.small", 6, "203.0.113.0/24", 3, "ami-0123456789abcdef0", true}
+	want := Config{lab.CodeHealthCheck, "Team7", "t4g.small", 6, "203.0.113.0/24", 3, "ami-0123456789abcdef0", true, "team-7"}
 	if c != want {
 		t.Errorf("got %+v, want %+v", c, want)
 	}
@@ -64,6 +65,13 @@ func TestReadRejects(t *testing.T) {
 		{KeyAmiID, true, "AmiId must be a string"},
 		{KeyFaultInjection, "yes", "FaultInjection must be true or false"},
 		{KeyFaultInjection, 1.0, "FaultInjection must be true or false"},
+		{KeyLabID, "", "LabId"},
+		{KeyLabID, "Team7", "lowercase"},
+		{KeyLabID, "-a", "LabId"},
+		{KeyLabID, "a-", "LabId"},
+		{KeyLabID, "a_b", "LabId"},
+		{KeyLabID, "abcdefghijklmnopq", "1-16"},
+		{KeyLabID, 7.0, "LabId must be a string"},
 	}
 	for _, tt := range tests {
 		_, err := Read(mapGetter(map[string]any{tt.key: tt.val}))
@@ -110,5 +118,35 @@ func TestArchOf(t *testing.T) {
 		if got := ArchOf(in); got != want {
 			t.Errorf("ArchOf(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestReadLabIDNames checks the names a LabId gives, and that the longest accepted prefix and
+// id that still fit IAM's 64 characters pass while one more character does not.
+func TestReadLabIDNames(t *testing.T) {
+	c, err := Read(mapGetter(map[string]any{KeyLabID: "a1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.Names()
+	got := []string{n.VPCStack(), n.ServiceStack(), n.Parameter(), n.Role(), n.NoDDBRole()}
+	want := []string{"WebApp1-VPC-a1", "HealthCheckLab-a1", "RecommendationServiceEnabled-a1",
+		"WebApp1-a1-EC2-Role-HealthCheckLab", "WebApp1-a1-EC2-noDDB-Role-HealthCheckLab"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("names with LabId a1: %v, want %v", got, want)
+	}
+	if d := Defaults.Names(); d.ServiceStack() != lab.ServiceStackName || d.VPCStack() != lab.VPCStackName ||
+		d.Parameter() != lab.ParameterName || d.Role() != lab.RoleName(lab.DefaultNamingPrefix) {
+		t.Errorf("names without LabId: %+v are not the lab's own", d)
+	}
+
+	// "-EC2-noDDB-Role-HealthCheckLab" is 30 characters and the id adds one hyphen: 33 remain.
+	fits := map[string]any{KeyNamingPrefix: strings.Repeat("p", 17), KeyLabID: strings.Repeat("a", 16)}
+	if _, err := Read(mapGetter(fits)); err != nil {
+		t.Errorf("a 64-character role name is rejected: %v", err)
+	}
+	fits[KeyNamingPrefix] = strings.Repeat("p", 18)
+	if _, err := Read(mapGetter(fits)); err == nil || !strings.Contains(err.Error(), "64") {
+		t.Errorf("a 65-character role name: error %v, want the IAM limit", err)
 	}
 }

@@ -14,13 +14,20 @@ import (
 	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 	"healthchecklab/internal/procgroup"
 	"healthchecklab/internal/repo"
 )
 
-// DeployCommand is the command line that deploys the stack with a ServerCode on AWS.
-func DeployCommand(stack string, code lab.ServerCode) []string {
-	return []string{"npx", "cdk", "deploy", stack, "-c", "ServerCode=" + string(code), "--require-approval", "never"}
+// DeployCommand is the command line that deploys the stack with a ServerCode on AWS; a copy
+// deployed with -c LabId=<id> (labID, from its LabId output) gets the same id again, without
+// which the app would not even know the stack's name.
+func DeployCommand(stack, labID string, code lab.ServerCode) []string {
+	argv := []string{"npx", "cdk", "deploy", stack, "-c", "ServerCode=" + string(code)}
+	if labID != "" {
+		argv = append(argv, "-c", "LabId="+labID)
+	}
+	return append(argv, "--require-approval", "never")
 }
 
 // Deploy rolls every instance to a ServerCode. On AWS it runs the CDK CLI from the
@@ -45,7 +52,7 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress Progress
 	if err != nil {
 		return fmt.Errorf("deploying on AWS runs the CDK app: run labctl inside the healthchecklab checkout (%v)", err)
 	}
-	return l.runCDK(ctx, root, DeployCommand(l.Stack.Name, code), progress)
+	return l.runCDK(ctx, root, DeployCommand(l.Stack.Name, l.Stack.Outputs[labnames.OutputLabID], code), progress)
 }
 
 // runCDK runs argv in dir, passing its output on line by line (prefixed "cdk │") while

@@ -16,6 +16,7 @@ import (
 	"healthchecklab/internal/awslocal/query"
 	"healthchecklab/internal/awslocal/sigv4"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 	"healthchecklab/internal/standin"
 	"healthchecklab/internal/standin/dynalite"
 	"healthchecklab/internal/standin/imds"
@@ -47,11 +48,11 @@ type identity struct {
 	publicSubnets      []string // the load balancer's, in Letters order
 }
 
-func newIdentity() identity {
+func newIdentity(names labnames.Names) identity {
 	id := identity{created: time.Now().UTC()}
-	id.serviceStackID = stackID(lab.ServiceStackName)
-	id.vpcStackID = stackID(lab.VPCStackName)
-	id.groupName = lab.ServiceStackName + "-WebTierGroup" + upperID(8) + "-" + upperID(12)
+	id.serviceStackID = stackID(names.ServiceStack())
+	id.vpcStackID = stackID(names.VPCStack())
+	id.groupName = names.ServiceStack() + "-WebTierGroup" + upperID(8) + "-" + upperID(12)
 	id.groupARN = fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s", Region, AccountID, uuid(), id.groupName)
 	id.targetGroupName = "Health-WebTi-" + upperID(12)
 	id.targetGroupARN = fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:targetgroup/%s/%s", Region, AccountID, id.targetGroupName, hexID(8))
@@ -109,7 +110,7 @@ func parameterARN(name string) string {
 // policy is what the stack's instance-role policies allow on the services the lab serves,
 // built from the same action lists (package lab).
 func (l *Lab) policy() awslocal.Policy {
-	param := awslocal.Statement{Actions: lab.ParameterReadActions, Resources: []string{parameterARN(lab.ParameterName)}}
+	param := awslocal.Statement{Actions: lab.ParameterReadActions, Resources: []string{parameterARN(l.names.Parameter())}}
 	read := awslocal.Statement{Actions: lab.RecommendationReadActions,
 		Resources: []string{tableARN(dynalite.DefaultTableName), tableARN(lab.DecoyTableName)}}
 	return awslocal.Policy{
@@ -197,22 +198,26 @@ func (b cfnBackend) Stacks() []cloudformation.Stack {
 	l.mu.Lock()
 	status, updated := l.stackStatus, l.stackUpdated
 	l.mu.Unlock()
-	return []cloudformation.Stack{
+	stacks := []cloudformation.Stack{
 		{
-			Name: lab.VPCStackName, ID: l.ids.vpcStackID, Status: "CREATE_COMPLETE", Created: l.ids.created,
+			Name: l.names.VPCStack(), ID: l.ids.vpcStackID, Status: "CREATE_COMPLETE", Created: l.ids.created,
 		},
 		{
-			Name: lab.ServiceStackName, ID: l.ids.serviceStackID, Status: status, Created: l.ids.created, Updated: updated,
+			Name: l.names.ServiceStack(), ID: l.ids.serviceStackID, Status: status, Created: l.ids.created, Updated: updated,
 			Outputs: []cloudformation.Output{
 				{Key: lab.OutputWebsiteURL, Value: l.lbURL},
 				{Key: lab.OutputHealthCheckURL, Value: l.lbURL + l.hc.Path},
 				{Key: lab.OutputTargetGroupArn, Value: l.ids.targetGroupARN},
 				{Key: lab.OutputAutoScalingGroupName, Value: l.ids.groupName},
-				{Key: lab.OutputParameterName, Value: lab.ParameterName},
+				{Key: lab.OutputParameterName, Value: l.names.Parameter()},
 				{Key: lab.OutputNoDDBProfileName, Value: lab.NoDDBRoleName(l.prefix)},
 				{Key: lab.OutputInstanceProfileName, Value: lab.RoleName(l.prefix)},
 				{Key: lab.OutputTableName, Value: dynalite.DefaultTableName},
 			},
 		},
 	}
+	if l.names.LabID != "" { // as the stack declares it: only on a copy with an id
+		stacks[1].Outputs = append(stacks[1].Outputs, cloudformation.Output{Key: labnames.OutputLabID, Value: l.names.LabID})
+	}
+	return stacks
 }

@@ -16,10 +16,13 @@ import (
 
 // State is what `labctl local up` writes so the other verbs can find the running lab.
 type State struct {
-	PID         int       `json:"pid"`
-	ControlURL  string    `json:"control_url"`
-	Token       string    `json:"token"`
-	URL         string    `json:"url"` // the load balancer
+	PID        int    `json:"pid"`
+	ControlURL string `json:"control_url"`
+	Token      string `json:"token"`
+	URL        string `json:"url"` // the load balancer
+	// Stack is the lab's service stack name, as its CloudFormation endpoint answers it
+	// (HealthCheckLab, or HealthCheckLab-<id> under `local up --lab-id`).
+	Stack       string    `json:"stack,omitempty"`
 	SSMEndpoint string    `json:"ssm_endpoint"`
 	Region      string    `json:"region"`
 	Started     time.Time `json:"started"`

@@ -97,9 +97,9 @@ func (b ec2Backend) Instances() []ec2.Instance {
 			State: in.state, PrivateIP: md.PrivateIPv4, PrivateDNS: md.Hostname,
 			SubnetID: l.ids.subnets[zoneIndex(in.zone)], VpcID: l.ids.vpcID, LaunchTime: in.launched,
 			Tags: []ec2.Tag{
-				{Key: "Name", Value: l.prefix},
+				{Key: "Name", Value: l.names.Prefix},
 				{Key: "aws:autoscaling:groupName", Value: l.ids.groupName},
-				{Key: "aws:cloudformation:stack-name", Value: lab.ServiceStackName},
+				{Key: "aws:cloudformation:stack-name", Value: l.names.ServiceStack()},
 				{Key: lab.ServerCodeTagKey, Value: string(in.code)},
 			},
 		}

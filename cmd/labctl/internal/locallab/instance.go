@@ -122,7 +122,7 @@ func (l *Lab) startInstance(ctx context.Context, zone string, code lab.ServerCod
 		"-listen", addr,
 		"-server-code", string(code),
 		"-table", dynalite.DefaultTableName,
-		"-parameter", lab.ParameterName,
+		"-parameter", l.names.Parameter(),
 		"-region", Region,
 	)
 	in.cmd.Env = instanceEnv(l.endpointURL, metaURL)

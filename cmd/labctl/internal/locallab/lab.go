@@ -24,7 +24,9 @@ import (
 	"healthchecklab/internal/awslocal"
 	"healthchecklab/internal/awslocal/ec2"
 	"healthchecklab/internal/awslocal/sigv4"
+	"healthchecklab/internal/config"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 	"healthchecklab/internal/localb"
 	"healthchecklab/internal/repo"
 	"healthchecklab/internal/standin/ddbauth"
@@ -47,6 +49,9 @@ type Options struct {
 	WebServerBin string
 	// Progress receives one line per step and per target state change; nil discards them.
 	Progress io.Writer
+	// LabID names the lab as `cdk deploy -c LabId=<id>` names its copy (stacks, parameter,
+	// roles); empty for the lab's own names.
+	LabID string
 }
 
 // Lab is a running local lab. Create it with Start; Close stops everything it started.
@@ -56,7 +61,8 @@ type Lab struct {
 	dir    string  // temporary directory: web-server binary and instance logs
 	labDir *labDir // dir's marks: the next lab removes it if this process dies unclean
 	bin    string
-	prefix string
+	prefix string         // the role names' prefix (names.RolePrefix())
+	names  labnames.Names // the stack, parameter and role names of this copy
 
 	ddb      *dynalite.Server
 	ddbProxy *ddbauth.Proxy
@@ -99,6 +105,18 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	if _, err := lab.ParseServerCode(string(o.Code)); err != nil {
 		return nil, err
 	}
+	// The id follows the CDK app's rule (internal/config), so a local copy takes the names
+	// its AWS copy would.
+	cfg, err := config.Read(func(key string) any {
+		if key == config.KeyLabID && o.LabID != "" {
+			return o.LabID
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	names := cfg.Names()
 	if o.LBAddr == "" {
 		o.LBAddr = "127.0.0.1:0"
 	}
@@ -125,10 +143,10 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	}
 	lctx, cancel := context.WithCancel(context.Background())
 	l := &Lab{
-		opts: o, hc: hc, dir: ld.path, labDir: ld, prefix: lab.DefaultNamingPrefix,
+		opts: o, hc: hc, dir: ld.path, labDir: ld, names: names, prefix: names.RolePrefix(),
 		ctx: lctx, cancel: cancel, code: o.Code, progress: o.Progress,
 		zones: map[string]*instance{}, instances: map[string]*instance{},
-		keys: awslocal.NewKeys(AccountID), ids: newIdentity(), stackStatus: "CREATE_COMPLETE", templateVersion: 1,
+		keys: awslocal.NewKeys(AccountID), ids: newIdentity(names), stackStatus: "CREATE_COMPLETE", templateVersion: 1,
 	}
 	l.user = l.keys.NewUser(UserName)
 	defer func() {
@@ -177,14 +195,16 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 		return nil, err
 	}
 	l.ddbProxy.SetTargetHeader(dynalite.TokenHeader, ddbToken)
-	if l.ssm, err = ssmstub.NewLab("true"); err != nil {
+	// The parameter as the stack creates it: value true, under this copy's name.
+	l.ssm = ssmstub.New()
+	if _, err = l.ssm.Put(names.Parameter(), "true", ssmstub.LabAllowedPattern, false); err != nil {
 		return nil, err
 	}
 	if l.endpointURL, err = l.serve("127.0.0.1:0", l.newEndpoint()); err != nil {
 		return nil, err
 	}
 	l.printf("AWS endpoint at %s (SSM, DynamoDB, EC2, Elastic Load Balancing, Auto Scaling, CloudFormation; region %s): %s=true",
-		l.endpointURL, Region, lab.ParameterName)
+		l.endpointURL, Region, names.Parameter())
 
 	l.lb, err = localb.New(localb.Options{HealthCheck: hc, IdleTimeout: idle, OnTransition: l.onTransition})
 	if err != nil {
@@ -398,10 +418,16 @@ func (l *Lab) Counters() Counters {
 	return k
 }
 
+// StackName is the service stack's name, which the lab's CloudFormation endpoint answers.
+func (l *Lab) StackName() string { return l.names.ServiceStack() }
+
+// ParameterName is the RecommendationServiceEnabled parameter's name in this lab.
+func (l *Lab) ParameterName() string { return l.names.Parameter() }
+
 // SetDependency sets RecommendationServiceEnabled directly in the stand-in (the CLI goes
 // through the SSM API instead; this is for tests and the lab itself).
 func (l *Lab) SetDependency(enabled bool) error {
-	_, err := l.ssm.Set(lab.ParameterName, fmt.Sprint(enabled))
+	_, err := l.ssm.Set(l.names.Parameter(), fmt.Sprint(enabled))
 	return err
 }
 

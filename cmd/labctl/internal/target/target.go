@@ -40,10 +40,13 @@ type Target struct {
 
 // Options are the command line's and the environment's choices.
 type Options struct {
-	Flag      string // --target: "", "aws" or "local"
-	Env       string // LABCTL_TARGET
-	Stack     string // --stack
-	StatePath string // the local lab's state file
+	Flag  string // --target: "", "aws" or "local"
+	Env   string // LABCTL_TARGET
+	Stack string // --stack
+	// StackGiven says --stack was on the command line; otherwise the local target takes the
+	// stack name the local lab wrote into its state file (it follows `local up --lab-id`).
+	StackGiven bool
+	StatePath  string // the local lab's state file
 }
 
 // ErrNoTarget is returned when no target was chosen and no local lab runs.
@@ -129,5 +132,9 @@ func local(ctx context.Context, o Options) (*Target, error) {
 	// Per-service endpoints from the environment or a profile would otherwise win over
 	// BaseEndpoint; the lab's one endpoint serves every service.
 	cfg.ConfigSources = nil
-	return &Target{Kind: Local, Stack: o.Stack, Config: cfg, Lab: c}, nil
+	stack := o.Stack
+	if !o.StackGiven && st.Stack != "" {
+		stack = st.Stack
+	}
+	return &Target{Kind: Local, Stack: stack, Config: cfg, Lab: c}, nil
 }

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"healthchecklab/cmd/labctl/internal/actions"
+	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/cmd/labctl/internal/target"
+	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
+	"healthchecklab/internal/repo"
+)
+
+// TestTourUnderLabID runs a local lab as the copy `cdk deploy -c LabId=c1` would make: its
+// CloudFormation endpoint answers that copy's stack names and outputs, the parameter exists
+// under that copy's name only, and the whole tour passes on it, finding every name through
+// the state file and the stack's outputs.
+func TestTourUnderLabID(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole local lab; skipped with -short")
+	}
+	root, err := repo.Root(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := labnames.Names{Prefix: lab.DefaultNamingPrefix, LabID: "c1"}
+	l := startLab(t, root, buildWebServer(t, root, t.TempDir()), "--lab-id", names.LabID)
+
+	st, err := locallab.ReadState(l.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Stack != names.ServiceStack() {
+		t.Fatalf("state file names stack %q, want %s", st.Stack, names.ServiceStack())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tg, err := target.Resolve(ctx, target.Options{Flag: string(target.Local), Stack: lab.ServiceStackName, StatePath: l.state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.Stack != names.ServiceStack() {
+		t.Errorf("the local target acts on %q, want the copy's %s", tg.Stack, names.ServiceStack())
+	}
+	a := actions.New(tg.Config)
+	service, err := a.DescribeStack(ctx, names.ServiceStack())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		lab.OutputParameterName:       names.Parameter(),
+		lab.OutputInstanceProfileName: names.Role(),
+		lab.OutputNoDDBProfileName:    names.NoDDBRole(),
+		labnames.OutputLabID:          names.LabID,
+	} {
+		if got := service.Outputs[key]; got != want {
+			t.Errorf("output %s = %q, want %q", key, got, want)
+		}
+	}
+	if _, err := a.DescribeStack(ctx, names.VPCStack()); err != nil {
+		t.Errorf("network stack %s: %v", names.VPCStack(), err)
+	}
+	for _, other := range []string{lab.ServiceStackName, lab.VPCStackName} {
+		if _, err := a.DescribeStack(ctx, other); err == nil {
+			t.Errorf("the copy also answers the lab's own stack name %s", other)
+		}
+	}
+	if v, err := a.GetParameter(ctx, names.Parameter()); err != nil || v != "true" {
+		t.Errorf("parameter %s = %q, %v; want true", names.Parameter(), v, err)
+	}
+	if _, err := a.GetParameter(ctx, lab.ParameterName); err == nil {
+		t.Errorf("the copy also has the lab's own parameter %s", lab.ParameterName)
+	}
+	// An explicit --stack still wins over the state file's name.
+	if out, err := labctl(t, l.state, "--stack", lab.ServiceStackName, "status"); err == nil {
+		t.Errorf("status --stack %s on the copy succeeded:\n%s", lab.ServiceStackName, out)
+	}
+
+	code, out := l.tour(t, "", "--yes")
+	if code != 0 || !strings.Contains(out, "✓ All 10 checkpoints met") || strings.Contains(out, "✗") {
+		t.Fatalf("tour on LabId %s: exit %d:\n%s", names.LabID, code, out)
+	}
+}

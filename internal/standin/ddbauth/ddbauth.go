@@ -39,7 +39,7 @@ func DenyRoles(roles ...string) func(role string) bool {
 
 // Proxy is an http.Handler forwarding to the DynamoDB API server at its target.
 type Proxy struct {
-	target       *url.URL
+	backend      atomic.Pointer[url.URL] // the DynamoDB API server; nil while it is unavailable
 	rp           *httputil.ReverseProxy
 	targetHeader http.Header // added to every forwarded request; set before serving
 
@@ -47,10 +47,11 @@ type Proxy struct {
 	deny func(role string) bool
 	hang chan struct{} // non-nil while hanging; closed to release the waiting requests
 
-	requests atomic.Int64
-	denied   atomic.Int64
-	opsMu    sync.Mutex
-	ops      map[string]int64
+	requests    atomic.Int64
+	denied      atomic.Int64
+	unavailable atomic.Int64
+	opsMu       sync.Mutex
+	ops         map[string]int64
 }
 
 // New returns a proxy to the DynamoDB API at target (e.g. dynalite's URL). deny decides which
@@ -61,16 +62,19 @@ func New(target string, deny func(role string) bool) (*Proxy, error) {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("ddbauth: bad target %q", target)
 	}
-	p := &Proxy{target: u, deny: deny, ops: map[string]int64{}}
+	p := &Proxy{deny: deny, ops: map[string]int64{}}
+	p.backend.Store(u)
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
+			u := pr.In.Context().Value(backendKey{}).(*url.URL)
 			pr.SetURL(u)
 			pr.Out.Host = u.Host
 			for k, v := range p.targetHeader {
 				pr.Out.Header[k] = v
 			}
 		},
-		Transport: newTransport(),
+		Transport:    newTransport(),
+		ErrorHandler: p.backendFailed,
 	}
 	return p, nil
 }
@@ -159,12 +163,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	akid, region := credentialScope(r.Header.Get("Authorization"))
 	if akid == "" || deny == nil {
-		p.rp.ServeHTTP(w, r)
+		p.forward(w, r)
 		return
 	}
 	role, _ := standin.RoleOf(akid)
 	if !deny(role) {
-		p.rp.ServeHTTP(w, r)
+		p.forward(w, r)
 		return
 	}
 	var in struct{ TableName string }

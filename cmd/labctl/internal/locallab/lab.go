@@ -30,6 +30,7 @@ import (
 	"healthchecklab/internal/standin/ddbauth"
 	"healthchecklab/internal/standin/dynalite"
 	"healthchecklab/internal/standin/ssmstub"
+	"healthchecklab/internal/supervise"
 	"healthchecklab/internal/targethealth"
 )
 
@@ -58,7 +59,10 @@ type Lab struct {
 	bin    string
 	prefix string
 
-	ddb      *dynalite.Server
+	webPolicy supervise.Policy // the web server unit's restart settings
+
+	ddb      *dynalite.Server // its first run; ddbSup has the current one
+	ddbSup   *supervise.Supervisor
 	ddbProxy *ddbauth.Proxy
 	ssm      *ssmstub.Server
 	lb       *localb.LB
@@ -117,6 +121,10 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 		}
 	}
 	o.RepoRoot = root
+	webPolicy, err := webServerPolicy(hc)
+	if err != nil {
+		return nil, err
+	}
 	// Directories of labs that were killed before they could clean up go first.
 	stale, staleErr := RemoveStaleLabDirs(os.TempDir())
 	ld, err := newLabDir(os.TempDir())
@@ -126,7 +134,7 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	lctx, cancel := context.WithCancel(context.Background())
 	l := &Lab{
 		opts: o, hc: hc, dir: ld.path, labDir: ld, prefix: lab.DefaultNamingPrefix,
-		ctx: lctx, cancel: cancel, code: o.Code, progress: o.Progress,
+		ctx: lctx, cancel: cancel, code: o.Code, progress: o.Progress, webPolicy: webPolicy,
 		zones: map[string]*instance{}, instances: map[string]*instance{},
 		keys: awslocal.NewKeys(AccountID), ids: newIdentity(), stackStatus: "CREATE_COMPLETE", templateVersion: 1,
 	}
@@ -177,6 +185,7 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 		return nil, err
 	}
 	l.ddbProxy.SetTargetHeader(dynalite.TokenHeader, ddbToken)
+	l.superviseDynalite(ddbToken)
 	if l.ssm, err = ssmstub.NewLab("true"); err != nil {
 		return nil, err
 	}
@@ -379,6 +388,8 @@ type Counters struct {
 	Targets   map[string]TargetCounts `json:"targets"` // by target (instance) id
 	Busy      string                  `json:"busy,omitempty"`
 	Operation *Operation              `json:"operation,omitempty"`
+	// Processes are the lab's processes and their supervision (state, restarts).
+	Processes []Process `json:"processes,omitempty"`
 }
 
 // TargetCounts is one target's part of Counters.
@@ -391,7 +402,7 @@ type TargetCounts struct {
 // Counters reports what Counters describes, from the lab's status.
 func (l *Lab) Counters() Counters {
 	st := l.Status()
-	k := Counters{LB: st.Counters, Targets: map[string]TargetCounts{}, Busy: st.Busy, Operation: st.Operation}
+	k := Counters{LB: st.Counters, Targets: map[string]TargetCounts{}, Busy: st.Busy, Operation: st.Operation, Processes: l.Processes()}
 	for _, t := range st.Targets {
 		k.Targets[t.InstanceID] = TargetCounts{Requests: t.Requests, Checks: t.Checks, NextCheck: t.NextCheck}
 	}
@@ -632,7 +643,7 @@ func (l *Lab) Close() {
 	var wg sync.WaitGroup
 	for _, in := range ins {
 		wg.Add(1)
-		go func() { defer wg.Done(); in.stop() }()
+		go func() { defer wg.Done(); in.stop(l) }()
 	}
 	wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -644,7 +655,9 @@ func (l *Lab) Close() {
 	if l.lb != nil {
 		l.lb.Close()
 	}
-	if l.ddb != nil {
+	if l.ddbSup != nil {
+		l.ddbSup.Stop()
+	} else if l.ddb != nil {
 		_ = l.ddb.Close()
 	}
 	if l.labDir != nil {

@@ -53,6 +53,9 @@ func statusView(st labops.Status) view.Status {
 	for _, p := range st.Processes {
 		vp := view.Process{Name: p.Name, InstanceID: p.InstanceID, Zone: letterOf[p.Zone], PID: p.PID,
 			State: string(p.State), Restarts: p.Restarts, LastExit: p.LastExit}
+		if p.Frozen {
+			vp.State = "frozen"
+		}
 		if vp.Zone == "" {
 			vp.Zone = p.Zone
 		}

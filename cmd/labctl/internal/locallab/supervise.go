@@ -93,6 +93,9 @@ type Process struct {
 	supervise.Status
 	InstanceID string `json:"instance_id,omitempty"` // a web server's instance
 	Zone       string `json:"zone,omitempty"`        // its zone name
+	// Frozen is a running process that is stopped (SIGSTOP): not dead, so not restarted, but
+	// silent. Linux only.
+	Frozen bool `json:"frozen,omitempty"`
 }
 
 // Processes lists the lab's processes: labctl itself (load balancer, AWS endpoint and
@@ -117,7 +120,11 @@ func (l *Lab) Processes() []Process {
 		}
 		return web[i].InstanceID < web[j].InstanceID
 	})
-	return append(ps, web...)
+	ps = append(ps, web...)
+	for i := range ps {
+		ps[i].Frozen = ps[i].State == supervise.Running && frozen(ps[i].PID)
+	}
+	return ps
 }
 
 // onProcessEvent puts a supervisor's event in the lab's log.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -156,18 +157,25 @@ func TestBadDay(t *testing.T) {
 	l.mu.Lock()
 	inB := l.zones["b"]
 	l.mu.Unlock()
-	frozen := inB.sup.Process().Pid()
-	if err := syscall.Kill(frozen, syscall.SIGSTOP); err != nil {
+	frozenPID := inB.sup.Process().Pid()
+	if err := syscall.Kill(frozenPID, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(ctx, t, "frozen target unhealthy", func() bool {
 		tg := l.lb.Target(inB.id)
 		return tg.State == targethealth.StateUnhealthy && tg.Reason == "Target.Timeout"
 	})
-	if st := inB.sup.Status(); st.State != supervise.Running || st.PID != frozen || st.Restarts != 0 {
+	if st := inB.sup.Status(); st.State != supervise.Running || st.PID != frozenPID || st.Restarts != 0 {
 		t.Errorf("frozen web server: %+v, want still running, not restarted", st)
 	}
-	_ = syscall.Kill(frozen, syscall.SIGCONT)
+	if runtime.GOOS == "linux" {
+		for _, p := range l.Processes() {
+			if (p.InstanceID == inB.id) != p.Frozen {
+				t.Errorf("process %+v: only the web server of %s is frozen", p, inB.id)
+			}
+		}
+	}
+	_ = syscall.Kill(frozenPID, syscall.SIGCONT)
 	recovered(ctx, t, l)
 
 	close(stopUsers)

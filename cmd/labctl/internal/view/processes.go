@@ -15,7 +15,7 @@ type Process struct {
 	Zone       string // a web server's zone letter; "" for the others
 	InstanceID string // a web server's instance
 	PID        int    // 0 while it restarts
-	State      string // running, restarting or stopped
+	State      string // running, frozen (stopped by a signal, not restarted), restarting or stopped
 	Restarts   int
 	LastExit   string // how its last run ended, e.g. "signal: killed"
 }
@@ -35,6 +35,8 @@ func processPaint(state string) Paint {
 		return Good
 	case "restarting":
 		return Warn
+	case "frozen":
+		return Bad
 	}
 	return Plain
 }

@@ -12,7 +12,7 @@ func labProcesses() []Process {
 		{Name: "dynalite", PID: 4200, State: "running", Restarts: 1, LastExit: "signal: killed"},
 		{Name: "web server of i-0123456789abcdef0 (eu-west-1a)", Zone: "a", InstanceID: "i-0123456789abcdef0", State: "restarting", Restarts: 2, LastExit: "signal: killed"},
 		{Name: "web server of i-0fedcba9876543210 (eu-west-1b)", Zone: "b", InstanceID: "i-0fedcba9876543210", PID: 4400, State: "running", Restarts: 3, LastExit: "exit status 2"},
-		{Name: "web server of i-00000000000000c0c (eu-west-1c)", Zone: "c", InstanceID: "i-00000000000000c0c", PID: 4500, State: "running"},
+		{Name: "web server of i-00000000000000c0c (eu-west-1c)", Zone: "c", InstanceID: "i-00000000000000c0c", PID: 4500, State: "frozen"},
 	}
 }
 
@@ -28,6 +28,7 @@ func TestProcesses(t *testing.T) {
 		"dynalite", "signal: killed",
 		"web a i-…9abcdef0", "restarting",
 		"web b i-…76543210", "exit status 2",
+		"frozen",
 	} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("process table lacks %q:\n%s", want, table.String())
@@ -37,7 +38,7 @@ func TestProcesses(t *testing.T) {
 		t.Errorf("a restarting process shows no pid: %q", line)
 	}
 
-	want := "processes: dynalite running (1 restart) · web a restarting (signal: killed) · web b running (3 restarts) · web c running"
+	want := "processes: dynalite running (1 restart) · web a restarting (signal: killed) · web b running (3 restarts) · web c frozen"
 	if got := ProcessLine(labProcesses()); got != want {
 		t.Errorf("ProcessLine:\n got %q\nwant %q", got, want)
 	}

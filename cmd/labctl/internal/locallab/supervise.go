@@ -61,8 +61,9 @@ func UnitRestartPolicy(unit string) (supervise.Policy, error) {
 	return p, nil
 }
 
-// unitSeconds parses a systemd time span: a bare number is seconds ("2"), else a Go
-// duration ("500ms", "2s", "1min" is not one of the forms the lab's unit uses).
+// unitSeconds parses the forms of a systemd time span the lab's unit may use: a bare number
+// of seconds ("2", "1.5") or one Go duration ("500ms", "2s"). systemd's longer forms
+// ("1min 30s") are refused rather than misread.
 func unitSeconds(s string) (time.Duration, error) {
 	if n, err := strconv.ParseFloat(s, 64); err == nil && n >= 0 {
 		return time.Duration(n * float64(time.Second)), nil
@@ -224,7 +225,7 @@ func (p *webProc) Stop() {
 // metadata service, on the same port. Its target recovers through its health checks.
 func (l *Lab) superviseWeb(in *instance, first *webProc) {
 	sup := supervise.Watch(first, supervise.Options{
-		Name: fmt.Sprintf("web server of %s (%s)", in.id, ZoneName(in.zone)), Policy: l.webPolicy, OnEvent: l.onProcessEvent,
+		Name: fmt.Sprintf("web server of %s in %s", in.id, ZoneName(in.zone)), Policy: l.webPolicy, OnEvent: l.onProcessEvent,
 		Start: func(context.Context) (supervise.Process, error) { return startWebProc(in) },
 	})
 	l.mu.Lock()

@@ -149,7 +149,7 @@ func TestBadDay(t *testing.T) {
 	if !same {
 		t.Error("zone a has another instance: the web server should have restarted in place")
 	}
-	if !strings.Contains(progress.String(), fmt.Sprintf("web server of %s (%s) (pid %d) exited (signal: killed)", inA.id, ZoneName("a"), old)) {
+	if !strings.Contains(progress.String(), fmt.Sprintf("web server of %s in %s (pid %d) exited (signal: killed)", inA.id, ZoneName("a"), old)) {
 		t.Error("lab log lacks the web server's exit")
 	}
 

@@ -12,7 +12,9 @@ import (
 
 // printStatus draws a status on the 80-column screen of package view.
 func printStatus(out io.Writer, st labops.Status, s view.Style) {
-	view.WriteStatus(out, statusView(st), s)
+	v := statusView(st)
+	view.WriteStatus(out, v, s)
+	view.WriteProcesses(out, v.Processes, s)
 }
 
 // printSample draws a sample on the 80-column screen of package view.
@@ -40,11 +42,24 @@ func statusView(st labops.Status) view.Status {
 	} else if st.Busy != "" {
 		v.Operation = &view.Operation{Kind: st.Busy}
 	}
+	letterOf := map[string]string{}
 	for letter, z := range st.Zones {
 		if v.ZoneNames == nil {
 			v.ZoneNames = map[string]string{}
 		}
 		v.ZoneNames[letter] = z.Name
+		letterOf[z.Name] = letter
+	}
+	for _, p := range st.Processes {
+		vp := view.Process{Name: p.Name, InstanceID: p.InstanceID, Zone: letterOf[p.Zone], PID: p.PID,
+			State: string(p.State), Restarts: p.Restarts, LastExit: p.LastExit}
+		if p.Frozen {
+			vp.State = "frozen"
+		}
+		if vp.Zone == "" {
+			vp.Zone = p.Zone
+		}
+		v.Processes = append(v.Processes, vp)
 	}
 	for _, t := range st.Targets {
 		vt := view.Target{Zone: t.Letter, InstanceID: t.InstanceID, State: t.State, Reason: t.Reason,

@@ -159,7 +159,7 @@ func newResetCmd(g *globals) *cobra.Command {
 	var code string
 	cmd := &cobra.Command{
 		Use:   "reset [--server-code basic]",
-		Short: "Put the lab back to the start: " + lab.ParameterName + "=true, every role normal, one ServerCode (deployed only if needed), nothing restarted",
+		Short: "Put the lab back to the start: " + lab.ParameterName + "=true, every role normal, one ServerCode (deployed only if needed), nothing restarted; then check that every target is healthy and the dependency answers",
 		Args:  flagInstead("reset", "--server-code", "labctl reset --server-code %s"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sc, err := lab.ParseServerCode(code)

@@ -81,5 +81,7 @@ func watchKey(vs view.Status) []byte {
 	}
 	var key bytes.Buffer
 	view.WriteStatus(&key, vs, view.Style{})
+	// A process that exits or comes back is news too.
+	key.WriteString(view.ProcessLine(vs.Processes))
 	return key.Bytes()
 }

@@ -42,7 +42,7 @@ func DenyRoles(roles ...string) func(role string) bool {
 
 // Proxy is an http.Handler forwarding to the DynamoDB API server at its target.
 type Proxy struct {
-	target       *url.URL
+	backend      atomic.Pointer[url.URL] // the DynamoDB API server; nil while it is unavailable
 	rp           *httputil.ReverseProxy
 	targetHeader http.Header // added to every forwarded request; set before serving
 
@@ -50,11 +50,12 @@ type Proxy struct {
 	deny func(role string) bool
 	hang chan struct{} // non-nil while hanging; closed to release the waiting requests
 
-	requests atomic.Int64
-	denied   atomic.Int64
-	refused  atomic.Int64
-	opsMu    sync.Mutex
-	ops      map[string]int64
+	requests    atomic.Int64
+	denied      atomic.Int64
+	refused     atomic.Int64
+	unavailable atomic.Int64
+	opsMu       sync.Mutex
+	ops         map[string]int64
 }
 
 // New returns a proxy to the DynamoDB API at target (e.g. dynalite's URL). deny decides which
@@ -65,16 +66,19 @@ func New(target string, deny func(role string) bool) (*Proxy, error) {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("ddbauth: bad target %q", target)
 	}
-	p := &Proxy{target: u, deny: deny, ops: map[string]int64{}}
+	p := &Proxy{deny: deny, ops: map[string]int64{}}
+	p.backend.Store(u)
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
+			u := pr.In.Context().Value(backendKey{}).(*url.URL)
 			pr.SetURL(u)
 			pr.Out.Host = u.Host
 			for k, v := range p.targetHeader {
 				pr.Out.Header[k] = v
 			}
 		},
-		Transport: newTransport(),
+		Transport:    newTransport(),
+		ErrorHandler: p.backendFailed,
 	}
 	return p, nil
 }
@@ -196,7 +200,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte) {
 			return
 		}
 	}
-	p.rp.ServeHTTP(w, r)
+	p.send(w, r)
 }
 
 // AccessDeniedMessage is the message DynamoDB gives an assumed role without permission.

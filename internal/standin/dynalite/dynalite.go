@@ -190,3 +190,16 @@ func (s *Server) Close() error {
 
 // Pid is the process id of the dynalite (node) process.
 func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// Done is closed once the dynalite process has exited, killed or not.
+func (s *Server) Done() <-chan struct{} { return s.exited }
+
+// ExitStatus says how the process ended ("signal: killed"); empty while it runs.
+func (s *Server) ExitStatus() string {
+	select {
+	case <-s.exited:
+		return s.cmd.ProcessState.String()
+	default:
+		return ""
+	}
+}

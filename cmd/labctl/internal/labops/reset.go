@@ -3,6 +3,7 @@ package labops
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"healthchecklab/internal/lab"
 )
@@ -10,8 +11,22 @@ import (
 // Reset puts the lab back to the start of its story without restarting anything: the
 // parameter true, every serving instance with the normal instance profile, and ServerCode
 // code, deployed only when the instances run another (a deploy brings new instances, which
-// have the normal profile). progress gets one line per change.
+// have the normal profile). progress gets one line per change. Then it checks that the lab
+// is whole (VerifyWhole): a reset that leaves unhealthy targets or a dependency that does
+// not answer is an error, not a success.
 func (l *Lab) Reset(ctx context.Context, code lab.ServerCode, progress Progress) error {
+	if err := l.reset(ctx, code, progress); err != nil {
+		return err
+	}
+	return l.VerifyWhole(ctx, resetSettleTimeout, progress)
+}
+
+// resetSettleTimeout is how long Reset waits for the lab to be whole; 0 means settleTimeout
+// of the target group's settings.
+var resetSettleTimeout time.Duration
+
+// reset does what Reset does before it checks.
+func (l *Lab) reset(ctx context.Context, code lab.ServerCode, progress Progress) error {
 	if _, err := lab.ParseServerCode(string(code)); err != nil {
 		return err
 	}

@@ -39,6 +39,9 @@ type Status struct {
 	Busy        string              `json:"busy,omitempty"`      // what is in progress, if anything
 	Operation   *locallab.Operation `json:"operation,omitempty"` // the local lab's deploy or repair in flight
 	Zones       map[string]Zone     `json:"zones"`               // by letter
+	// Processes are the local lab's processes (labctl, dynalite, each web server) with their
+	// supervision state and restarts; none on AWS.
+	Processes []locallab.Process `json:"processes,omitempty"`
 }
 
 // HealthCheck is the target group's settings, in seconds for readability.
@@ -274,6 +277,7 @@ func (l *Lab) Status(ctx context.Context) (Status, error) {
 	if l.T.Kind == target.Local {
 		st.Counters = &counters.LB
 		st.Operation = counters.Operation
+		st.Processes = counters.Processes
 		if counters.Busy != "" {
 			st.Busy = counters.Busy
 		}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,9 +16,9 @@ import (
 	"healthchecklab/internal/awslocal/ec2"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/localb"
-	"healthchecklab/internal/procgroup"
 	"healthchecklab/internal/standin/dynalite"
 	"healthchecklab/internal/standin/imds"
+	"healthchecklab/internal/supervise"
 	"healthchecklab/internal/targethealth"
 )
 
@@ -37,12 +36,13 @@ type instance struct {
 	version  int // launch template version it was launched from
 	assoc    association
 
-	metaSrv  *http.Server
-	cmd      *exec.Cmd
-	group    *procgroup.Group
-	exited   chan struct{}
-	log      *os.File
-	stopOnce sync.Once
+	metaSrv *http.Server
+	// The web server's command line and environment, the same for every run of it.
+	argv, env []string
+	first     *webProc              // its first run, until supervision starts
+	sup       *supervise.Supervisor // restarts it when it exits; guarded by the lab's mu
+	log       *os.File
+	stopOnce  sync.Once
 }
 
 // launch starts an instance in zone running code with the normal role, waits for its
@@ -57,7 +57,7 @@ func (l *Lab) launch(ctx context.Context, zone string, code lab.ServerCode) (*in
 			in.state = ec2.StateRunning
 			l.mu.Unlock()
 			if err := l.lb.Register(localb.Target{ID: in.id, URL: in.url}); err != nil {
-				in.stop()
+				in.stop(l)
 				l.retire(in)
 				return nil, err
 			}
@@ -83,7 +83,7 @@ func (l *Lab) startInstance(ctx context.Context, zone string, code lab.ServerCod
 		Role:        lab.RoleName(l.prefix),
 	})
 	meta.UseCredentials(l.instanceCredentials)
-	in := &instance{id: id, zone: zone, code: code, meta: meta, exited: make(chan struct{}), state: ec2.StatePending, launched: time.Now().UTC()}
+	in := &instance{id: id, zone: zone, code: code, meta: meta, state: ec2.StatePending, launched: time.Now().UTC()}
 	// EC2 lists the instance from now on: pending until its server answers, terminated if it
 	// never does.
 	l.mu.Lock()
@@ -92,7 +92,7 @@ func (l *Lab) startInstance(ctx context.Context, zone string, code lab.ServerCod
 	l.mu.Unlock()
 	defer func() {
 		if err != nil {
-			in.stop()
+			in.stop(l)
 			l.retire(in)
 		}
 	}()
@@ -118,24 +118,23 @@ func (l *Lab) startInstance(ctx context.Context, zone string, code lab.ServerCod
 	if in.log, err = os.Create(filepath.Join(logDir, id+".log")); err != nil {
 		return nil, err
 	}
-	in.cmd = exec.Command(l.bin,
+	in.argv = []string{l.bin,
 		"-listen", addr,
 		"-server-code", string(code),
 		"-table", dynalite.DefaultTableName,
 		"-parameter", l.names.Parameter(),
 		"-region", Region,
-	)
-	in.cmd.Env = instanceEnv(l.endpointURL, metaURL)
-	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
-	// A group of its own, so stop reaches anything the server starts; it dies with labctl.
-	if in.group, err = procgroup.Start(in.cmd); err != nil {
-		return nil, fmt.Errorf("start web server: %w", err)
 	}
-	go func() { _ = in.cmd.Wait(); close(in.exited) }()
-
-	if err := waitLive(ctx, in, 15*time.Second); err != nil {
+	in.env = instanceEnv(l.endpointURL, metaURL)
+	// A group of its own, so stop reaches anything the server starts; it dies with labctl.
+	if in.first, err = startWebProc(in); err != nil {
 		return nil, err
 	}
+	if err := waitLive(ctx, in, in.first, 15*time.Second); err != nil {
+		return nil, err
+	}
+	// Live: from now on an exit is a crash, and the server is started again.
+	l.superviseWeb(in, in.first)
 	return in, nil
 }
 
@@ -172,7 +171,7 @@ func freePort() (int, error) {
 }
 
 // waitLive polls the web server's liveness path until it answers 200.
-func waitLive(ctx context.Context, in *instance, timeout time.Duration) error {
+func waitLive(ctx context.Context, in *instance, p *webProc, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := &http.Client{Timeout: time.Second}
@@ -186,7 +185,7 @@ func waitLive(ctx context.Context, in *instance, timeout time.Duration) error {
 			}
 		}
 		select {
-		case <-in.exited:
+		case <-p.exited:
 			return fmt.Errorf("web server for %s exited at start: %s", in.id, logTail(in.log.Name()))
 		case <-ctx.Done():
 			return fmt.Errorf("web server for %s not live after %s: %s", in.id, timeout, logTail(in.log.Name()))
@@ -232,7 +231,7 @@ func (l *Lab) terminate(ctx context.Context, in *instance, say func(string, ...a
 			return err
 		}
 	}
-	in.stop()
+	in.stop(l)
 	l.retire(in)
 	say("%s: instance %s terminated", ZoneName(in.zone), in.id)
 	return nil
@@ -254,21 +253,17 @@ func (l *Lab) retire(in *instance) {
 }
 
 // stop ends the web-server process (interrupt to its group, kill after 10 s), then its
-// metadata service. The server itself drains in-flight requests when interrupted.
-func (in *instance) stop() {
+// metadata service. The server itself drains in-flight requests when interrupted. The
+// supervisor is stopped first: a server the lab stops is not restarted.
+func (in *instance) stop(l *Lab) {
 	in.stopOnce.Do(func() {
-		if in.group != nil {
-			if in.group.Interrupt() != nil {
-				_ = in.group.Kill()
-			}
-			select {
-			case <-in.exited:
-			case <-time.After(10 * time.Second):
-				_ = in.group.Kill()
-				<-in.exited
-			}
-			// Anything the server left in its group goes too.
-			_ = in.group.Kill()
+		l.mu.Lock()
+		sup := in.sup
+		l.mu.Unlock()
+		if sup != nil {
+			sup.Stop()
+		} else if in.first != nil {
+			in.first.Stop()
 		}
 		if in.metaSrv != nil {
 			_ = in.metaSrv.Close()

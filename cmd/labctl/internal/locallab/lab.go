@@ -32,6 +32,7 @@ import (
 	"healthchecklab/internal/standin/ddbauth"
 	"healthchecklab/internal/standin/dynalite"
 	"healthchecklab/internal/standin/ssmstub"
+	"healthchecklab/internal/supervise"
 	"healthchecklab/internal/targethealth"
 )
 
@@ -64,7 +65,10 @@ type Lab struct {
 	prefix string         // the role names' prefix (names.RolePrefix())
 	names  labnames.Names // the stack, parameter and role names of this copy
 
-	ddb      *dynalite.Server
+	webPolicy supervise.Policy // the web server unit's restart settings
+
+	ddb      *dynalite.Server // its first run; ddbSup has the current one
+	ddbSup   *supervise.Supervisor
 	ddbProxy *ddbauth.Proxy
 	ssm      *ssmstub.Server
 	lb       *localb.LB
@@ -135,6 +139,10 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 		}
 	}
 	o.RepoRoot = root
+	webPolicy, err := webServerPolicy(hc)
+	if err != nil {
+		return nil, err
+	}
 	// Directories of labs that were killed before they could clean up go first.
 	stale, staleErr := RemoveStaleLabDirs(os.TempDir())
 	ld, err := newLabDir(os.TempDir())
@@ -144,7 +152,7 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	lctx, cancel := context.WithCancel(context.Background())
 	l := &Lab{
 		opts: o, hc: hc, dir: ld.path, labDir: ld, names: names, prefix: names.RolePrefix(),
-		ctx: lctx, cancel: cancel, code: o.Code, progress: o.Progress,
+		ctx: lctx, cancel: cancel, code: o.Code, progress: o.Progress, webPolicy: webPolicy,
 		zones: map[string]*instance{}, instances: map[string]*instance{},
 		keys: awslocal.NewKeys(AccountID), ids: newIdentity(names), stackStatus: "CREATE_COMPLETE", templateVersion: 1,
 	}
@@ -195,6 +203,7 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 		return nil, err
 	}
 	l.ddbProxy.SetTargetHeader(dynalite.TokenHeader, ddbToken)
+	l.superviseDynalite(ddbToken)
 	// The parameter as the stack creates it: value true, under this copy's name.
 	l.ssm = ssmstub.New()
 	if _, err = l.ssm.Put(names.Parameter(), "true", ssmstub.LabAllowedPattern, false); err != nil {
@@ -399,6 +408,8 @@ type Counters struct {
 	Targets   map[string]TargetCounts `json:"targets"` // by target (instance) id
 	Busy      string                  `json:"busy,omitempty"`
 	Operation *Operation              `json:"operation,omitempty"`
+	// Processes are the lab's processes and their supervision (state, restarts).
+	Processes []Process `json:"processes,omitempty"`
 }
 
 // TargetCounts is one target's part of Counters.
@@ -411,7 +422,7 @@ type TargetCounts struct {
 // Counters reports what Counters describes, from the lab's status.
 func (l *Lab) Counters() Counters {
 	st := l.Status()
-	k := Counters{LB: st.Counters, Targets: map[string]TargetCounts{}, Busy: st.Busy, Operation: st.Operation}
+	k := Counters{LB: st.Counters, Targets: map[string]TargetCounts{}, Busy: st.Busy, Operation: st.Operation, Processes: l.Processes()}
 	for _, t := range st.Targets {
 		k.Targets[t.InstanceID] = TargetCounts{Requests: t.Requests, Checks: t.Checks, NextCheck: t.NextCheck}
 	}
@@ -658,7 +669,7 @@ func (l *Lab) Close() {
 	var wg sync.WaitGroup
 	for _, in := range ins {
 		wg.Add(1)
-		go func() { defer wg.Done(); in.stop() }()
+		go func() { defer wg.Done(); in.stop(l) }()
 	}
 	wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -670,7 +681,9 @@ func (l *Lab) Close() {
 	if l.lb != nil {
 		l.lb.Close()
 	}
-	if l.ddb != nil {
+	if l.ddbSup != nil {
+		l.ddbSup.Stop()
+	} else if l.ddb != nil {
 		_ = l.ddb.Close()
 	}
 	if l.labDir != nil {

@@ -22,6 +22,8 @@ type Status struct {
 	Counters *Counters
 	// Operation is a deploy or repair in flight, nil when none.
 	Operation *Operation
+	// Processes are the local lab's processes; nil on AWS.
+	Processes []Process
 }
 
 // Target is one registered target with what the lab knows of its instance.

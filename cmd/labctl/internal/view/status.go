@@ -78,6 +78,9 @@ func WriteWatch(w io.Writer, st Status, now time.Time, s Style) {
 		fmt.Fprintf(w, "requests %d · LB 5xx %d · target 5xx %d · failing open %d\n",
 			k.Requests, k.ELB5xx(), k.Target5xx, k.FailOpen)
 	}
+	if line := ProcessLine(st.Processes); line != "" {
+		Wrap(w, line, Width, "  ")
+	}
 }
 
 func writeHeader(w io.Writer, st Status, now time.Time) {

@@ -6,20 +6,21 @@ GO ?= go
 # templates contain Go files that are not part of this module.
 PKGS = $(shell $(GO) list -e ./... | grep -v /node_modules/)
 
-# The laptops the lab runs on: labctl, the local lab and the web server build for each, and the
-# code they are made of (tests included) vets for each OS.
+# The laptops the lab runs on: labctl, the local lab and the web server are written for each of
+# these. The code has no architecture-specific files, so whether it compiles depends on the OS
+# only: `cross` type-checks and vets every package (tests included) for each foreign OS, which
+# compiles their dependencies but links nothing; `cross-build` links the binaries for all six.
 PLATFORMS = linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 CROSS_PKGS = ./cmd/... ./webserver/... ./internal/...
-# Whether it builds is the question, not how fast it runs: for the other platforms, unoptimized
-# compiles take about half the CPU time on a cold cache (docs/benchmarks.md). The host builds
-# and vets as the tests do, sharing their compiled packages.
+# Whether it compiles is the question, not how fast it runs: unoptimized compiles take about
+# half the CPU time on a cold cache (docs/benchmarks.md).
 CROSS_GCFLAGS = all=-N -l
-HOST = $(shell $(GO) env GOHOSTOS)/$(shell $(GO) env GOHOSTARCH)
 HOST_OS = $(shell $(GO) env GOHOSTOS)
-# The OSes whose code `cross` vets: by default every OS of PLATFORMS.
-VET_OSES = $(sort $(foreach p,$(PLATFORMS),$(firstword $(subst /, ,$(p)))))
+# The foreign OSes whose code `cross` vets: every OS of PLATFORMS but the host's, which the
+# tests' own `go vet` covers.
+VET_OSES = $(filter-out $(HOST_OS),$(sort $(foreach p,$(PLATFORMS),$(firstword $(subst /, ,$(p))))))
 
-.PHONY: deps synth workshop test cross bench
+.PHONY: deps synth workshop test cross cross-build bench
 
 deps:
 	npm ci --no-audit --no-fund
@@ -35,27 +36,30 @@ synth: deps
 workshop: deps
 	$(GO) run ./cmd/workshop -out build/workshop $(WORKSHOP_ARGS)
 
-## cross: build labctl and the web server for every platform, and vet their code for each OS
+## cross: type-check and vet the code of labctl, the local lab and the web server for each
+## foreign OS (compiles, links nothing)
 cross:
+	@for os in $(VET_OSES); do \
+		echo "vet GOOS=$$os"; \
+		GOOS=$$os $(GO) vet -gcflags="$(CROSS_GCFLAGS)" $(CROSS_PKGS) || exit 1; \
+	done
+
+## cross-build: link labctl and the web server for all six platforms (release check, not in test)
+cross-build:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	for p in $(PLATFORMS); do \
 		echo "build $$p"; \
-		if [ "$$p" = "$(HOST)" ]; then gc=; else gc="$(CROSS_GCFLAGS)"; fi; \
-		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -gcflags="$$gc" -ldflags='-s -w' -o "$$tmp/$${p%/*}-$${p#*/}/" \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -ldflags='-s -w' -o "$$tmp/$${p%/*}-$${p#*/}/" \
 			./cmd/labctl ./webserver || exit 1; \
-	done && \
-	for os in $(VET_OSES); do \
-		echo "vet $$os"; \
-		if [ "$$os" = "$(HOST_OS)" ]; then gc=; else gc="$(CROSS_GCFLAGS)"; fi; \
-		GOOS=$$os $(GO) vet -gcflags="$$gc" $(CROSS_PKGS) || exit 1; \
 	done
 
-## test: every test, unit, CDK assertions and the local end-to-end lab, and the cross builds.
-## The cross builds run first, not alongside: the local labs' 1 s health checks in the tests
-## must not compete with two compilers for the machine's cores.
-test: deps cross
+## test: every test (unit, CDK assertions, the local end-to-end lab), then the other OSes'
+## compile check. The check runs after the tests, not alongside: the local labs' 1 s health
+## checks in the tests must not compete with two compilers for the machine's cores.
+test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 45m $(PKGS)
+	$(MAKE) --no-print-directory cross
 
 ## bench: the benchmarks recorded in docs/benchmarks.md
 bench: deps

@@ -8,6 +8,3 @@ import _ "embed"
 //
 //go:embed recommendations.json
 var RecommendationsJSON []byte
-
-// RecommendationsFile is the name of the seed file inside this directory.
-const RecommendationsFile = "recommendations.json"

@@ -71,7 +71,7 @@ func connect(ctx context.Context, o options, getenv func(string) string, logger 
 			return "", err
 		}
 		return aws.ToString(out.Parameter.Value), nil
-	}, o.parameterTTL, parameterRefreshTimeout, logger)
+	}, o.parameterTTL, parameterWait(o.dependencyTimeout), parameterRefreshTimeout, logger)
 
 	svc := &service{
 		table:     o.table,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,14 +16,48 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// clock is a settable time source for the caches.
+// clock is a settable time source for the caches, with timers that fire when it is advanced.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	t      time.Time
+	timers []fakeTimer
 }
 
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+type fakeTimer struct {
+	at time.Time
+	ch chan struct{}
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// add advances the clock and fires the timers it passes.
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	kept := c.timers[:0]
+	for _, tm := range c.timers {
+		if c.t.Before(tm.at) {
+			kept = append(kept, tm)
+		} else {
+			close(tm.ch)
+		}
+	}
+	c.timers = kept
+}
+
+// at returns a channel closed once the clock reaches t.
+func (c *clock) at(t time.Time) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan struct{})
+	if c.t.Before(t) {
+		c.timers = append(c.timers, fakeTimer{t, ch})
+	} else {
+		close(ch)
+	}
+	return ch
+}
 
 // concurrently calls f n times at once and waits.
 func concurrently(n int, f func()) {
@@ -34,105 +69,197 @@ func concurrently(n int, f func()) {
 	wg.Wait()
 }
 
-func TestParamCache(t *testing.T) {
-	clk := &clock{t: time.Unix(1e9, 0)}
-	var fetches atomic.Int64
+// fakeParameterStore is GetParameter for paramCache tests: it answers the current value or
+// error, and, when gated, only once the test lets each read end.
+type fakeParameterStore struct {
+	mu     sync.Mutex
+	value  string
+	err    error
+	gated  bool
+	gate   chan struct{}
+	reads  atomic.Int64
+	called chan struct{} // one token per read started
+}
+
+func newFakeParameterStore(value string) *fakeParameterStore {
+	return &fakeParameterStore{value: value, gate: make(chan struct{}), called: make(chan struct{}, 1000)}
+}
+
+func (p *fakeParameterStore) set(v string, err error) {
+	p.mu.Lock()
+	p.value, p.err = v, err
+	p.mu.Unlock()
+}
+
+// setGated makes reads wait for release (a slow Parameter Store) or answer at once.
+func (p *fakeParameterStore) setGated(g bool) { p.mu.Lock(); p.gated = g; p.mu.Unlock() }
+
+// release lets one gated read end.
+func (p *fakeParameterStore) release() { p.gate <- struct{}{} }
+
+func (p *fakeParameterStore) fetch(context.Context) (string, error) {
+	p.reads.Add(1)
+	p.called <- struct{}{}
+	p.mu.Lock()
+	gated := p.gated
+	p.mu.Unlock()
+	if gated {
+		<-p.gate
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.value, p.err
+}
+
+// newTestParamCache is a cache on clk with the server's default ttl and wait.
+func newTestParamCache(ps *fakeParameterStore, clk *clock) *paramCache {
+	c := newParamCache(ps.fetch, 5*time.Second, parameterWait(time.Second), time.Second, quiet)
+	c.now, c.at = clk.now, clk.at
+	return c
+}
+
+// readAll calls c.Value n times at once and returns the values seen and whether any was stale.
+func readAll(t *testing.T, c *paramCache, n int) (values map[string]int, anyStale bool) {
+	t.Helper()
 	var mu sync.Mutex
-	value, fail := "true", error(nil)
-	gate := make(chan struct{}) // each fetch waits for one token: the test decides when it ends
-	c := newParamCache(func(context.Context) (string, error) {
-		fetches.Add(1)
-		<-gate
+	values = map[string]int{}
+	concurrently(n, func() {
+		v, stale, err := c.Value(context.Background())
 		mu.Lock()
 		defer mu.Unlock()
-		return value, fail
-	}, 5*time.Second, time.Second, quiet)
-	c.now = clk.now
-	set := func(v string, err error) { mu.Lock(); value, fail = v, err; mu.Unlock() }
-	// finishFetch lets the running fetch end and waits until the cache has taken its result
-	// (a finished refresh always pushes the next try into the future).
-	finishFetch := func() {
-		gate <- struct{}{}
-		for {
-			c.mu.Lock()
-			done := c.now().Before(c.nextTry)
-			c.mu.Unlock()
-			if done {
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-
-	// First read: 50 callers wait for one fetch.
-	var got atomic.Value
-	go finishFetch()
-	concurrently(50, func() {
-		v, _, err := c.Value(context.Background())
 		if err != nil {
-			t.Error(err)
+			t.Errorf("Value: %v", err)
 		}
-		got.Store(v)
+		values[v]++
+		anyStale = anyStale || stale
 	})
-	if got.Load() != "true" || fetches.Load() != 1 {
-		t.Fatalf("first read: %v after %d fetches, want true after 1", got.Load(), fetches.Load())
-	}
+	return values, anyStale
+}
 
-	steps := []struct {
-		name        string
-		advance     time.Duration
-		setValue    string
-		setErr      error
-		finish      bool // let the background fetch end before the next step
-		want        string
-		wantStale   bool
-		wantFetches int64
-	}{
-		{"fresh: cached", 4 * time.Second, "false", nil, false, "true", false, 1},
-		{"after ttl: the old value at once, one refresh started", 2 * time.Second, "false", nil, false, "true", false, 2},
-		{"refresh still running: the old value, now stale, no second refresh", 500 * time.Millisecond, "false", nil, true, "true", true, 2},
-		{"refresh done: the flip is seen", 0, "false", nil, false, "false", false, 2},
-		{"Parameter Store fails: last value, one refresh", 6 * time.Second, "", errors.New("ssm down"), true, "false", false, 3},
-		{"after the failure: stale, no refresh within the retry", 500 * time.Millisecond, "", errors.New("ssm down"), false, "false", true, 3},
-		{"retried after a second, still stale while slow", 600 * time.Millisecond, "true", nil, false, "false", true, 4},
-		{"a minute of slowness: still the last value, still one refresh", time.Minute, "true", nil, true, "false", true, 4},
-		{"recovered", 0, "true", nil, false, "true", false, 4},
-	}
-	for _, st := range steps {
-		clk.add(st.advance)
-		set(st.setValue, st.setErr)
-		var gotStale atomic.Bool
-		concurrently(50, func() {
-			v, stale, err := c.Value(context.Background())
-			if err != nil {
-				t.Errorf("%s: %v", st.name, err)
+// TestParamCacheSeesChangeAfterTTL is the cache's promise: a request that arrives more than
+// ttl + 1 s after a change, while Parameter Store answers normally, sees the change, however
+// long the server went without a request before it; and requests within the ttl make no read.
+func TestParamCacheSeesChangeAfterTTL(t *testing.T) {
+	const ttl = 5 * time.Second
+	for _, idle := range []time.Duration{ttl + time.Second + time.Millisecond, 6 * time.Second, 10 * time.Second, 30 * time.Second, 10 * time.Minute} {
+		t.Run(idle.String(), func(t *testing.T) {
+			clk := &clock{t: time.Unix(1e9, 0)}
+			ps := newFakeParameterStore("true")
+			c := newTestParamCache(ps, clk)
+			// Requests along the way keep the value as young as the cache lets it be.
+			for range 3 {
+				if v, stale, err := c.Value(context.Background()); v != "true" || stale || err != nil {
+					t.Fatalf("before the change: %q stale=%v %v", v, stale, err)
+				}
+				clk.add(2 * time.Second)
 			}
-			got.Store(v)
-			if stale {
-				gotStale.Store(true)
+			readsBefore := ps.reads.Load()
+			ps.set("false", nil)
+			clk.add(idle)
+			v, stale, err := c.Value(context.Background())
+			if v != "false" || stale || err != nil {
+				t.Errorf("first request %s after the change: %q (stale %v, %v); want the new value, not stale", idle, v, stale, err)
+			}
+			if n := ps.reads.Load() - readsBefore; n != 1 {
+				t.Errorf("%d reads for the request after the change, want 1", n)
+			}
+			ps.set("true", nil)
+			clk.add(ttl - time.Millisecond)
+			if v, _, _ := c.Value(context.Background()); v != "false" {
+				t.Errorf("within the ttl of the last read: %q, want the cached false", v)
 			}
 		})
-		// A refresh starts in its own goroutine: give it a moment to call fetch.
-		for deadline := time.Now().Add(time.Second); fetches.Load() < st.wantFetches && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
-		}
-		if got.Load() != st.want || gotStale.Load() != st.wantStale || fetches.Load() != st.wantFetches {
-			t.Errorf("%s: got %q (stale %v) after %d fetches; want %q (stale %v) after %d", st.name, got.Load(), gotStale.Load(), fetches.Load(), st.want, st.wantStale, st.wantFetches)
-		}
-		if st.finish {
-			finishFetch()
+	}
+}
+
+// TestParamCache walks the cache through a bad day of Parameter Store: reads are shared
+// (single flight), the stale value is served only while Parameter Store fails or is slow, and
+// a slow read holds a request up for at most the wait.
+func TestParamCache(t *testing.T) {
+	clk := &clock{t: time.Unix(1e9, 0)}
+	ps := newFakeParameterStore("true")
+	ps.setGated(true)
+	c := newTestParamCache(ps, clk)
+	wait := parameterWait(time.Second)
+	check := func(step string, values map[string]int, stale bool, want string, wantStale bool, wantReads int64) {
+		t.Helper()
+		if len(values) != 1 || values[want] == 0 || stale != wantStale || ps.reads.Load() != wantReads {
+			t.Errorf("%s: got %v (stale %v) after %d reads; want all %q (stale %v) after %d", step, values, stale, ps.reads.Load(), want, wantStale, wantReads)
 		}
 	}
+	// waitForRead waits until a read has started (it has called Parameter Store).
+	waitForRead := func() { <-ps.called }
+
+	// First read: 50 callers wait for one read, within their own deadline.
+	go func() { waitForRead(); ps.release() }()
+	values, stale := readAll(t, c, 50)
+	check("first read", values, stale, "true", false, 1)
+
+	// Within the ttl: the cached value, no read.
+	ps.set("false", nil)
+	clk.add(4 * time.Second)
+	values, stale = readAll(t, c, 50)
+	check("within the ttl", values, stale, "true", false, 1)
+
+	// Past the ttl: every caller waits for one shared read and sees the change.
+	clk.add(2 * time.Second)
+	go func() { waitForRead(); ps.release() }()
+	values, stale = readAll(t, c, 50)
+	check("past the ttl, Parameter Store well", values, stale, "false", false, 2)
+
+	// Past the ttl, Parameter Store slow: the first caller waits up to the wait, then the
+	// last value, stale; callers arriving later take it at once; still one read.
+	ps.set("true", nil)
+	clk.add(6 * time.Second)
+	first := make(chan string)
+	go func() { v, _, _ := c.Value(context.Background()); first <- v }()
+	waitForRead()
+	clk.add(wait)
+	if v := <-first; v != "false" {
+		t.Errorf("caller waiting on a slow read: %q, want the last value false", v)
+	}
+	values, stale = readAll(t, c, 50)
+	check("a slow read past the wait", values, stale, "false", true, 3)
+	clk.add(time.Minute)
+	values, stale = readAll(t, c, 50)
+	check("a minute of slowness", values, stale, "false", true, 3)
+	// Parameter Store answers again: the slow read ends, and as it started long ago, the next
+	// request reads once more (at once now) and sees the change.
+	ps.setGated(false)
+	ps.release()
+	for {
+		if v, stale, _ := c.Value(context.Background()); v == "true" {
+			if stale {
+				t.Error("the value just read is marked stale")
+			}
+			break
+		}
+		runtime.Gosched()
+	}
+	if n := ps.reads.Load(); n != 4 {
+		t.Errorf("%d reads after Parameter Store recovered, want 4", n)
+	}
+
+	// Parameter Store fails: the callers waiting get the last value at once, stale; no read
+	// until the retry, then one.
+	ps.set("", errors.New("ssm down"))
+	clk.add(5 * time.Second)
+	values, stale = readAll(t, c, 50)
+	check("Parameter Store fails", values, stale, "true", true, 5)
+	clk.add(500 * time.Millisecond)
+	values, stale = readAll(t, c, 50)
+	check("within the retry", values, stale, "true", true, 5)
+	clk.add(600 * time.Millisecond)
+	ps.set("false", nil)
+	values, stale = readAll(t, c, 50)
+	check("recovered at the retry", values, stale, "false", false, 6)
 }
 
 func TestParamCacheErrorWithoutValue(t *testing.T) {
 	clk := &clock{t: time.Unix(1e9, 0)}
-	var fetches atomic.Int64
-	c := newParamCache(func(context.Context) (string, error) {
-		fetches.Add(1)
-		return "", errors.New("ParameterNotFound")
-	}, 5*time.Second, time.Second, quiet)
-	c.now = clk.now
+	ps := newFakeParameterStore("")
+	ps.set("", errors.New("ParameterNotFound"))
+	c := newTestParamCache(ps, clk)
 	for range 10 {
 		if _, _, err := c.Value(context.Background()); err == nil {
 			t.Fatal("no error without any value")
@@ -140,16 +267,17 @@ func TestParamCacheErrorWithoutValue(t *testing.T) {
 	}
 	clk.add(1500 * time.Millisecond)
 	c.Value(context.Background())
-	if n := fetches.Load(); n != 2 {
-		t.Errorf("%d fetches, want 2 (errors reused for a second)", n)
+	if n := ps.reads.Load(); n != 2 {
+		t.Errorf("%d reads, want 2 (errors reused for a second)", n)
 	}
 }
 
 // TestParamCacheFirstReadWaitsWithinDeadline: a never-read parameter is the one case that
-// waits, and only within the caller's deadline; the read goes on for the next caller.
+// waits longer than the wait, and only within the caller's deadline; the read goes on for the
+// next caller.
 func TestParamCacheFirstReadWaitsWithinDeadline(t *testing.T) {
 	release := make(chan struct{})
-	c := newParamCache(func(context.Context) (string, error) { <-release; return "true", nil }, 5*time.Second, 10*time.Second, quiet)
+	c := newParamCache(func(context.Context) (string, error) { <-release; return "true", nil }, 5*time.Second, parameterWait(time.Second), 10*time.Second, quiet)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if _, _, err := c.Value(ctx); !errors.Is(err, context.DeadlineExceeded) {

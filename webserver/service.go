@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -131,101 +130,6 @@ func errorKind(err error) string {
 		return de.Kind
 	}
 	return "Error"
-}
-
-// paramCache serves the parameter's value with stale-while-revalidate: a value older than ttl
-// is still answered at once while one refresh runs in the background (single flight,
-// detached from any request, bounded by its own timeout), and keeps being answered for as
-// long as Parameter Store keeps failing (a refresh is retried every retry) or is slow. Only a
-// parameter that has never been read makes its callers wait, within their own deadline; its
-// failure is then reused until the next retry, so a failing Parameter Store is not hammered.
-type paramCache struct {
-	fetch   func(context.Context) (string, error)
-	ttl     time.Duration
-	timeout time.Duration // bound on one refresh; nobody waits on it once a value is known
-	retry   time.Duration // wait after a failed refresh
-	logger  *slog.Logger
-	now     func() time.Time
-
-	sf        singleflight.Group
-	mu        sync.Mutex
-	value     string
-	hasVal    bool
-	fetchedAt time.Time // of value
-	err       error     // last refresh's error, nil after a success
-	nextTry   time.Time // no refresh starts before this
-}
-
-// parameterRefreshTimeout bounds one background read of the parameter. It is longer than a
-// request's dependency timeout: nobody waits on it, and a slow Parameter Store that answers in
-// a few seconds should still bring the value up to date.
-const parameterRefreshTimeout = 10 * time.Second
-
-func newParamCache(fetch func(context.Context) (string, error), ttl, timeout time.Duration, logger *slog.Logger) *paramCache {
-	return &paramCache{fetch: fetch, ttl: ttl, timeout: timeout, retry: min(ttl, time.Second), logger: logger, now: time.Now}
-}
-
-// Value returns the parameter's value and whether it is stale: older than its ttl by more
-// than a second, or from before a failed refresh.
-func (c *paramCache) Value(ctx context.Context) (value string, stale bool, err error) {
-	c.mu.Lock()
-	now := c.now()
-	value, hasVal, lastErr := c.value, c.hasVal, c.err
-	due := !now.Before(c.nextTry)
-	stale = hasVal && (lastErr != nil || now.Sub(c.fetchedAt) > c.ttl+time.Second)
-	c.mu.Unlock()
-	if hasVal {
-		if due {
-			c.refresh()
-		}
-		return value, stale, nil
-	}
-	if !due {
-		return "", false, lastErr
-	}
-	select {
-	case r := <-c.refresh():
-		if r.Err != nil {
-			return "", false, r.Err
-		}
-		return r.Val.(string), false, nil
-	case <-ctx.Done():
-		return "", false, ctx.Err()
-	}
-}
-
-// refresh reads the parameter once, however many callers ask at the same time.
-func (c *paramCache) refresh() <-chan singleflight.Result {
-	return c.sf.DoChan("", func() (any, error) {
-		// A caller that looked before another refresh ended arrives here after it: that
-		// refresh's outcome is the answer, not a second read.
-		c.mu.Lock()
-		if c.now().Before(c.nextTry) {
-			v, err := c.value, c.err
-			c.mu.Unlock()
-			return v, err
-		}
-		c.mu.Unlock()
-		fctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-		defer cancel()
-		v, err := c.fetch(fctx)
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		now := c.now()
-		if err != nil {
-			c.err, c.nextTry = err, now.Add(c.retry)
-			if c.hasVal {
-				c.logger.Warn("parameter read failed, serving the last value", "value", c.value,
-					"age_s", now.Sub(c.fetchedAt).Round(time.Second).Seconds(), "error", err.Error())
-			}
-			return "", err
-		}
-		if c.err != nil && c.hasVal {
-			c.logger.Info("parameter read recovered", "value", v)
-		}
-		c.value, c.hasVal, c.fetchedAt, c.err, c.nextTry = v, true, now, nil, now.Add(c.ttl)
-		return v, nil
-	})
 }
 
 // healthResult is one deep health-check outcome.

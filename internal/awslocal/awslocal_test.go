@@ -25,6 +25,7 @@ import (
 	"healthchecklab/internal/awslocal"
 	cfn "healthchecklab/internal/awslocal/cloudformation"
 	"healthchecklab/internal/awslocal/query"
+	rt "healthchecklab/internal/awslocal/region/regiontest"
 	"healthchecklab/internal/awslocal/sigv4"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/standin/ssmstub"
@@ -43,11 +44,6 @@ var (
 	tableARN   = "arn:aws:dynamodb:local-1:123456789012:table/" + table
 )
 
-// stacks is a CloudFormation backend with fixed stacks.
-type stacks []cfn.Stack
-
-func (s stacks) Stacks() []cfn.Stack { return s }
-
 // fakeDynamoDB answers every DynamoDB call with an empty item and records the operations.
 type fakeDynamoDB struct{ ops []string }
 
@@ -63,7 +59,8 @@ type fixture struct {
 	user  sigv4.Credentials
 	ssm   *ssmstub.Server
 	ddb   *fakeDynamoDB
-	stack cfn.Stack
+	lab   *rt.Shell // the region model behind CloudFormation
+	stack cfn.Stack // its service stack as first described
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -74,12 +71,8 @@ func newFixture(t testing.TB) *fixture {
 	if f.ssm, err = ssmstub.NewLab("true"); err != nil {
 		t.Fatal(err)
 	}
-	f.stack = cfn.Stack{
-		Name: lab.ServiceStackName, ID: "arn:aws:cloudformation:local-1:123456789012:stack/HealthCheckLab/0b6d3c2e-0000-4000-8000-000000000001",
-		Status: "CREATE_COMPLETE", Created: time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC),
-		Outputs: []cfn.Output{{Key: lab.OutputWebsiteURL, Value: "http://127.0.0.1:8080"}, {Key: lab.OutputParameterName, Value: lab.ParameterName}},
-	}
-	vpc := cfn.Stack{Name: lab.VPCStackName, ID: "arn:aws:cloudformation:local-1:123456789012:stack/WebApp1-VPC/1", Status: "CREATE_COMPLETE", Created: f.stack.Created}
+	f.lab = rt.New(t, nil)
+	f.stack = f.lab.R.Stacks()[1]
 	param := awslocal.Statement{Actions: lab.ParameterReadActions, Resources: []string{paramARN}}
 	ep := awslocal.New(awslocal.Options{
 		Region: region, Keys: f.keys,
@@ -93,7 +86,7 @@ func newFixture(t testing.TB) *fixture {
 			{TargetPrefix: "DynamoDB_20120810.", SigningName: "dynamodb", ContentType: "application/x-amz-json-1.0",
 				DeniedType: "com.amazon.coral.service#AccessDeniedException", Handler: f.ddb, Resource: func(string, []byte) string { return tableARN }},
 		},
-		Query: []*query.Service{cfn.Service(stacks{vpc, f.stack})},
+		Query: []*query.Service{cfn.Service(f.lab.R)},
 	})
 	srv := httptest.NewServer(ep)
 	t.Cleanup(srv.Close)
@@ -134,15 +127,43 @@ func TestDescribeStacks(t *testing.T) {
 		t.Fatalf("%d stacks", len(out.Stacks))
 	}
 	s := out.Stacks[0]
-	if aws.ToString(s.StackId) != f.stack.ID || string(s.StackStatus) != "CREATE_COMPLETE" || !s.CreationTime.Equal(f.stack.Created) {
+	if aws.ToString(s.StackId) != f.stack.ID || string(s.StackStatus) != "CREATE_COMPLETE" || !s.CreationTime.Equal(rt.T0) ||
+		!strings.HasPrefix(aws.ToString(s.StackId), "arn:aws:cloudformation:local-1:123456789012:stack/HealthCheckLab/") || s.LastUpdatedTime != nil {
 		t.Errorf("stack = %+v", s)
 	}
 	got := map[string]string{}
 	for _, o := range s.Outputs {
 		got[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
 	}
-	if got[lab.OutputWebsiteURL] != "http://127.0.0.1:8080" || got[lab.OutputParameterName] != lab.ParameterName {
+	if got[lab.OutputWebsiteURL] != "http://127.0.0.1:8080" || got[lab.OutputParameterName] != lab.ParameterName ||
+		got[lab.OutputHealthCheckURL] != "http://127.0.0.1:8080/healthcheck" || got[lab.OutputTargetGroupArn] != f.lab.R.TargetGroupARN() ||
+		got[lab.OutputAutoScalingGroupName] != f.lab.R.GroupName() || got[lab.OutputNoDDBProfileName] != noDDBRole ||
+		got[lab.OutputInstanceProfileName] != normalRole || got[lab.OutputTableName] != table || len(got) != 8 {
 		t.Errorf("outputs = %v", got)
+	}
+
+	// A deploy updates the stack: in progress, then complete with its time.
+	if err := f.lab.R.Deploy(lab.CodeErrorHandling); err != nil {
+		t.Fatal(err)
+	}
+	status := func() string {
+		out, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(lab.ServiceStackName)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out.Stacks[0].StackStatus)
+	}
+	if got := status(); got != "UPDATE_IN_PROGRESS" {
+		t.Errorf("deploying: %s", got)
+	}
+	f.lab.Reset()
+	f.lab.Run()
+	for i := 0; i < len(f.lab.Launched); i++ { // each zone's new instance, launched in turn
+		f.lab.Check(rt.OK200, f.lab.Launched[i].ID)
+		f.lab.Wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
+	}
+	if got := status(); got != "UPDATE_COMPLETE" {
+		t.Errorf("deployed: %s", got)
 	}
 
 	// By stack id, and every stack through the SDK's paginator.

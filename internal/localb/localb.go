@@ -130,6 +130,24 @@ type Options struct {
 	// IdleTimeout bounds the silence of a target while a request waits on it (ALB's idle
 	// timeout); zero means lab.IdleTimeout.
 	IdleTimeout time.Duration
+	// Health, when set, keeps the targets' health instead of the load balancer's own
+	// targethealth.Group: the load balancer reports every check to it and routes where it
+	// says. Registration, draining and removal are then Health's decisions, which its owner
+	// carries out with Register, Deregister and Remove (OnTransition is not called).
+	Health Health
+}
+
+// Health is a target group's health kept outside the load balancer, such as the local
+// region's model (package region).
+type Health interface {
+	// Checked applies one health check's result of target id, at the current time.
+	Checked(id string, r targethealth.Result) error
+	// Pick chooses the target of the next request (see targethealth.Group.Pick).
+	Pick() (id string, failOpen, ok bool)
+	// Targets lists the registered targets' health, in registration order.
+	Targets() []targethealth.Health
+	// Target returns one target's health (unused when it is not registered).
+	Target(id string) targethealth.Health
 }
 
 type backend struct {
@@ -146,6 +164,7 @@ type LB struct {
 	idle     time.Duration
 	match    Matcher
 	group    *targethealth.Group
+	health   Health // when set, in place of group
 	log      *slog.Logger
 	onChange func(targethealth.Transition)
 	checker  *http.Client
@@ -195,7 +214,7 @@ func New(o Options) (*LB, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &LB{
-		hc: hc, idle: idle, match: match, group: g, log: log, onChange: o.OnTransition,
+		hc: hc, idle: idle, match: match, group: g, health: o.Health, log: log, onChange: o.OnTransition,
 		// A fresh connection per check, like ALB's checker, so a target that stops
 		// listening is noticed at once rather than through a stale pooled connection.
 		checker:  &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
@@ -224,8 +243,10 @@ func (lb *LB) Register(t Target) error {
 	if _, ok := lb.backends[t.ID]; ok {
 		return fmt.Errorf("%s: %w", t.ID, targethealth.ErrDuplicate)
 	}
-	if err := lb.group.Register(t.ID, time.Now()); err != nil {
-		return err
+	if lb.health == nil {
+		if err := lb.group.Register(t.ID, time.Now()); err != nil {
+			return err
+		}
 	}
 	b := &backend{target: t, tr: &http.Transport{
 		DialContext:         idleDialer(lb.idle),
@@ -267,6 +288,12 @@ func (lb *LB) Deregister(id string) error {
 		lb.mu.Unlock()
 		return fmt.Errorf("%s: %w", id, targethealth.ErrNotRegistered)
 	}
+	if lb.health != nil {
+		// The health model drains the target; Remove ends it.
+		b.stop()
+		lb.mu.Unlock()
+		return nil
+	}
 	tr, err := lb.group.Deregister(id, time.Now())
 	if err != nil {
 		lb.mu.Unlock()
@@ -296,11 +323,30 @@ func (lb *LB) expire() {
 	}
 }
 
-// Targets lists every registered target (draining ones included) in registration order.
-func (lb *LB) Targets() []TargetStatus {
+// Remove forgets a target whose deregistration the health model has completed (with
+// Options.Health only; the load balancer's own group removes drained targets itself).
+func (lb *LB) Remove(id string) {
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
-	hs := lb.group.Snapshot()
+	if b, ok := lb.backends[id]; ok {
+		b.stop()
+		b.tr.CloseIdleConnections()
+		delete(lb.backends, id)
+		lb.log.Info("target removed", "target", id)
+	}
+}
+
+// Targets lists every registered target (draining ones included) in registration order.
+func (lb *LB) Targets() []TargetStatus {
+	var hs []targethealth.Health
+	if lb.health != nil {
+		hs = lb.health.Targets()
+	}
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	if lb.health == nil {
+		hs = lb.group.Snapshot()
+	}
 	out := make([]TargetStatus, 0, len(hs))
 	for _, h := range hs {
 		st := TargetStatus{Health: h}
@@ -319,6 +365,9 @@ func (lb *LB) Target(id string) TargetStatus {
 		if t.ID == id {
 			return t
 		}
+	}
+	if lb.health != nil {
+		return TargetStatus{Health: lb.health.Target(id)}
 	}
 	return TargetStatus{Health: lb.group.Get(id)}
 }
@@ -340,7 +389,11 @@ func (lb *LB) Counters() Counters {
 // ServeHTTP routes one request to a target, or answers 503 when there is none.
 func (lb *LB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lb.requests.Add(1)
-	id, failOpen, ok := lb.group.Pick()
+	pick := lb.group.Pick
+	if lb.health != nil {
+		pick = lb.health.Pick
+	}
+	id, failOpen, ok := pick()
 	var b *backend
 	if ok {
 		lb.mu.Lock()
@@ -392,8 +445,9 @@ func (lb *LB) checkLoop(ctx context.Context, t Target) {
 		if ctx.Err() != nil {
 			return
 		}
-		tr, changed, err := lb.group.Report(t.ID, res, time.Now())
-		if err == nil && changed {
+		if lb.health != nil {
+			_ = lb.health.Checked(t.ID, res)
+		} else if tr, changed, err := lb.group.Report(t.ID, res, time.Now()); err == nil && changed {
 			lb.transition(tr)
 		}
 		select {

@@ -69,6 +69,11 @@ type Settings struct {
 	HealthyThreshold    int
 	UnhealthyThreshold  int
 	DeregistrationDelay time.Duration
+	// InitialHealthyThreshold is how many consecutive passing checks take a newly
+	// registered target from initial to healthy; 0 means HealthyThreshold. ALB's user
+	// guide ("Health checks for Application Load Balancer target groups") says a
+	// registered target "must pass one health check to be considered healthy", which is 1.
+	InitialHealthyThreshold int
 }
 
 // Validate reports settings ALB would refuse.
@@ -80,6 +85,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("unhealthy threshold %d: must be 2..10", s.UnhealthyThreshold)
 	case s.DeregistrationDelay < 0:
 		return fmt.Errorf("deregistration delay %s: must not be negative", s.DeregistrationDelay)
+	case s.InitialHealthyThreshold < 0 || s.InitialHealthyThreshold > 10:
+		return fmt.Errorf("initial healthy threshold %d: must be 0..10", s.InitialHealthyThreshold)
 	}
 	return nil
 }
@@ -201,7 +208,8 @@ func (g *Group) Expire(now time.Time) []string {
 
 // Report applies one health-check result for target id at time now, following ALB's rules:
 //
-//   - initial → healthy after HealthyThreshold consecutive successes;
+//   - initial → healthy after InitialHealthyThreshold (else HealthyThreshold) consecutive
+//     successes;
 //   - initial → unhealthy after UnhealthyThreshold consecutive failures;
 //   - healthy → unhealthy after UnhealthyThreshold consecutive failures;
 //   - unhealthy → healthy after HealthyThreshold consecutive successes;
@@ -233,7 +241,7 @@ func (g *Group) Report(id string, r Result, now time.Time) (tr Transition, ok bo
 	switch t.State {
 	case StateInitial:
 		t.Reason, t.Description = ReasonInitialHealthChecking, "Initial health checks in progress"
-		if t.successes >= g.settings.HealthyThreshold {
+		if t.successes >= g.initialHealthy() {
 			t.State, t.Reason, t.Description = StateHealthy, "", ""
 		} else if t.failures >= g.settings.UnhealthyThreshold {
 			t.State = StateUnhealthy
@@ -257,6 +265,14 @@ func (g *Group) Report(id string, r Result, now time.Time) (tr Transition, ok bo
 	}
 	t.Since = now
 	return Transition{ID: id, From: from, To: t.State, Reason: t.Reason, At: now}, true, nil
+}
+
+// initialHealthy is the number of passing checks that end the initial state.
+func (g *Group) initialHealthy() int {
+	if n := g.settings.InitialHealthyThreshold; n > 0 {
+		return n
+	}
+	return g.settings.HealthyThreshold
 }
 
 // failureReason gives ALB's reason code and description for a failed health check.
@@ -303,15 +319,9 @@ func (g *Group) sorted() []*target {
 	return ts
 }
 
-// Candidates lists the targets a new request may go to: the healthy ones; if none is
+// candidates lists the targets a new request may go to: the healthy ones; if none is
 // healthy, every registered target that is not draining (ALB fails open, initial and
 // unhealthy alike). failOpen reports the second case.
-func (g *Group) Candidates() (ids []string, failOpen bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.candidates()
-}
-
 func (g *Group) candidates() (ids []string, failOpen bool) {
 	var healthy, open []string
 	for _, t := range g.sorted() {

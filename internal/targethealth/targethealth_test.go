@@ -173,6 +173,33 @@ func TestHigherThresholds(t *testing.T) {
 	}
 }
 
+// TestInitialHealthyThreshold: with InitialHealthyThreshold 1 (ALB's user guide: a
+// registered target "must pass one health check to be considered healthy") one passing
+// check ends the initial state, while an unhealthy target still needs HealthyThreshold.
+func TestInitialHealthyThreshold(t *testing.T) {
+	s := labSettings
+	s.InitialHealthyThreshold = 1
+	g := newGroup(t, s)
+	_ = g.Register("x", t0)
+	if _, ok, _ := g.Report("x", ok200, t0); !ok || g.Get("x").State != StateHealthy {
+		t.Fatalf("after one success: %+v", g.Get("x"))
+	}
+	for range s.UnhealthyThreshold {
+		_, _, _ = g.Report("x", bad503, t0)
+	}
+	if st := g.Get("x").State; st != StateUnhealthy {
+		t.Fatalf("after %d failures: %s", s.UnhealthyThreshold, st)
+	}
+	_, _, _ = g.Report("x", ok200, t0)
+	if st := g.Get("x").State; st != StateUnhealthy {
+		t.Fatalf("an unhealthy target healthy after one success")
+	}
+	_, _, _ = g.Report("x", ok200, t0)
+	if st := g.Get("x").State; st != StateHealthy {
+		t.Fatalf("after HealthyThreshold successes: %s", st)
+	}
+}
+
 func TestSettingsValidate(t *testing.T) {
 	tests := []struct {
 		s       Settings
@@ -182,6 +209,7 @@ func TestSettingsValidate(t *testing.T) {
 		{Settings{HealthyThreshold: 1, UnhealthyThreshold: 3}, "healthy threshold 1"},
 		{Settings{HealthyThreshold: 2, UnhealthyThreshold: 11}, "unhealthy threshold 11"},
 		{Settings{HealthyThreshold: 2, UnhealthyThreshold: 2, DeregistrationDelay: -1}, "deregistration delay"},
+		{Settings{HealthyThreshold: 2, UnhealthyThreshold: 2, InitialHealthyThreshold: 11}, "initial healthy threshold"},
 	}
 	for _, tt := range tests {
 		_, err := NewGroup(tt.s)

@@ -6,79 +6,63 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
 	"healthchecklab/internal/awslocal/autoscaling"
 	"healthchecklab/internal/awslocal/awslocaltest"
+	"healthchecklab/internal/awslocal/region"
+	rt "healthchecklab/internal/awslocal/region/regiontest"
 )
 
-type fake struct {
-	groups     []autoscaling.Group
-	terminated []string
+// backend is the real region model, with n-1 more groups (plain data) after the lab's so
+// that paging has something to page through.
+type backend struct {
+	*region.Region
+	n int
 }
 
-func (f *fake) Groups() []autoscaling.Group { return f.groups }
-
-func (f *fake) TerminateInstance(id string, decrement bool) (autoscaling.Activity, error) {
-	g := f.groups[0]
-	for _, in := range g.Instances {
-		if in.ID != id {
-			continue
-		}
-		if decrement && g.Desired <= g.Min {
-			return autoscaling.Activity{}, autoscaling.MinSizeViolation(g.Min)
-		}
-		f.terminated = append(f.terminated, id)
-		return autoscaling.Activity{ID: "act-1", GroupName: g.Name, Description: "Terminating EC2 instance: " + id,
-			Cause: "user request", StatusCode: "InProgress", Start: time.Now(), Details: "{}"}, nil
+func (b backend) Groups() []autoscaling.Group {
+	gs := b.Region.Groups()
+	for i := 1; i < b.n; i++ {
+		g := gs[0]
+		g.Name, g.Instances = fmt.Sprintf("group-%d", i), nil
+		gs = append(gs, g)
 	}
-	return autoscaling.Activity{}, autoscaling.NotInGroup(id)
+	return gs
 }
 
-// newFake has n groups; the first is the lab's, with three instances.
-func newFake(n int) *fake {
-	f := &fake{}
-	lt := autoscaling.LaunchTemplate{ID: "lt-0123", Name: "WebTier", Version: "2"}
-	for i := 0; i < n; i++ {
-		g := autoscaling.Group{Name: fmt.Sprintf("group-%d", i), ARN: "arn:aws:autoscaling:local-1:123456789012:autoScalingGroup:x:autoScalingGroupName/g",
-			LaunchTemplate: lt, Min: 3, Max: 4, Desired: 3, Zones: []string{"local-1a", "local-1b", "local-1c"}, HealthCheckType: "EC2",
-			HealthCheckGrace: 5 * time.Minute, Created: time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC), SubnetIDs: []string{"subnet-1", "subnet-2"}}
-		if i == 0 {
-			for j, z := range g.Zones {
-				state := "InService"
-				if j == 2 {
-					state = "Terminating"
-				}
-				g.Instances = append(g.Instances, autoscaling.Instance{ID: fmt.Sprintf("i-0%016x", j+1), Type: "t3.micro", Zone: z,
-					LifecycleState: state, HealthStatus: "Healthy", LaunchTemplate: lt})
-			}
-		}
-		f.groups = append(f.groups, g)
-	}
-	return f
+// newBackend is a region with the lab's group (healthy, three instances) and n-1 others.
+func newBackend(t *testing.T, n int) (backend, *rt.Shell) {
+	s := rt.Healthy(t, nil)
+	return backend{s.R, n}, s
 }
 
 func TestDescribeAutoScalingGroups(t *testing.T) {
-	f := newFake(7)
-	e := awslocaltest.Serve(t, autoscaling.Service(f))
+	b, s := newBackend(t, 7)
+	e := awslocaltest.Serve(t, autoscaling.Service(b))
 	c := sdk.NewFromConfig(e.UserConfig())
 	ctx := context.Background()
-	out, err := c.DescribeAutoScalingGroups(ctx, &sdk.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"group-0"}})
+	zoneC := s.Only("c")
+	if _, err := s.R.TerminateInstance(zoneC, false); err != nil {
+		t.Fatal(err)
+	}
+	s.Run()
+	out, err := c.DescribeAutoScalingGroups(ctx, &sdk.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{s.R.GroupName()}})
 	if err != nil || len(out.AutoScalingGroups) != 1 {
 		t.Fatalf("%v %+v", err, out)
 	}
 	g := out.AutoScalingGroups[0]
 	if aws.ToInt32(g.MinSize) != 3 || aws.ToInt32(g.MaxSize) != 4 || aws.ToInt32(g.DesiredCapacity) != 3 || aws.ToString(g.HealthCheckType) != "EC2" ||
 		aws.ToInt32(g.HealthCheckGracePeriod) != 300 || strings.Join(g.AvailabilityZones, ",") != "local-1a,local-1b,local-1c" ||
-		aws.ToString(g.LaunchTemplate.Version) != "2" || aws.ToString(g.VPCZoneIdentifier) != "subnet-1,subnet-2" || len(g.Instances) != 3 {
+		aws.ToString(g.LaunchTemplate.Version) != "1" || len(strings.Split(aws.ToString(g.VPCZoneIdentifier), ",")) != 3 || len(g.Instances) != 3 {
 		t.Errorf("group %+v", g)
 	}
 	in := g.Instances[2]
-	if aws.ToString(in.InstanceId) != "i-00000000000000003" || aws.ToString(in.AvailabilityZone) != "local-1c" || in.LifecycleState != "Terminating" ||
-		aws.ToString(in.HealthStatus) != "Healthy" || aws.ToString(in.LaunchTemplate.LaunchTemplateId) != "lt-0123" {
+	if aws.ToString(in.InstanceId) != zoneC || aws.ToString(in.AvailabilityZone) != "local-1c" || in.LifecycleState != "Terminating" ||
+		aws.ToString(in.HealthStatus) != "Healthy" || !strings.HasPrefix(aws.ToString(in.LaunchTemplate.LaunchTemplateId), "lt-0") ||
+		aws.ToString(in.LaunchTemplate.Version) != "1" {
 		t.Errorf("instance %+v", in)
 	}
 	if out, err := c.DescribeAutoScalingGroups(ctx, &sdk.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"nope"}}); err != nil || len(out.AutoScalingGroups) != 0 {
@@ -108,23 +92,26 @@ func TestDescribeAutoScalingGroups(t *testing.T) {
 }
 
 func TestTerminateInstanceInAutoScalingGroup(t *testing.T) {
-	f := newFake(1)
-	e := awslocaltest.Serve(t, autoscaling.Service(f))
+	b, s := newBackend(t, 1)
+	e := awslocaltest.Serve(t, autoscaling.Service(b))
 	c := sdk.NewFromConfig(e.UserConfig())
 	ctx := context.Background()
+	zoneB, zoneA := s.Only("b"), s.Only("a")
 	out, err := c.TerminateInstanceInAutoScalingGroup(ctx, &sdk.TerminateInstanceInAutoScalingGroupInput{
-		InstanceId: aws.String("i-00000000000000002"), ShouldDecrementDesiredCapacity: aws.Bool(false)})
+		InstanceId: aws.String(zoneB), ShouldDecrementDesiredCapacity: aws.Bool(false)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := out.Activity
-	if aws.ToString(a.ActivityId) != "act-1" || a.StatusCode != "InProgress" || aws.ToString(a.Description) != "Terminating EC2 instance: i-00000000000000002" ||
-		aws.ToString(a.AutoScalingGroupName) != "group-0" {
+	if len(aws.ToString(a.ActivityId)) != 36 || a.StatusCode != "InProgress" || aws.ToString(a.Description) != "Terminating EC2 instance: "+zoneB ||
+		aws.ToString(a.AutoScalingGroupName) != s.R.GroupName() || !strings.Contains(aws.ToString(a.Details), "local-1b") ||
+		!aws.ToTime(a.StartTime).Equal(rt.T0) {
 		t.Errorf("activity %+v", a)
 	}
+	// The group is at its minimum size (3): no decrement.
 	_, err = c.TerminateInstanceInAutoScalingGroup(ctx, &sdk.TerminateInstanceInAutoScalingGroupInput{
-		InstanceId: aws.String("i-00000000000000002"), ShouldDecrementDesiredCapacity: aws.Bool(true)})
-	if msg := awslocaltest.Code(t, err, "ValidationError"); !strings.Contains(msg, "min size") {
+		InstanceId: aws.String(zoneA), ShouldDecrementDesiredCapacity: aws.Bool(true)})
+	if msg := awslocaltest.Code(t, err, "ValidationError"); !strings.Contains(msg, "desiredSize equals minSize (3)") || !strings.Contains(msg, "min size") {
 		t.Errorf("decrement: %q", msg)
 	}
 	_, err = c.TerminateInstanceInAutoScalingGroup(ctx, &sdk.TerminateInstanceInAutoScalingGroupInput{
@@ -132,11 +119,17 @@ func TestTerminateInstanceInAutoScalingGroup(t *testing.T) {
 	if msg := awslocaltest.Code(t, err, "ValidationError"); msg != "Instance Id not found - No managed instance found for instance ID: i-0123456789abcdef0" {
 		t.Errorf("unknown instance: %q", msg)
 	}
-	status, body := e.Post(t, "autoscaling", url.Values{"Action": {"TerminateInstanceInAutoScalingGroup"}, "Version": {"2011-01-01"}, "InstanceId": {"i-00000000000000001"}})
+	status, body := e.Post(t, "autoscaling", url.Values{"Action": {"TerminateInstanceInAutoScalingGroup"}, "Version": {"2011-01-01"}, "InstanceId": {zoneA}})
 	if status != 400 || !strings.Contains(body, "<Code>ValidationError</Code>") || !strings.Contains(body, "shouldDecrementDesiredCapacity") {
 		t.Errorf("without ShouldDecrementDesiredCapacity: %d %s", status, body)
 	}
-	if strings.Join(f.terminated, ",") != "i-00000000000000002" {
-		t.Errorf("terminated %v", f.terminated)
+	var terminating []string
+	for _, m := range s.R.Groups()[0].Instances {
+		if m.LifecycleState == "Terminating" {
+			terminating = append(terminating, m.ID)
+		}
+	}
+	if strings.Join(terminating, ",") != zoneB {
+		t.Errorf("terminating %v", terminating)
 	}
 }

@@ -516,3 +516,9 @@ func AssociationNotFound(id string) error {
 func IncorrectState(id, state string) error {
 	return query.Errorf(http.StatusBadRequest, "IncorrectState", "The association %s is not in a valid state (%s) for this operation", id, state)
 }
+
+// IncorrectInstanceState is the error for an action on an instance in a state that does not
+// allow it (ReplaceIamInstanceProfileAssociation wants a running instance).
+func IncorrectInstanceState(id, state string) error {
+	return query.Errorf(http.StatusBadRequest, "IncorrectInstanceState", "The instance '%s' is not in a valid state for this operation (%s)", id, state)
+}

@@ -2,7 +2,6 @@ package ec2_test
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -15,6 +14,8 @@ import (
 
 	"healthchecklab/internal/awslocal/awslocaltest"
 	"healthchecklab/internal/awslocal/ec2"
+	"healthchecklab/internal/awslocal/region"
+	rt "healthchecklab/internal/awslocal/region/regiontest"
 )
 
 const (
@@ -23,82 +24,56 @@ const (
 	noDDBName = "WebApp1-EC2-noDDB-Role-HealthCheckLab"
 )
 
-// fake holds n instances: zone a, b, c, a, b, c…, ids i-0…01 upward, one terminated.
-type fake struct {
-	instances  []ec2.Instance
-	assocs     []ec2.Association
-	terminated []string
+// lab is a region model (the real one) whose group holds desired instances in zones a, b,
+// c, a, …; with terminated, the zone-a instance launched first was terminated through EC2
+// and replaced (in zone a, launched last).
+type lab struct {
+	*rt.Shell
+	all []ec2.Instance // in DescribeInstances order: launch time, then id
 }
 
-func newFake(n int) *fake {
-	f := &fake{}
-	t0 := time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
-	for i := 0; i < n; i++ {
-		id := fmt.Sprintf("i-0%016x", i+1)
-		zone := "local-1" + string(rune('a'+i%3))
-		state := ec2.StateRunning
-		if i == n-1 {
-			state = ec2.StateTerminated
+func newLab(t *testing.T, desired int, terminated bool) *lab {
+	s := rt.Healthy(t, func(c *region.Config) { c.Desired, c.Max = desired, desired+1 })
+	if terminated {
+		if _, err := s.R.Terminate([]string{s.InZone("a")[0]}); err != nil {
+			t.Fatal(err)
 		}
-		f.instances = append(f.instances, ec2.Instance{
-			ID: id, OwnerID: "123456789012", ImageID: "ami-0a1b2c3d4e5f60718", Type: "t3.micro", Architecture: "x86_64", Zone: zone, State: state,
-			PrivateIP: "10.0.1.10", LaunchTime: t0.Add(time.Duration(i) * time.Minute),
-			Profile: &ec2.Profile{ARN: normalARN, ID: "AIPAEXAMPLE"},
-			Tags:    []ec2.Tag{{Key: "Name", Value: "WebApp1"}, {Key: "aws:autoscaling:groupName", Value: "HealthCheckLab-Group"}, {Key: "ServerCode", Value: "basic"}},
-		})
-		st := "associated"
-		if state == ec2.StateTerminated {
-			st = "disassociated"
+		s.Run()
+		s.Wait(10 * time.Second)
+	}
+	all := s.R.Instances()
+	slices.SortFunc(all, func(a, b ec2.Instance) int {
+		if c := a.LaunchTime.Compare(b.LaunchTime); c != 0 {
+			return c
 		}
-		f.assocs = append(f.assocs, ec2.Association{ID: fmt.Sprintf("iip-assoc-0%016x", i+1), InstanceID: id, State: st,
-			Profile: ec2.Profile{ARN: normalARN, ID: "AIPAEXAMPLE"}, Timestamp: t0})
-	}
-	return f
+		return strings.Compare(a.ID, b.ID)
+	})
+	return &lab{s, all}
 }
 
-func (f *fake) Instances() []ec2.Instance { return f.instances }
-func (f *fake) Zones() []ec2.Zone {
-	return []ec2.Zone{{"local-1a", "loc1-az1", "local-1"}, {"local-1b", "loc1-az2", "local-1"}, {"local-1c", "loc1-az3", "local-1"}}
-}
-func (f *fake) Associations() []ec2.Association { return f.assocs }
-
-func (f *fake) ReplaceAssociation(id, name, arn string) (ec2.Association, error) {
-	if name != noDDBName && arn != noDDBARN && arn != normalARN {
-		return ec2.Association{}, ec2.ProfileNotFound(name, arn)
-	}
-	for i, a := range f.assocs {
-		if a.ID == id {
-			if a.State != "associated" {
-				return ec2.Association{}, ec2.IncorrectState(id, a.State)
-			}
-			f.assocs[i] = ec2.Association{ID: "iip-assoc-0ffffffffffffffff", InstanceID: a.InstanceID, State: "associated",
-				Profile: ec2.Profile{ARN: noDDBARN, ID: "AIPANODDB"}, Timestamp: time.Now()}
-			return f.assocs[i], nil
+// pick returns the ids of the instances match keeps, in DescribeInstances order.
+func (l *lab) pick(match func(ec2.Instance) bool) []string {
+	var out []string
+	for _, in := range l.all {
+		if match(in) {
+			out = append(out, in.ID)
 		}
 	}
-	return ec2.Association{}, ec2.AssociationNotFound(id)
+	return out
 }
 
-func (f *fake) Terminate(ids []string) ([]ec2.StateChange, error) {
-	known := map[string]bool{}
-	for _, in := range f.instances {
-		known[in.ID] = true
-	}
-	for _, id := range ids {
-		if !known[id] {
-			return nil, ec2.NotFound(ids, known)
+func (l *lab) in(zone, state string) ec2.Instance {
+	for _, in := range l.all {
+		if in.Zone == zone && in.State == state {
+			return in
 		}
 	}
-	var out []ec2.StateChange
-	for _, id := range ids {
-		f.terminated = append(f.terminated, id)
-		out = append(out, ec2.StateChange{ID: id, Previous: ec2.StateRunning, Current: ec2.StateShuttingDown})
-	}
-	return out, nil
+	l.T.Fatalf("no %s instance in %s", state, zone)
+	return ec2.Instance{}
 }
 
-func client(t *testing.T, f *fake) (*sdk.Client, *awslocaltest.Endpoint) {
-	e := awslocaltest.Serve(t, ec2.Service(f))
+func client(t *testing.T, l *lab) (*sdk.Client, *awslocaltest.Endpoint) {
+	e := awslocaltest.Serve(t, ec2.Service(l.R))
 	return sdk.NewFromConfig(e.UserConfig()), e
 }
 
@@ -117,38 +92,45 @@ func filter(name string, values ...string) types.Filter {
 }
 
 func TestDescribeInstances(t *testing.T) {
-	f := newFake(4) // a, b, c running; a terminated
-	c, _ := client(t, f)
+	l := newLab(t, 3, true) // a (terminated), b, c running, then a's replacement
+	c, _ := client(t, l)
 	ctx := context.Background()
+	zoneC := l.in("local-1c", "running")
 
-	out, err := c.DescribeInstances(ctx, &sdk.DescribeInstancesInput{InstanceIds: []string{f.instances[2].ID}})
+	out, err := c.DescribeInstances(ctx, &sdk.DescribeInstancesInput{InstanceIds: []string{zoneC.ID}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := out.Reservations[0].Instances[0]
-	if aws.ToString(in.InstanceId) != f.instances[2].ID || aws.ToString(in.Placement.AvailabilityZone) != "local-1c" ||
+	if aws.ToString(in.InstanceId) != zoneC.ID || aws.ToString(in.Placement.AvailabilityZone) != "local-1c" ||
 		in.State.Name != types.InstanceStateNameRunning || aws.ToInt32(in.State.Code) != 16 ||
 		aws.ToString(in.IamInstanceProfile.Arn) != normalARN || aws.ToString(in.ImageId) != "ami-0a1b2c3d4e5f60718" ||
-		in.InstanceType != types.InstanceTypeT3Micro || !in.LaunchTime.Equal(f.instances[2].LaunchTime) || len(in.Tags) != 3 ||
-		aws.ToString(out.Reservations[0].OwnerId) != "123456789012" {
+		in.InstanceType != types.InstanceTypeT3Micro || !in.LaunchTime.Equal(rt.T0) || len(in.Tags) != 4 ||
+		aws.ToString(out.Reservations[0].OwnerId) != "123456789012" || !strings.HasPrefix(aws.ToString(in.PrivateIpAddress), "10.0.3.") {
 		t.Errorf("instance = %+v", in)
 	}
 
+	all := l.pick(func(ec2.Instance) bool { return true })
+	running := l.pick(func(in ec2.Instance) bool { return in.State == "running" })
 	tests := []struct {
 		name    string
 		filters []types.Filter
-		want    []int // indexes into f.instances
+		want    []string
 	}{
-		{"group tag", []types.Filter{filter("tag:aws:autoscaling:groupName", "HealthCheckLab-Group")}, []int{0, 1, 2, 3}},
-		{"running", []types.Filter{filter("instance-state-name", "running")}, []int{0, 1, 2}},
-		{"zone a running (README's zone filter)", []types.Filter{filter("tag:aws:autoscaling:groupName", "HealthCheckLab-Group"),
-			filter("instance-state-name", "running"), filter("availability-zone", "local-1a")}, []int{0}},
-		{"terminated", []types.Filter{filter("instance-state-name", "terminated")}, []int{3}},
-		{"instance-id", []types.Filter{filter("instance-id", f.instances[1].ID)}, []int{1}},
-		{"wildcard", []types.Filter{filter("availability-zone", "local-1?")}, []int{0, 1, 2, 3}},
-		{"two values", []types.Filter{filter("availability-zone", "local-1b", "local-1c")}, []int{1, 2}},
-		{"tag-key", []types.Filter{filter("tag-key", "ServerCode")}, []int{0, 1, 2, 3}},
+		{"group tag", []types.Filter{filter("tag:aws:autoscaling:groupName", l.R.GroupName())}, all},
+		{"running", []types.Filter{filter("instance-state-name", "running")}, running},
+		{"zone a running (README's zone filter)", []types.Filter{filter("tag:aws:autoscaling:groupName", l.R.GroupName()),
+			filter("instance-state-name", "running"), filter("availability-zone", "local-1a")}, []string{l.in("local-1a", "running").ID}},
+		{"terminated", []types.Filter{filter("instance-state-name", "terminated")}, []string{l.in("local-1a", "terminated").ID}},
+		{"instance-id", []types.Filter{filter("instance-id", zoneC.ID)}, []string{zoneC.ID}},
+		{"wildcard", []types.Filter{filter("availability-zone", "local-1?")}, all},
+		{"two values", []types.Filter{filter("availability-zone", "local-1b", "local-1c")},
+			l.pick(func(in ec2.Instance) bool { return in.Zone != "local-1a" })},
+		{"tag-key", []types.Filter{filter("tag-key", "ServerCode")}, all},
 		{"other tag value", []types.Filter{filter("tag:ServerCode", "healthcheck")}, nil},
+	}
+	if len(all) != 4 || len(running) != 3 {
+		t.Fatalf("lab: %d instances, %d running", len(all), len(running))
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,20 +138,16 @@ func TestDescribeInstances(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var want []string
-			for _, i := range tt.want {
-				want = append(want, f.instances[i].ID)
-			}
-			if got := ids(out); !slices.Equal(got, want) {
-				t.Errorf("got %v, want %v", got, want)
+			if got := ids(out); !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
 	}
 }
 
 func TestDescribeInstancesPages(t *testing.T) {
-	f := newFake(12)
-	c, _ := client(t, f)
+	l := newLab(t, 12, false)
+	c, _ := client(t, l)
 	var got []string
 	pages := 0
 	for p := sdk.NewDescribeInstancesPaginator(c, &sdk.DescribeInstancesInput{MaxResults: aws.Int32(5)}); p.HasMorePages(); {
@@ -180,14 +158,14 @@ func TestDescribeInstancesPages(t *testing.T) {
 		pages++
 		got = append(got, ids(out)...)
 	}
-	if pages != 3 || len(got) != 12 || got[0] != f.instances[0].ID || got[11] != f.instances[11].ID {
+	if pages != 3 || len(got) != 12 || got[0] != l.all[0].ID || got[11] != l.all[11].ID {
 		t.Errorf("%d pages, %v", pages, got)
 	}
 }
 
 func TestDescribeInstancesErrors(t *testing.T) {
-	f := newFake(3)
-	c, e := client(t, f)
+	l := newLab(t, 3, false)
+	c, e := client(t, l)
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -200,7 +178,7 @@ func TestDescribeInstancesErrors(t *testing.T) {
 		{"unknown filter", &sdk.DescribeInstancesInput{Filters: []types.Filter{filter("color", "blue")}}, "InvalidParameterValue", "The filter 'color' is invalid"},
 		{"page size", &sdk.DescribeInstancesInput{MaxResults: aws.Int32(2)}, "InvalidParameterValue", "Expecting a value between 5 and 1000"},
 		{"bad token", &sdk.DescribeInstancesInput{NextToken: aws.String("%%%")}, "InvalidParameterValue", "nextToken"},
-		{"ids and page size", &sdk.DescribeInstancesInput{InstanceIds: []string{f.instances[0].ID}, MaxResults: aws.Int32(5)}, "InvalidParameterCombination", "maxResults"},
+		{"ids and page size", &sdk.DescribeInstancesInput{InstanceIds: []string{l.all[0].ID}, MaxResults: aws.Int32(5)}, "InvalidParameterCombination", "maxResults"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,7 +200,7 @@ func TestDescribeInstancesErrors(t *testing.T) {
 }
 
 func TestDescribeAvailabilityZones(t *testing.T) {
-	c, _ := client(t, newFake(3))
+	c, _ := client(t, newLab(t, 3, false))
 	ctx := context.Background()
 	out, err := c.DescribeAvailabilityZones(ctx, &sdk.DescribeAvailabilityZonesInput{})
 	if err != nil {
@@ -249,10 +227,10 @@ func TestDescribeAvailabilityZones(t *testing.T) {
 }
 
 func TestAssociations(t *testing.T) {
-	f := newFake(7) // six associated, the last disassociated
-	c, _ := client(t, f)
+	l := newLab(t, 6, true) // six associated, the terminated instance's disassociated
+	c, _ := client(t, l)
 	ctx := context.Background()
-	inst := f.instances[2].ID
+	inst := l.in("local-1c", "running").ID
 
 	out, err := c.DescribeIamInstanceProfileAssociations(ctx, &sdk.DescribeIamInstanceProfileAssociationsInput{
 		Filters: []types.Filter{filter("instance-id", inst), filter("state", "associated")},
@@ -264,12 +242,14 @@ func TestAssociations(t *testing.T) {
 		t.Fatalf("associations %+v", out.IamInstanceProfileAssociations)
 	}
 	a := out.IamInstanceProfileAssociations[0]
-	if aws.ToString(a.InstanceId) != inst || a.State != types.IamInstanceProfileAssociationStateAssociated || aws.ToString(a.IamInstanceProfile.Arn) != normalARN {
+	if aws.ToString(a.InstanceId) != inst || a.State != types.IamInstanceProfileAssociationStateAssociated || aws.ToString(a.IamInstanceProfile.Arn) != normalARN ||
+		!aws.ToTime(a.Timestamp).Equal(rt.T0) {
 		t.Errorf("association %+v", a)
 	}
-	if out, err := c.DescribeIamInstanceProfileAssociations(ctx, &sdk.DescribeIamInstanceProfileAssociationsInput{
-		Filters: []types.Filter{filter("state", "disassociated")}}); err != nil || len(out.IamInstanceProfileAssociations) != 1 {
-		t.Errorf("disassociated: %v %+v", err, out)
+	gone, err := c.DescribeIamInstanceProfileAssociations(ctx, &sdk.DescribeIamInstanceProfileAssociationsInput{
+		Filters: []types.Filter{filter("state", "disassociated")}})
+	if err != nil || len(gone.IamInstanceProfileAssociations) != 1 {
+		t.Fatalf("disassociated: %v %+v", err, gone)
 	}
 	n, pages := 0, 0
 	for p := sdk.NewDescribeIamInstanceProfileAssociationsPaginator(c, &sdk.DescribeIamInstanceProfileAssociationsInput{MaxResults: aws.Int32(5)}); p.HasMorePages(); {
@@ -284,35 +264,47 @@ func TestAssociations(t *testing.T) {
 	}
 
 	for _, profile := range []types.IamInstanceProfileSpecification{{Name: aws.String(noDDBName)}, {Arn: aws.String(noDDBARN)}} {
-		f := newFake(3)
-		c, _ := client(t, f)
+		l := newLab(t, 3, false)
+		c, _ := client(t, l)
+		b := l.in("local-1b", "running").ID
+		old := l.R.Associations()[1]
+		if old.InstanceID != b {
+			t.Fatalf("association %+v is not zone b's", old)
+		}
 		r, err := c.ReplaceIamInstanceProfileAssociation(ctx, &sdk.ReplaceIamInstanceProfileAssociationInput{
-			AssociationId: aws.String(f.assocs[1].ID), IamInstanceProfile: &profile,
+			AssociationId: aws.String(old.ID), IamInstanceProfile: &profile,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := r.IamInstanceProfileAssociation
-		if aws.ToString(got.IamInstanceProfile.Arn) != noDDBARN || aws.ToString(got.InstanceId) != f.instances[1].ID ||
-			got.State != types.IamInstanceProfileAssociationStateAssociating || aws.ToString(got.AssociationId) == "iip-assoc-00000000000000002" {
+		if aws.ToString(got.IamInstanceProfile.Arn) != noDDBARN || aws.ToString(got.InstanceId) != b ||
+			got.State != types.IamInstanceProfileAssociationStateAssociating || aws.ToString(got.AssociationId) == old.ID {
 			t.Errorf("replaced: %+v", got)
+		}
+		// The old association is on its way out, as EC2 lists it.
+		d, err := c.DescribeIamInstanceProfileAssociations(ctx, &sdk.DescribeIamInstanceProfileAssociationsInput{AssociationIds: []string{old.ID}})
+		if err != nil || len(d.IamInstanceProfileAssociations) != 1 || d.IamInstanceProfileAssociations[0].State != types.IamInstanceProfileAssociationStateDisassociating {
+			t.Errorf("old association: %v %+v", err, d)
 		}
 	}
 
+	current := aws.ToString(a.AssociationId)
+	disassociated := aws.ToString(gone.IamInstanceProfileAssociations[0].AssociationId)
 	errs := []struct {
 		name string
 		in   *sdk.ReplaceIamInstanceProfileAssociationInput
 		code string
 	}{
-		{"unknown profile", &sdk.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String(f.assocs[0].ID),
+		{"unknown profile", &sdk.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String(current),
 			IamInstanceProfile: &types.IamInstanceProfileSpecification{Name: aws.String("Admin")}}, "InvalidParameterValue"},
 		{"unknown association", &sdk.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String("iip-assoc-0000000000000000a"),
 			IamInstanceProfile: &types.IamInstanceProfileSpecification{Name: aws.String(noDDBName)}}, "InvalidAssociationID.NotFound"},
-		{"disassociated", &sdk.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String(f.assocs[6].ID),
+		{"disassociated", &sdk.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String(disassociated),
 			IamInstanceProfile: &types.IamInstanceProfileSpecification{Name: aws.String(noDDBName)}}, "IncorrectState"},
-		{"no profile", &sdk.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String(f.assocs[0].ID),
+		{"no profile", &sdk.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String(current),
 			IamInstanceProfile: &types.IamInstanceProfileSpecification{}}, "MissingParameter"},
-		{"name and arn", &sdk.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String(f.assocs[0].ID),
+		{"name and arn", &sdk.ReplaceIamInstanceProfileAssociationInput{AssociationId: aws.String(current),
 			IamInstanceProfile: &types.IamInstanceProfileSpecification{Name: aws.String(noDDBName), Arn: aws.String(noDDBARN)}}, "InvalidParameterCombination"},
 	}
 	for _, tt := range errs {
@@ -328,20 +320,30 @@ func TestAssociations(t *testing.T) {
 }
 
 func TestTerminateInstances(t *testing.T) {
-	f := newFake(3)
-	c, e := client(t, f)
+	l := newLab(t, 3, false)
+	c, e := client(t, l)
 	ctx := context.Background()
-	out, err := c.TerminateInstances(ctx, &sdk.TerminateInstancesInput{InstanceIds: []string{f.instances[1].ID}})
+	b := l.in("local-1b", "running").ID
+	out, err := c.TerminateInstances(ctx, &sdk.TerminateInstancesInput{InstanceIds: []string{b}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ch := out.TerminatingInstances[0]
-	if aws.ToString(ch.InstanceId) != f.instances[1].ID || ch.CurrentState.Name != types.InstanceStateNameShuttingDown ||
+	if aws.ToString(ch.InstanceId) != b || ch.CurrentState.Name != types.InstanceStateNameShuttingDown ||
 		aws.ToInt32(ch.CurrentState.Code) != 32 || ch.PreviousState.Name != types.InstanceStateNameRunning {
 		t.Errorf("state change %+v", ch)
 	}
-	if !slices.Equal(f.terminated, []string{f.instances[1].ID}) {
-		t.Errorf("terminated %v", f.terminated)
+	terminating := func() []string {
+		var out []string
+		for _, in := range l.R.Instances() {
+			if in.State != "running" {
+				out = append(out, in.ID)
+			}
+		}
+		return out
+	}
+	if got := terminating(); !slices.Equal(got, []string{b}) {
+		t.Errorf("terminating %v", got)
 	}
 	_, err = c.TerminateInstances(ctx, &sdk.TerminateInstancesInput{InstanceIds: []string{"i-0123456789abcdef0", "i-0123456789abcdef1"}})
 	if msg := awslocaltest.Code(t, err, "InvalidInstanceID.NotFound"); !strings.Contains(msg, "i-0123456789abcdef0, i-0123456789abcdef1") {
@@ -355,7 +357,7 @@ func TestTerminateInstances(t *testing.T) {
 	if status != 400 || !strings.Contains(body, "<Code>InvalidAction</Code>") {
 		t.Errorf("RunInstances: %d %s", status, body)
 	}
-	if len(f.terminated) != 1 {
-		t.Errorf("a failed call terminated %v", f.terminated)
+	if got := terminating(); len(got) != 1 {
+		t.Errorf("a failed call terminated %v", got)
 	}
 }

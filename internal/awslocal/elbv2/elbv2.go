@@ -58,6 +58,14 @@ type Backend interface {
 	TargetHealth(targetGroupARN string) []TargetHealth
 }
 
+// TargetChecker is an optional part of a Backend: TargetExists reports whether id names a
+// target that could be registered (an instance of the account). DescribeTargetHealth then
+// answers InvalidTarget for a named target that does not exist, and unused /
+// Target.NotRegistered only for one that exists; without it, every unknown target is unused.
+type TargetChecker interface {
+	TargetExists(id string) bool
+}
+
 // Service returns Elastic Load Balancing v2's wire format over b.
 func Service(b Backend) *query.Service {
 	s := &query.Service{
@@ -142,6 +150,13 @@ const (
 	descriptionNotRegistered = "Target is not registered to the target group"
 )
 
+// invalidTarget is DescribeTargetHealth's error for an id that names no instance (ELB API
+// reference, DescribeTargetHealth: "The specified target does not exist, is not in the same
+// VPC as the target group, or has an unsupported instance type").
+func invalidTarget(id string) error {
+	return query.Errorf(http.StatusBadRequest, "InvalidTarget", "The following targets are not valid instances: '%s'", id)
+}
+
 func (h handlers) describeTargetHealth(_ context.Context, p query.Params) (any, error) {
 	g, err := h.findGroup(p.Get("TargetGroupArn"))
 	if err != nil {
@@ -184,6 +199,9 @@ func (h handlers) describeTargetHealth(_ context.Context, p query.Params) (any, 
 			}
 		}
 		if !found {
+			if c, ok := h.b.(TargetChecker); ok && !c.TargetExists(w.ID) {
+				return nil, invalidTarget(w.ID)
+			}
 			add(TargetHealth{ID: w.ID, Port: w.Port, State: "unused", Reason: reasonNotRegistered, Description: descriptionNotRegistered})
 		}
 	}

@@ -14,56 +14,64 @@ import (
 
 	"healthchecklab/internal/awslocal/awslocaltest"
 	"healthchecklab/internal/awslocal/elbv2"
+	"healthchecklab/internal/awslocal/region"
+	rt "healthchecklab/internal/awslocal/region/regiontest"
+	"healthchecklab/internal/lab"
 )
 
-const (
-	tgARN = "arn:aws:elasticloadbalancing:local-1:123456789012:targetgroup/Health-WebTi-ABC/0123456789abcdef"
-	lbARN = "arn:aws:elasticloadbalancing:local-1:123456789012:loadbalancer/app/Health-WebTi-DEF/0123456789abcdef"
-)
-
-type fake struct {
-	groups  []elbv2.TargetGroup
-	lbs     []elbv2.LoadBalancer
-	targets []elbv2.TargetHealth
+// backend is the real region model, with n-1 more target groups and load balancers (plain
+// data) after the lab's so that paging has something to page through.
+type backend struct {
+	*region.Region
+	n int
 }
 
-func (f fake) TargetGroups() []elbv2.TargetGroup        { return f.groups }
-func (f fake) LoadBalancers() []elbv2.LoadBalancer      { return f.lbs }
-func (f fake) TargetHealth(string) []elbv2.TargetHealth { return f.targets }
-
-// newFake has the lab's group, n-1 more groups, n load balancers and three targets: healthy,
-// unhealthy (the deep check's 503) and draining.
-func newFake(n int) fake {
-	f := fake{targets: []elbv2.TargetHealth{
-		{ID: "i-0aaaaaaaaaaaaaaaa", Port: 80, State: "healthy"},
-		{ID: "i-0cccccccccccccccc", Port: 80, State: "unhealthy", Reason: "Target.ResponseCodeMismatch", Description: "Health checks failed with these codes: [503]"},
-		{ID: "i-0dddddddddddddddd", Port: 80, State: "draining", Reason: "Target.DeregistrationInProgress", Description: "Target deregistration is in progress"},
-	}}
-	for i := 0; i < n; i++ {
-		tg, lb := tgARN, lbARN
-		if i > 0 {
-			tg, lb = fmt.Sprintf("%s%d", tgARN, i), fmt.Sprintf("%s%d", lbARN, i)
-		}
-		f.groups = append(f.groups, elbv2.TargetGroup{
-			ARN: tg, Name: fmt.Sprintf("group-%d", i), VpcID: "vpc-0123", Port: 80, LoadBalancerARNs: []string{lb},
-			HealthCheckPath: "/healthcheck", HealthCheckInterval: 15 * time.Second, HealthCheckTimeout: 3 * time.Second,
-			HealthyThreshold: 2, UnhealthyThreshold: 3, SuccessCodes: "200", DeregistrationDelay: 10 * time.Second,
-			LoadBalancingAlgorithm: "round_robin",
-		})
-		f.lbs = append(f.lbs, elbv2.LoadBalancer{ARN: lb, Name: fmt.Sprintf("lb-%d", i), DNSName: "127.0.0.1:8080", VpcID: "vpc-0123",
-			Created: time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC), Zones: []elbv2.ZoneSubnet{{Zone: "local-1a", SubnetID: "subnet-1"}}})
+func (b backend) TargetGroups() []elbv2.TargetGroup {
+	gs := b.Region.TargetGroups()
+	for i := 1; i < b.n; i++ {
+		g := gs[0]
+		g.ARN, g.Name, g.LoadBalancerARNs = fmt.Sprintf("%s%d", gs[0].ARN, i), fmt.Sprintf("group-%d", i), []string{fmt.Sprintf("%s%d", gs[0].LoadBalancerARNs[0], i)}
+		gs = append(gs, g)
 	}
-	return f
+	return gs
 }
 
-func client(t *testing.T, f fake) (*sdk.Client, *awslocaltest.Endpoint) {
-	e := awslocaltest.Serve(t, elbv2.Service(f))
+func (b backend) LoadBalancers() []elbv2.LoadBalancer {
+	lbs := b.Region.LoadBalancers()
+	for i := 1; i < b.n; i++ {
+		lb := lbs[0]
+		lb.ARN, lb.Name = fmt.Sprintf("%s%d", lbs[0].ARN, i), fmt.Sprintf("lb-%d", i)
+		lbs = append(lbs, lb)
+	}
+	return lbs
+}
+
+// newBackend is a region whose targets are: zone a healthy, zone b draining (its instance
+// terminated through Auto Scaling), zone c unhealthy (the deep check's 503); plus n-1 more
+// groups and load balancers.
+func newBackend(t *testing.T, n int) (backend, *rt.Shell) {
+	s := rt.Healthy(t, nil)
+	if _, err := s.R.TerminateInstance(s.Only("b"), false); err != nil {
+		t.Fatal(err)
+	}
+	s.Run()
+	for range 3 {
+		s.Check(rt.Bad503, s.Only("c"))
+	}
+	return backend{s.R, n}, s
+}
+
+func client(t *testing.T, b backend) (*sdk.Client, *awslocaltest.Endpoint) {
+	e := awslocaltest.Serve(t, elbv2.Service(b))
 	return sdk.NewFromConfig(e.UserConfig()), e
 }
 
 func TestDescribeTargetHealth(t *testing.T) {
-	c, e := client(t, newFake(1))
+	b, s := newBackend(t, 1)
+	c, e := client(t, b)
 	ctx := context.Background()
+	tgARN := b.TargetGroupARN()
+	zoneA, zoneB, zoneC := s.Only("a"), s.Only("b"), s.Only("c")
 	out, err := c.DescribeTargetHealth(ctx, &sdk.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN)})
 	if err != nil {
 		t.Fatal(err)
@@ -74,27 +82,38 @@ func TestDescribeTargetHealth(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s:%d %s %s %s", aws.ToString(d.Target.Id), aws.ToInt32(d.Target.Port), h.State, h.Reason, aws.ToString(h.Description)))
 	}
 	want := []string{
-		"i-0aaaaaaaaaaaaaaaa:80 healthy  ",
-		"i-0cccccccccccccccc:80 unhealthy Target.ResponseCodeMismatch Health checks failed with these codes: [503]",
-		"i-0dddddddddddddddd:80 draining Target.DeregistrationInProgress Target deregistration is in progress",
+		zoneA + ":80 healthy  ",
+		zoneB + ":80 draining Target.DeregistrationInProgress Target deregistration is in progress",
+		zoneC + ":80 unhealthy Target.ResponseCodeMismatch Health checks failed with these codes: [503]",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
-	// Named targets, as the SDK's waiters ask: an unknown one is unused, not registered.
+	// Named targets, as the SDK's waiters ask: an instance that is no longer registered (zone
+	// b's, once drained) is unused, Target.NotRegistered; an id that names no instance is an
+	// InvalidTarget error (ELB API reference, DescribeTargetHealth and TargetHealth).
+	s.Wait(lab.TargetGroupHealthCheck.DeregistrationDelay)
 	out, err = c.DescribeTargetHealth(ctx, &sdk.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN),
-		Targets: []types.TargetDescription{{Id: aws.String("i-0cccccccccccccccc")}, {Id: aws.String("i-0eeeeeeeeeeeeeeee")}}})
+		Targets: []types.TargetDescription{{Id: aws.String(zoneC)}, {Id: aws.String(zoneB)}}})
 	if err != nil || len(out.TargetHealthDescriptions) != 2 {
 		t.Fatalf("%v %+v", err, out)
 	}
+	if h := out.TargetHealthDescriptions[0].TargetHealth; h.State != types.TargetHealthStateEnumUnhealthy {
+		t.Errorf("zone c: %+v", h)
+	}
 	if h := out.TargetHealthDescriptions[1].TargetHealth; h.State != types.TargetHealthStateEnumUnused || h.Reason != types.TargetHealthReasonEnumNotRegistered ||
 		aws.ToString(h.Description) != "Target is not registered to the target group" {
-		t.Errorf("unknown target: %+v", h)
+		t.Errorf("deregistered target: %+v", h)
+	}
+	_, err = c.DescribeTargetHealth(ctx, &sdk.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN),
+		Targets: []types.TargetDescription{{Id: aws.String("i-0eeeeeeeeeeeeeeee")}}})
+	if msg := awslocaltest.Code(t, err, "InvalidTarget"); !strings.Contains(msg, "i-0eeeeeeeeeeeeeeee") {
+		t.Errorf("unknown target: %q", msg)
 	}
 	w := sdk.NewTargetInServiceWaiter(c)
 	if err := w.Wait(ctx, &sdk.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgARN),
-		Targets: []types.TargetDescription{{Id: aws.String("i-0aaaaaaaaaaaaaaaa")}}}, time.Second); err != nil {
+		Targets: []types.TargetDescription{{Id: aws.String(zoneA)}}}, time.Second); err != nil {
 		t.Errorf("TargetInService waiter: %v", err)
 	}
 
@@ -119,8 +138,10 @@ func TestDescribeTargetHealth(t *testing.T) {
 }
 
 func TestDescribeTargetGroups(t *testing.T) {
-	c, _ := client(t, newFake(5))
+	b, _ := newBackend(t, 5)
+	c, _ := client(t, b)
 	ctx := context.Background()
+	tgARN, lbARN, name := b.TargetGroupARN(), b.LoadBalancers()[0].ARN, b.TargetGroups()[0].Name
 	out, err := c.DescribeTargetGroups(ctx, &sdk.DescribeTargetGroupsInput{TargetGroupArns: []string{tgARN}})
 	if err != nil || len(out.TargetGroups) != 1 {
 		t.Fatalf("%v %+v", err, out)
@@ -131,7 +152,7 @@ func TestDescribeTargetGroups(t *testing.T) {
 		g.Protocol != types.ProtocolEnumHttp || aws.ToInt32(g.Port) != 80 || g.LoadBalancerArns[0] != lbARN || g.TargetType != types.TargetTypeEnumInstance {
 		t.Errorf("target group %+v", g)
 	}
-	for _, in := range []*sdk.DescribeTargetGroupsInput{{Names: []string{"group-0"}}, {LoadBalancerArn: aws.String(lbARN)}} {
+	for _, in := range []*sdk.DescribeTargetGroupsInput{{Names: []string{name}}, {LoadBalancerArn: aws.String(lbARN)}} {
 		if out, err := c.DescribeTargetGroups(ctx, in); err != nil || len(out.TargetGroups) != 1 || aws.ToString(out.TargetGroups[0].TargetGroupArn) != tgARN {
 			t.Errorf("%+v: %v %+v", in, err, out)
 		}
@@ -151,7 +172,7 @@ func TestDescribeTargetGroups(t *testing.T) {
 	awslocaltest.Code(t, err, "TargetGroupNotFound")
 	_, err = c.DescribeTargetGroups(ctx, &sdk.DescribeTargetGroupsInput{LoadBalancerArn: aws.String(lbARN + "9")})
 	awslocaltest.Code(t, err, "LoadBalancerNotFound")
-	_, err = c.DescribeTargetGroups(ctx, &sdk.DescribeTargetGroupsInput{Names: []string{"group-0"}, TargetGroupArns: []string{tgARN}})
+	_, err = c.DescribeTargetGroups(ctx, &sdk.DescribeTargetGroupsInput{Names: []string{name}, TargetGroupArns: []string{tgARN}})
 	awslocaltest.Code(t, err, "ValidationError")
 	_, err = c.DescribeTargetGroups(ctx, &sdk.DescribeTargetGroupsInput{PageSize: aws.Int32(500)})
 	awslocaltest.Code(t, err, "ValidationError")
@@ -172,8 +193,10 @@ func TestDescribeTargetGroups(t *testing.T) {
 }
 
 func TestDescribeLoadBalancers(t *testing.T) {
-	c, _ := client(t, newFake(3))
+	b, _ := newBackend(t, 3)
+	c, _ := client(t, b)
 	ctx := context.Background()
+	lbARN := b.LoadBalancers()[0].ARN
 	out, err := c.DescribeLoadBalancers(ctx, &sdk.DescribeLoadBalancersInput{LoadBalancerArns: []string{lbARN}})
 	if err != nil || len(out.LoadBalancers) != 1 {
 		t.Fatalf("%v %+v", err, out)

@@ -2,7 +2,9 @@
 // (dynalite, which checks no permissions). It reads the access key from each request's SigV4
 // Authorization header, maps it to the role it was issued for (standin.RoleOf) and, when that
 // role may not use DynamoDB, answers with DynamoDB's own AccessDeniedException, as AWS does
-// for the lab's noDDB instance role. Everything else is proxied unchanged. It also counts
+// for the lab's noDDB instance role. A request DynamoDB would refuse for its shape (package
+// ddbcheck: too deeply nested, too large, not JSON) is answered with DynamoDB's error and never
+// reaches the server, which may not survive it. Everything else is proxied unchanged. It also counts
 // calls per operation, so tests can see how many DynamoDB calls a server really made, and can
 // be told to hang, to simulate an unresponsive DynamoDB.
 package ddbauth
@@ -22,6 +24,7 @@ import (
 	"sync/atomic"
 
 	"healthchecklab/internal/standin"
+	"healthchecklab/internal/standin/ddbcheck"
 )
 
 // maxBody bounds the request bodies the proxy reads to find the table name.
@@ -49,6 +52,7 @@ type Proxy struct {
 
 	requests atomic.Int64
 	denied   atomic.Int64
+	refused  atomic.Int64
 	opsMu    sync.Mutex
 	ops      map[string]int64
 }
@@ -124,6 +128,10 @@ func (p *Proxy) Requests() int64 { return p.requests.Load() }
 // Denied is the number of requests answered with AccessDeniedException.
 func (p *Proxy) Denied() int64 { return p.denied.Load() }
 
+// Refused is the number of requests answered with DynamoDB's error for their shape
+// (ddbcheck), without reaching the server.
+func (p *Proxy) Refused() int64 { return p.refused.Load() }
+
 // Calls is the number of requests received for one operation, e.g. "GetItem".
 func (p *Proxy) Calls(op string) int64 {
 	p.opsMu.Lock()
@@ -143,9 +151,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.RLock()
 	deny, hang := p.deny, p.hang
 	p.mu.RUnlock()
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(body) > maxBody {
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
 	// Reading the whole body also lets net/http notice a client that hangs up while we wait.
@@ -158,13 +170,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	akid, region := credentialScope(r.Header.Get("Authorization"))
-	if akid == "" || deny == nil {
-		p.rp.ServeHTTP(w, r)
-		return
-	}
 	role, _ := standin.RoleOf(akid)
-	if !deny(role) {
-		p.rp.ServeHTTP(w, r)
+	if akid == "" || deny == nil || !deny(role) {
+		p.forward(w, r, body)
 		return
 	}
 	var in struct{ TableName string }
@@ -175,6 +183,20 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.denied.Add(1)
 	writeAccessDenied(w, role, session, op, region, in.TableName)
+}
+
+// forward proxies an authorized request, unless DynamoDB would refuse it for its shape. The
+// DynamoDB API is POST only; the server answers other methods without reading the body.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte) {
+	if r.Method == http.MethodPost {
+		if err := ddbcheck.Check(body); err != nil {
+			p.refused.Add(1)
+			w.Header().Set("x-amzn-RequestId", requestID())
+			err.Write(w)
+			return
+		}
+	}
+	p.rp.ServeHTTP(w, r)
 }
 
 // AccessDeniedMessage is the message DynamoDB gives an assumed role without permission.

@@ -3,6 +3,8 @@ package ddbauth
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -10,11 +12,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/standin/ddbcheck"
 	"healthchecklab/internal/standin/dynalite"
 )
 
@@ -149,5 +153,106 @@ func TestTargetHeader(t *testing.T) {
 		if !withHeader && err == nil {
 			t.Error("without the token: the GetItem went through")
 		}
+	}
+}
+
+// nestedKey is a GetItem key whose partition key value is a list nested levels deep.
+func nestedKey(levels int) map[string]types.AttributeValue {
+	var av types.AttributeValue = &types.AttributeValueMemberS{Value: "x"}
+	for range levels {
+		av = &types.AttributeValueMemberL{Value: []types.AttributeValue{av}}
+	}
+	return map[string]types.AttributeValue{
+		lab.PartitionKey: av,
+		lab.SortKey:      &types.AttributeValueMemberN{Value: "1"},
+	}
+}
+
+// TestRefusesHostileRequests sends, signed through the proxy, the request that crashed the
+// lab's DynamoDB (a GetItem of about 16 KB whose key holds a list nested 2,000 deep) and
+// others DynamoDB refuses for their shape: each gets DynamoDB's 400 error as the SDK reads it,
+// and dynalite (one of this test's own) still answers a normal GetItem afterwards.
+func TestRefusesHostileRequests(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ddb, err := dynalite.Start(ctx, dynalite.Options{Stderr: os.Stderr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ddb.Close()
+	if err := ddb.SetupLabTable(ctx, dynalite.DefaultTableName); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(ddb.URL, DenyRoles(lab.NoDDBRoleName("WebApp1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(p)
+	defer ts.Close()
+	c := dynalite.NewClient(ts.URL, "local-1", lab.RoleName("WebApp1"))
+
+	tests := []struct {
+		name     string
+		key      map[string]types.AttributeValue
+		wantCode string
+	}{
+		{"a key nested 2,000 deep", nestedKey(2000), "ValidationException"},
+		{"a key nested 33 deep", nestedKey(33), "ValidationException"},
+		{"a partition key of 2049 bytes", map[string]types.AttributeValue{
+			lab.PartitionKey: &types.AttributeValueMemberS{Value: strings.Repeat("a", 2049)},
+			lab.SortKey:      &types.AttributeValueMemberN{Value: "1"},
+		}, "ValidationException"},
+	}
+	for _, tt := range tests {
+		_, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(dynalite.DefaultTableName), Key: tt.key})
+		var apiErr smithy.APIError
+		var httpErr *awshttp.ResponseError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != tt.wantCode || !errors.As(err, &httpErr) || httpErr.HTTPStatusCode() != 400 {
+			t.Errorf("%s: %v; want HTTP 400 %s", tt.name, err, tt.wantCode)
+		}
+		if err := getItem(ctx, c, dynalite.DefaultTableName); err != nil {
+			t.Fatalf("after %s: a normal GetItem fails: %v", tt.name, err)
+		}
+	}
+
+	// At the limit, requests pass to dynalite, which stores and answers them.
+	refused := p.Refused()
+	var deep types.AttributeValue = &types.AttributeValueMemberS{Value: "x"}
+	for range ddbcheck.MaxNesting {
+		deep = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"m": deep}}
+	}
+	item := map[string]types.AttributeValue{
+		lab.PartitionKey: &types.AttributeValueMemberS{Value: strings.Repeat("p", ddbcheck.MaxPartitionKeyBytes)},
+		lab.SortKey:      &types.AttributeValueMemberN{Value: "7"},
+		"deep":           deep,
+	}
+	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(dynalite.DefaultTableName), Item: item}); err != nil {
+		t.Errorf("PutItem of an item nested %d deep with a %d-byte partition key: %v", ddbcheck.MaxNesting, ddbcheck.MaxPartitionKeyBytes, err)
+	}
+	out, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(dynalite.DefaultTableName), Key: map[string]types.AttributeValue{
+		lab.PartitionKey: item[lab.PartitionKey], lab.SortKey: item[lab.SortKey],
+	}})
+	if err != nil || out.Item["deep"] == nil {
+		t.Errorf("GetItem of that item: %v, %v", err, out)
+	}
+	if n := p.Refused() - refused; n != 0 {
+		t.Errorf("%d requests at the limits refused, want none", n)
+	}
+
+	// A body that is not JSON, sent as it arrives from any local process.
+	resp, err := http.Post(ts.URL, "application/x-amz-json-1.0", strings.NewReader(`{"TableName":`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(b), `"__type":"com.amazon.coral.service#SerializationException"`) {
+		t.Errorf("a body that is not JSON: %d %s; want 400 SerializationException", resp.StatusCode, b)
+	}
+	if n := p.Refused(); n != int64(len(tests))+1 {
+		t.Errorf("Refused() = %d, want %d", n, len(tests)+1)
+	}
+	if err := getItem(ctx, c, dynalite.DefaultTableName); err != nil {
+		t.Errorf("after all: a normal GetItem fails: %v", err)
 	}
 }

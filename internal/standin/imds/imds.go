@@ -73,7 +73,6 @@ type Server struct {
 	tokens map[string]time.Time // token -> expiry
 	now    func() time.Time
 
-	tokenRequests      atomic.Int64
 	credentialRequests atomic.Int64
 	unauthorized       atomic.Int64
 }
@@ -148,9 +147,6 @@ func (s *Server) Role() string { return s.Instance().Role }
 
 // CredentialRequests counts reads of a role's credentials.
 func (s *Server) CredentialRequests() int64 { return s.credentialRequests.Load() }
-
-// TokenRequests counts token PUTs.
-func (s *Server) TokenRequests() int64 { return s.tokenRequests.Load() }
 
 // Unauthorized counts reads refused for a missing or invalid token.
 func (s *Server) Unauthorized() int64 { return s.unauthorized.Load() }
@@ -268,7 +264,6 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Bad Request", http.StatusBadRequest)
 		return
 	}
-	s.tokenRequests.Add(1)
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	tok := hex.EncodeToString(b[:])

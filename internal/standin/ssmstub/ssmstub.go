@@ -52,7 +52,6 @@ type Server struct {
 	delay  time.Duration
 
 	getCalls atomic.Int64
-	putCalls atomic.Int64
 }
 
 // New returns an empty Parameter Store.
@@ -93,9 +92,6 @@ func (s *Server) Get(name string) (Parameter, bool) {
 
 // GetParameterCalls is the number of GetParameter and GetParameters API calls served so far.
 func (s *Server) GetParameterCalls() int64 { return s.getCalls.Load() }
-
-// PutParameterCalls is the number of PutParameter API calls served so far.
-func (s *Server) PutParameterCalls() int64 { return s.putCalls.Load() }
 
 // SetDelay makes every API answer wait d first (0 restores prompt answers): a slow
 // Parameter Store, for timeout tests.
@@ -208,7 +204,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, map[string]any{"Parameters": found, "InvalidParameters": invalid})
 	case "PutParameter":
-		s.putCalls.Add(1)
 		var in struct {
 			Name, Value, Type, AllowedPattern string
 			Overwrite                         bool

@@ -132,7 +132,7 @@ func TestSideBySideCopiesShareNoName(t *testing.T) {
 		for _, st := range c.stacks[id] {
 			all = append(all, accountUniqueNames(st)...)
 		}
-		// Each copy names 2 stacks, 2 roles, 2 profiles, the parameter and 4 experiments
+		// Each copy names 2 stacks, 2 roles, 2 profiles, the parameter and 5 experiments
 		// (the stacks share no exports: the service reads the network's outputs with
 		// Fn::GetStackOutput by stack name). Fewer means the scan missed something.
 		if len(all) < 11 {
@@ -159,7 +159,7 @@ func TestNamesFollowLabID(t *testing.T) {
 			"InstanceProfileName " + n.Role(), "InstanceProfileName " + n.NoDDBRole(),
 			"AWS::SSM::Parameter " + n.Parameter(),
 		}
-		for _, f := range []string{lab.FaultDependencyLoss, lab.FaultStaleCredentials, lab.FaultDependencyOutage, lab.FaultInstanceLoss} {
+		for _, f := range []string{lab.FaultDependencyLoss, lab.FaultStaleCredentials, lab.FaultDependencyOutage, lab.FaultInstanceLoss, lab.FaultZonePower} {
 			want = append(want, "AWS::FIS::ExperimentTemplate tag "+n.ServiceStack()+" "+f)
 		}
 		got := map[string]bool{}

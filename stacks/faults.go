@@ -99,7 +99,7 @@ func zoneCIndex(zones []*string) int {
 	panic("unreachable")
 }
 
-// newFaultInjection declares the four experiments, their runbooks, roles and alarms.
+// newFaultInjection declares the five experiments, their runbooks, roles and alarms.
 func newFaultInjection(scope constructs.Construct, id string, props *faultInjectionProps) *FaultInjection {
 	c := constructs.NewConstruct(scope, &id)
 	stack := awscdk.Stack_Of(c)
@@ -145,30 +145,22 @@ func newFaultInjection(scope constructs.Construct, id string, props *faultInject
 	subnetArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ec2"), Resource: jsii.String("subnet"), ResourceName: zoneC.SubnetId()})
 	vpcArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ec2"), Resource: jsii.String("vpc"), ResourceName: props.Vpc.VpcId()})
 	anyNetworkACL := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ec2"), Resource: jsii.String("network-acl"), ResourceName: jsii.String("*")})
-	managedByFIS := map[string]any{"aws:RequestTag/managedByFIS": "true"}
 	f.experiment(c, lab.FaultDependencyLoss, experimentSpec{
 		description: "HealthCheckLab: the zone-c subnet cannot reach DynamoDB for " + holds + " (network ACL swapped by FIS, restored after)",
-		statements: []awsiam.PolicyStatement{
-			allow("CreateFaultACL", []string{"ec2:CreateNetworkAcl"}, []*string{anyNetworkACL}, map[string]any{"StringEquals": managedByFIS}),
-			allow("CreateFaultACLInLabVpc", []string{"ec2:CreateNetworkAcl"}, []*string{vpcArn}, nil),
-			allow("TagFaultACL", []string{"ec2:CreateTags"}, []*string{anyNetworkACL}, map[string]any{"StringEquals": map[string]any{
-				"ec2:CreateAction": "CreateNetworkAcl", "aws:RequestTag/managedByFIS": "true"}}),
-			allow("EditAndDeleteFaultACL", []string{"ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAcl"}, []*string{anyNetworkACL},
-				map[string]any{"StringEquals": map[string]any{"ec2:ResourceTag/managedByFIS": "true"}}),
-			allow("SwapZoneCSubnetACL", []string{"ec2:ReplaceNetworkAclAssociation"}, []*string{subnetArn, anyNetworkACL}, nil),
+		statements: append(faultACLStatements(vpcArn, anyNetworkACL, "SwapZoneCSubnetACL", subnetArn),
 			allow("ReadDynamoDBPrefixList", []string{"ec2:GetManagedPrefixListEntries"},
 				[]*string{stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ec2"), Account: jsii.String("*"), Resource: jsii.String("prefix-list"), ResourceName: jsii.String("*")})}, nil),
 			allow("DescribeNetwork", []string{"ec2:DescribeManagedPrefixLists", "ec2:DescribeNetworkAcls", "ec2:DescribeSubnets",
 				"ec2:DescribeVpcEndpoints", "ec2:DescribeVpcs"}, []*string{jsii.String("*")}, nil),
-		},
+		),
 		targets: map[string]any{"ZoneCSubnet": &awsfis.CfnExperimentTemplate_ExperimentTemplateTargetProperty{
 			ResourceType: jsii.String("aws:ec2:subnet"), SelectionMode: jsii.String("ALL"), ResourceArns: &[]*string{subnetArn},
 		}},
-		action: &awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{
+		actions: map[string]*awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{camel(lab.FaultDependencyLoss): {
 			ActionId:   jsii.String("aws:network:disrupt-connectivity"),
 			Parameters: map[string]*string{"scope": jsii.String("dynamodb"), "duration": jsii.String(duration)},
 			Targets:    map[string]*string{"Subnets": jsii.String("ZoneCSubnet")},
-		},
+		}},
 		stopOn: bothAlarms,
 	})
 
@@ -227,22 +219,142 @@ func newFaultInjection(scope constructs.Construct, id string, props *faultInject
 				&awsfis.CfnExperimentTemplate_ExperimentTemplateTargetFilterProperty{Path: jsii.String("State.Name"), Values: jsii.Strings("running")},
 			},
 		}},
-		action: &awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{
+		actions: map[string]*awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{camel(lab.FaultInstanceLoss): {
 			ActionId: jsii.String("aws:ec2:terminate-instances"),
 			Targets:  map[string]*string{"Instances": jsii.String("ZoneCInstance")},
-		},
+		}},
 		stopOn: []awscloudwatch.Alarm{f.UnhealthyHostsAlarm},
 	})
+
+	f.zonePower(c, props, zoneCIndex(*props.Vpc.AvailabilityZones()), instanceInGroup, anyInstance, vpcArn, anyNetworkACL)
 	return f
 }
 
-// experimentSpec is one experiment template: what its role may do, its targets, its one
-// action and the alarms that stop it.
+// zonePower declares the zone-power experiment, modelled on the FIS scenario library's "AZ
+// Availability: Power Interruption" and limited to the lab's own resources in zone c. Its
+// three actions start together and hold for lab.FaultDuration:
+//   - the group's running instances in zone c stop, and start again at the end
+//     (aws:ec2:stop-instances with startInstancesAfterDuration). Auto Scaling finds a stopped
+//     instance unhealthy and may terminate and replace it first, hence
+//     completeIfInstancesTerminated: the action then completes instead of failing;
+//   - the group's launches in zone c fail with InsufficientInstanceCapacity
+//     (aws:ec2:asg-insufficient-instance-capacity-error, 100 %), so its replacement goes to
+//     zones a and b; once the window ends the group rebalances back into zone c;
+//   - the zone's two subnets, the private one of the instances and the public one of the
+//     load balancer's zone-c node, lose all traffic (aws:network:disrupt-connectivity,
+//     scope all). The scenario holds this one shorter than the power loss; here the whole
+//     window holds it, like the lab's other faults.
+//
+// The scenario finds its resources by tags that you add; this template names them exactly
+// instead, so it reaches this copy of the lab and nothing else. Stopped and unreachable
+// targets answer 5xx until the target group notices, so, as for instance loss, only a second
+// zone's unhealthy targets stop it.
+func (f *FaultInjection) zonePower(c constructs.Construct, props *faultInjectionProps, zoneIdx int,
+	instanceInGroup map[string]any, anyInstance, vpcArn, anyNetworkACL *string) {
+	stack := awscdk.Stack_Of(c)
+	w := props.Web
+	groupName := w.Group.AutoScalingGroupName()
+	duration := jsii.String(isoMinutes(lab.FaultDuration.Minutes()))
+	subnetArn := func(s awsec2.ISubnet) *string {
+		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ec2"), Resource: jsii.String("subnet"), ResourceName: s.SubnetId()})
+	}
+	zoneSubnets := []*string{subnetArn((*props.Vpc.PrivateSubnets())[zoneIdx]), subnetArn((*props.Vpc.PublicSubnets())[zoneIdx])}
+	// The group's ARN carries an id that exists only once it is created; its name is enough.
+	groupArn := stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("autoscaling"), Resource: jsii.String("autoScalingGroup"),
+		ResourceName: jsii.String("*:autoScalingGroupName/" + *groupName), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME})
+
+	statements := append(faultACLStatements(vpcArn, anyNetworkACL, "SwapZoneCSubnetACLs", zoneSubnets...),
+		allow("DescribeNetwork", []string{"ec2:DescribeNetworkAcls", "ec2:DescribeSubnets", "ec2:DescribeVpcs"}, []*string{jsii.String("*")}, nil),
+		// The root volumes use the account's default EBS key (aws/ebs), whose key policy lets
+		// EC2 use it for any caller of the account: starting them needs no kms:CreateGrant.
+		allow("StopAndStartLabInstances", []string{"ec2:StartInstances", "ec2:StopInstances"}, []*string{anyInstance}, instanceInGroup),
+		allow("FindZoneCInstances", []string{"ec2:DescribeInstances"}, []*string{jsii.String("*")}, nil),
+		// ec2:InjectApiError has no resource-level permission: the condition keys name the
+		// action and the one group it may make fail.
+		allow("InjectCapacityErrorsIntoLabGroup", []string{"ec2:InjectApiError"}, []*string{jsii.String("*")}, map[string]any{
+			"StringEquals":         map[string]any{"ec2:FisActionId": "aws:ec2:asg-insufficient-instance-capacity-error"},
+			"ForAllValues:ArnLike": map[string]any{"ec2:FisTargetArns": groupArn},
+		}),
+		allow("FindLabGroup", []string{"autoscaling:DescribeAutoScalingGroups"}, []*string{jsii.String("*")}, nil),
+	)
+	f.experiment(c, lab.FaultZonePower, experimentSpec{
+		description: fmt.Sprintf("HealthCheckLab: zone c loses power for %d minutes: its instances stop, the group cannot launch there, its subnets lose all traffic",
+			int(lab.FaultDuration.Minutes())),
+		statements: statements,
+		targets: map[string]any{
+			"ZoneCInstances": &awsfis.CfnExperimentTemplate_ExperimentTemplateTargetProperty{
+				ResourceType:  jsii.String("aws:ec2:instance"),
+				SelectionMode: jsii.String("ALL"),
+				ResourceTags:  map[string]*string{"aws:autoscaling:groupName": groupName},
+				Filters: []any{
+					&awsfis.CfnExperimentTemplate_ExperimentTemplateTargetFilterProperty{Path: jsii.String("Placement.AvailabilityZone"), Values: &[]*string{f.ZoneC}},
+					&awsfis.CfnExperimentTemplate_ExperimentTemplateTargetFilterProperty{Path: jsii.String("State.Name"), Values: jsii.Strings("running")},
+				},
+			},
+			// CloudFormation tags every group it creates with its stack and logical id.
+			"LabGroup": &awsfis.CfnExperimentTemplate_ExperimentTemplateTargetProperty{
+				ResourceType:  jsii.String("aws:ec2:autoscaling-group"),
+				SelectionMode: jsii.String("ALL"),
+				ResourceTags: map[string]*string{
+					"aws:cloudformation:stack-name": stack.StackName(),
+					"aws:cloudformation:logical-id": stack.GetLogicalId(w.Group.Node().DefaultChild().(awscdk.CfnElement)),
+				},
+			},
+			"ZoneCSubnets": &awsfis.CfnExperimentTemplate_ExperimentTemplateTargetProperty{
+				ResourceType: jsii.String("aws:ec2:subnet"), SelectionMode: jsii.String("ALL"), ResourceArns: &zoneSubnets,
+			},
+		},
+		actions: map[string]*awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{
+			"StopZoneCInstances": {
+				ActionId: jsii.String("aws:ec2:stop-instances"),
+				Parameters: map[string]*string{
+					"startInstancesAfterDuration":   duration,
+					"completeIfInstancesTerminated": jsii.String("true"),
+				},
+				Targets: map[string]*string{"Instances": jsii.String("ZoneCInstances")},
+			},
+			"PauseZoneCLaunches": {
+				ActionId: jsii.String("aws:ec2:asg-insufficient-instance-capacity-error"),
+				Parameters: map[string]*string{
+					"availabilityZoneIdentifiers": f.ZoneC,
+					"duration":                    duration,
+					"percentage":                  jsii.String("100"),
+				},
+				Targets: map[string]*string{"AutoScalingGroups": jsii.String("LabGroup")},
+			},
+			"DisruptZoneCSubnets": {
+				ActionId:   jsii.String("aws:network:disrupt-connectivity"),
+				Parameters: map[string]*string{"scope": jsii.String("all"), "duration": duration},
+				Targets:    map[string]*string{"Subnets": jsii.String("ZoneCSubnets")},
+			},
+		},
+		stopOn: []awscloudwatch.Alarm{f.UnhealthyHostsAlarm},
+	})
+}
+
+// faultACLStatements let FIS swap the given subnets' network ACLs for copies it creates in
+// the lab's VPC (aws:network:disrupt-connectivity): it may create, fill and delete only ACLs
+// that carry its managedByFIS=true tag, and swap the associations of these subnets only.
+func faultACLStatements(vpcArn, anyNetworkACL *string, swapSid string, subnetArns ...*string) []awsiam.PolicyStatement {
+	managedByFIS := map[string]any{"aws:RequestTag/managedByFIS": "true"}
+	return []awsiam.PolicyStatement{
+		allow("CreateFaultACL", []string{"ec2:CreateNetworkAcl"}, []*string{anyNetworkACL}, map[string]any{"StringEquals": managedByFIS}),
+		allow("CreateFaultACLInLabVpc", []string{"ec2:CreateNetworkAcl"}, []*string{vpcArn}, nil),
+		allow("TagFaultACL", []string{"ec2:CreateTags"}, []*string{anyNetworkACL}, map[string]any{"StringEquals": map[string]any{
+			"ec2:CreateAction": "CreateNetworkAcl", "aws:RequestTag/managedByFIS": "true"}}),
+		allow("EditAndDeleteFaultACL", []string{"ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAcl"}, []*string{anyNetworkACL},
+			map[string]any{"StringEquals": map[string]any{"ec2:ResourceTag/managedByFIS": "true"}}),
+		allow(swapSid, []string{"ec2:ReplaceNetworkAclAssociation"}, append(append([]*string{}, subnetArns...), anyNetworkACL), nil),
+	}
+}
+
+// experimentSpec is one experiment template: what its role may do, its targets, its actions
+// by name (they all start together) and the alarms that stop it.
 type experimentSpec struct {
 	description string
 	statements  []awsiam.PolicyStatement
 	targets     map[string]any
-	action      *awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty
+	actions     map[string]*awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty
 	stopOn      []awscloudwatch.Alarm
 }
 
@@ -265,6 +377,10 @@ func (f *FaultInjection) experiment(scope constructs.Construct, fault string, sp
 		},
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
 	})
+	actions := make(map[string]any, len(spec.actions))
+	for name, a := range spec.actions {
+		actions[name] = a
+	}
 	stops := make([]any, 0, len(spec.stopOn))
 	for _, a := range spec.stopOn {
 		stops = append(stops, &awsfis.CfnExperimentTemplate_ExperimentTemplateStopConditionProperty{
@@ -276,7 +392,7 @@ func (f *FaultInjection) experiment(scope constructs.Construct, fault string, sp
 		RoleArn:        role.RoleArn(),
 		StopConditions: stops,
 		Targets:        spec.targets,
-		Actions:        map[string]any{id: spec.action},
+		Actions:        actions,
 		ExperimentOptions: &awsfis.CfnExperimentTemplate_ExperimentTemplateExperimentOptionsProperty{
 			AccountTargeting:          jsii.String("single-account"),
 			EmptyTargetResolutionMode: jsii.String("fail"),
@@ -336,14 +452,14 @@ func (f *FaultInjection) automationExperiment(scope constructs.Construct, fault,
 				map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ssm.amazonaws.com"}}),
 		},
 		targets: map[string]any{},
-		action: &awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{
+		actions: map[string]*awsfis.CfnExperimentTemplate_ExperimentTemplateActionProperty{camel(fault): {
 			ActionId: jsii.String("aws:ssm:start-automation-execution"),
 			Parameters: map[string]*string{
 				"documentArn":        docArn,
 				"documentParameters": stack.ToJsonString(parameters, nil),
 				"maxDuration":        jsii.String(runbookMaxDuration),
 			},
-		},
+		}},
 		stopOn: stopOn,
 	})
 }

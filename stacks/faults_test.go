@@ -151,11 +151,13 @@ func TestFaultInjectionExperiments(t *testing.T) {
 	})
 
 	tests := []struct {
-		fault   string
-		action  string
-		stopOn  []string
-		actions []string // every action the experiment's role may take
-		check   func(t *testing.T, p map[string]any, statements map[string]any)
+		fault  string
+		action string // the one action's id, named after the fault
+		// actionIDs are the actions by name, for an experiment with several.
+		actionIDs map[string]string
+		stopOn    []string
+		actions   []string // every action the experiment's role may take
+		check     func(t *testing.T, p map[string]any, statements map[string]any)
 	}{
 		{
 			fault: lab.FaultDependencyLoss, action: "aws:network:disrupt-connectivity", stopOn: []string{fiveXX, unhealthy},
@@ -208,6 +210,91 @@ func TestFaultInjectionExperiments(t *testing.T) {
 			},
 		},
 		{
+			fault: lab.FaultZonePower, stopOn: []string{unhealthy},
+			actionIDs: map[string]string{
+				"StopZoneCInstances":  "aws:ec2:stop-instances",
+				"PauseZoneCLaunches":  "aws:ec2:asg-insufficient-instance-capacity-error",
+				"DisruptZoneCSubnets": "aws:network:disrupt-connectivity",
+			},
+			actions: []string{"autoscaling:DescribeAutoScalingGroups", "ec2:CreateNetworkAcl", "ec2:CreateNetworkAcl",
+				"ec2:CreateNetworkAclEntry", "ec2:CreateTags", "ec2:DeleteNetworkAcl", "ec2:DescribeInstances", "ec2:DescribeNetworkAcls",
+				"ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:InjectApiError", "ec2:ReplaceNetworkAclAssociation",
+				"ec2:StartInstances", "ec2:StopInstances"},
+			check: func(t *testing.T, p map[string]any, st map[string]any) {
+				zoneCValue := []any{map[string]any{"Fn::Select": []any{2.0, map[string]any{"Fn::GetAZs": ""}}}}
+				// All of the group's running instances in zone c stop, and start after the window.
+				wantInstances := map[string]any{
+					"ResourceType":  "aws:ec2:instance",
+					"SelectionMode": "ALL",
+					"ResourceTags":  map[string]any{"aws:autoscaling:groupName": ref(asgID)},
+					"Filters": []any{
+						map[string]any{"Path": "Placement.AvailabilityZone", "Values": zoneCValue},
+						map[string]any{"Path": "State.Name", "Values": []any{"running"}},
+					},
+				}
+				if got := at(p, "Targets", "ZoneCInstances"); !reflect.DeepEqual(got, wantInstances) {
+					t.Errorf("instances target %v\nwant %v", got, wantInstances)
+				}
+				if got := at(p, "Actions", "StopZoneCInstances"); !reflect.DeepEqual(got, map[string]any{
+					"ActionId":   "aws:ec2:stop-instances",
+					"Parameters": map[string]any{"startInstancesAfterDuration": duration, "completeIfInstancesTerminated": "true"},
+					"Targets":    map[string]any{"Instances": "ZoneCInstances"},
+				}) {
+					t.Errorf("stop action %v", got)
+				}
+				// The lab's group, by the tags CloudFormation gives it, fails to launch in zone c.
+				wantGroup := map[string]any{
+					"ResourceType":  "aws:ec2:autoscaling-group",
+					"SelectionMode": "ALL",
+					"ResourceTags":  map[string]any{"aws:cloudformation:stack-name": lab.ServiceStackName, "aws:cloudformation:logical-id": asgID},
+				}
+				if got := at(p, "Targets", "LabGroup"); !reflect.DeepEqual(got, wantGroup) {
+					t.Errorf("group target %v\nwant %v", got, wantGroup)
+				}
+				if got := at(p, "Actions", "PauseZoneCLaunches"); !reflect.DeepEqual(got, map[string]any{
+					"ActionId":   "aws:ec2:asg-insufficient-instance-capacity-error",
+					"Parameters": map[string]any{"availabilityZoneIdentifiers": zoneCValue[0], "duration": duration, "percentage": "100"},
+					"Targets":    map[string]any{"AutoScalingGroups": "LabGroup"},
+				}) {
+					t.Errorf("capacity-error action %v", got)
+				}
+				// The zone's private and public subnets lose all traffic.
+				subnets := at(p, "Targets", "ZoneCSubnets")
+				arns := asList(at(subnets, "ResourceArns"))
+				var subnetIDs []string
+				for _, a := range arns {
+					subnetIDs = append(subnetIDs, render(a))
+				}
+				if at(subnets, "ResourceType") != "aws:ec2:subnet" || at(subnets, "SelectionMode") != "ALL" || len(arns) != 2 ||
+					!strings.Contains(subnetIDs[0], ":subnet/") || !strings.Contains(subnetIDs[0], "VpcPrivateSubnet3") ||
+					!strings.Contains(subnetIDs[1], "VpcPublicSubnet3") {
+					t.Errorf("subnets target %v, want the third private and public subnets", subnets)
+				}
+				if got := at(p, "Actions", "DisruptZoneCSubnets", "Parameters"); !reflect.DeepEqual(got, map[string]any{"scope": "all", "duration": duration}) {
+					t.Errorf("connectivity parameters %v", got)
+				}
+				// The role: the lab's instances, the lab's group, FIS-tagged ACLs, the zone-c subnets.
+				if c := at(st, "StopAndStartLabInstances", "Condition", "StringEquals", "ec2:ResourceTag/aws:autoscaling:groupName"); !reflect.DeepEqual(c, ref(asgID)) {
+					t.Errorf("stop and start not limited to the lab's group: %v", c)
+				}
+				inject := at(st, "InjectCapacityErrorsIntoLabGroup", "Condition")
+				if at(inject, "StringEquals", "ec2:FisActionId") != "aws:ec2:asg-insufficient-instance-capacity-error" ||
+					!strings.HasSuffix(render(at(inject, "ForAllValues:ArnLike", "ec2:FisTargetArns")), ":autoScalingGroup:*:autoScalingGroupName/{Ref:"+asgID+"}") {
+					t.Errorf("error injection not limited to the capacity error on the lab's group: %v", inject)
+				}
+				if c := at(st, "CreateFaultACL", "Condition", "StringEquals", "aws:RequestTag/managedByFIS"); c != "true" {
+					t.Errorf("ACL creation not limited to FIS-tagged ACLs: %v", c)
+				}
+				if c := at(st, "EditAndDeleteFaultACL", "Condition", "StringEquals", "ec2:ResourceTag/managedByFIS"); c != "true" {
+					t.Errorf("ACL edits not limited to FIS-tagged ACLs: %v", c)
+				}
+				swap := asList(at(st, "SwapZoneCSubnetACLs", "Resource"))
+				if len(swap) != 3 || !strings.Contains(jsonText(swap), jsonText(arns[0])) || !strings.Contains(jsonText(swap), jsonText(arns[1])) {
+					t.Errorf("ACL swap on %v, want the two zone-c subnets", swap)
+				}
+			},
+		},
+		{
 			fault: lab.FaultStaleCredentials, action: "aws:ssm:start-automation-execution", stopOn: []string{fiveXX, unhealthy},
 			actions: []string{"iam:PassRole", "ssm:GetAutomationExecution", "ssm:StartAutomationExecution", "ssm:StopAutomationExecution"},
 			check: func(t *testing.T, p map[string]any, st map[string]any) {
@@ -241,9 +328,16 @@ func TestFaultInjectionExperiments(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.fault, func(t *testing.T) {
 			id, p := experiment(t, tmpl, tt.fault)
-			actions := asMap(p["Actions"])
-			if len(actions) != 1 || at(actions, camel(tt.fault), "ActionId") != tt.action {
-				t.Errorf("actions %v, want one %s", actions, tt.action)
+			wantActions := tt.actionIDs
+			if wantActions == nil {
+				wantActions = map[string]string{camel(tt.fault): tt.action}
+			}
+			gotActions := map[string]string{}
+			for name, a := range asMap(p["Actions"]) {
+				gotActions[name] = fmt.Sprint(at(a, "ActionId"))
+			}
+			if !reflect.DeepEqual(gotActions, wantActions) {
+				t.Errorf("actions %v, want %v", gotActions, wantActions)
 			}
 			var stops []string
 			for _, sc := range asList(p["StopConditions"]) {
@@ -540,6 +634,28 @@ func TestZoneC(t *testing.T) {
 		}
 		if arn := render(at(p, "Targets", "ZoneCSubnet", "ResourceArns", 0)); subnetID == "" || !strings.Contains(arn, subnetID) {
 			t.Errorf("dependency-loss subnet %s, want the private subnet in us-east-2c (%s)", arn, subnetID)
+		}
+		_, p = experiment(t, tmpl, lab.FaultZonePower)
+		if got := at(p, "Actions", "PauseZoneCLaunches", "Parameters", "availabilityZoneIdentifiers"); got != "us-east-2c" {
+			t.Errorf("zone-power capacity errors in %v, want us-east-2c", got)
+		}
+		if got := at(p, "Targets", "ZoneCInstances", "Filters", 0, "Values", 0); got != "us-east-2c" {
+			t.Errorf("zone-power instances in %v, want us-east-2c", got)
+		}
+		var zoneSubnets []string
+		for id, sn := range resources(templateJSON(l.Network.Stack), "AWS::EC2::Subnet") {
+			if at(sn, "Properties", "AvailabilityZone") == "us-east-2c" {
+				zoneSubnets = append(zoneSubnets, id)
+			}
+		}
+		arns := render(at(p, "Targets", "ZoneCSubnets", "ResourceArns"))
+		if len(zoneSubnets) != 2 {
+			t.Fatalf("subnets in us-east-2c: %v", zoneSubnets)
+		}
+		for _, id := range zoneSubnets {
+			if !strings.Contains(arns, id) {
+				t.Errorf("zone-power subnets %s lack %s, a subnet in us-east-2c", arns, id)
+			}
 		}
 	})
 }

@@ -92,6 +92,13 @@ func suppressFaultFindings(s *ServiceStack) {
 		anyResource: "ec2:DescribeInstances has no resource-level permissions; FIS resolves the zone-c instance with it.",
 		anyInstance: "ec2:TerminateInstances " + tagged + ".",
 	})
+	suppressWildcards(f.Roles[lab.FaultZonePower], map[string]string{
+		anyResource: "No resource-level permissions: EC2 and Auto Scaling Describe calls (FIS resolves the zone-c instances, the " +
+			"group and the subnets' ACLs), and ec2:InjectApiError, limited by condition to the capacity-error action on the lab's group.",
+		anyInstance: "ec2:StopInstances and ec2:StartInstances " + tagged + ".",
+		anyACL: "The ACLs that FIS creates have no id before the experiment; creating, editing and deleting them require the " +
+			"managedByFIS=true tag FIS sets, and the association swap is limited to the two zone-c subnets.",
+	})
 	suppressWildcards(f.RunbookRoles[lab.FaultStaleCredentials], map[string]string{
 		anyResource: "ec2:DescribeInstances and ec2:DescribeIamInstanceProfileAssociations have no resource-level permissions; " +
 			"the runbook finds the zone-c instance and its profile association with them.",

@@ -707,7 +707,8 @@ func TestWebTier(t *testing.T) {
 
 	t.Run("auto scaling group", func(t *testing.T) {
 		p := props(asg)
-		want := map[string]any{"MinSize": "3", "DesiredCapacity": "3", "MaxSize": "4", "HealthCheckType": "EC2"}
+		want := map[string]any{"MinSize": "3", "DesiredCapacity": "3", "MaxSize": "4", "HealthCheckType": "EC2",
+			"HealthCheckGracePeriod": lab.HealthCheckGracePeriod.Seconds()}
 		for k, v := range want {
 			if p[k] != v {
 				t.Errorf("%s = %v, want %v", k, p[k], v)
@@ -918,6 +919,53 @@ func TestServerCodeChangesOnlyUserData(t *testing.T) {
 	})
 }
 
+// TestAsgHealthCheckChangesOnlyTheGroup: -c AsgHealthCheck=ELB changes the group's health
+// check type and nothing else (the grace period stays), so `cdk diff` shows that one change.
+func TestAsgHealthCheckChangesOnlyTheGroup(t *testing.T) {
+	for _, code := range lab.ServerCodes {
+		t.Run(string(code), func(t *testing.T) {
+			ec2 := synthLab(t, map[string]any{config.KeyServerCode: string(code)})
+			elb := synthLab(t, map[string]any{config.KeyServerCode: string(code), config.KeyAsgHealthCheck: string(lab.AsgHealthCheckELB)})
+			if !reflect.DeepEqual(ec2.network, elb.network) {
+				t.Errorf("the network stack changed")
+			}
+			asgID, asgEC2 := only(t, ec2.service, "AWS::AutoScaling::AutoScalingGroup")
+			if got := changedParts(ec2.service, elb.service); !reflect.DeepEqual(got, []string{"Resources." + asgID}) {
+				t.Fatalf("changed %v, want only the group %s", got, asgID)
+			}
+			_, asgELB := only(t, elb.service, "AWS::AutoScaling::AutoScalingGroup")
+			var diff []string
+			for k, v := range props(asgELB) {
+				if !reflect.DeepEqual(v, props(asgEC2)[k]) {
+					diff = append(diff, fmt.Sprintf("%s: %v -> %v", k, props(asgEC2)[k], v))
+				}
+			}
+			for k := range props(asgEC2) {
+				if _, ok := props(asgELB)[k]; !ok {
+					diff = append(diff, k+" removed")
+				}
+			}
+			sort.Strings(diff)
+			if want := []string{"HealthCheckType: EC2 -> ELB"}; !reflect.DeepEqual(diff, want) {
+				t.Errorf("group properties changed %v, want %v", diff, want)
+			}
+			if g := at(asgELB, "Properties", "HealthCheckGracePeriod"); g != lab.HealthCheckGracePeriod.Seconds() {
+				t.Errorf("ELB grace period %v, want %v", g, lab.HealthCheckGracePeriod.Seconds())
+			}
+			for _, part := range []string{"CreationPolicy", "UpdatePolicy", "DependsOn", "Metadata"} {
+				if !reflect.DeepEqual(asgEC2[part], asgELB[part]) {
+					t.Errorf("group %s changed", part)
+				}
+			}
+		})
+	}
+	t.Run("cdk.json declares the default", func(t *testing.T) {
+		if got := cdkJSONContext(t)[config.KeyAsgHealthCheck]; got != string(config.Defaults.AsgHealthCheck) {
+			t.Errorf("cdk.json %s = %v, want %s", config.KeyAsgHealthCheck, got, config.Defaults.AsgHealthCheck)
+		}
+	})
+}
+
 func TestInvalidContextStopsSynthesis(t *testing.T) {
 	tests := []struct {
 		key  string
@@ -927,6 +975,7 @@ func TestInvalidContextStopsSynthesis(t *testing.T) {
 		{config.KeyServerCode, "deep", `invalid ServerCode "deep": must be one of basic, errorhandling, healthcheck`},
 		{config.KeyDesiredCapacity, "2", "between 3 and 6"},
 		{config.KeyInstanceType, "large", "InstanceType"},
+		{config.KeyAsgHealthCheck, "elb", `invalid AsgHealthCheck "elb": must be one of EC2, ELB`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {

@@ -114,14 +114,7 @@ func newWebTier(scope constructs.Construct, id string, props *webTierProps) *Web
 		MinCapacity:     jsii.Number(config.MinCapacity),
 		DesiredCapacity: jsii.Number(desired),
 		MaxCapacity:     jsii.Number(desired + 1),
-		// Health check type EC2, on purpose: the deep /healthcheck steers the load balancer
-		// only. With type ELB, a failing shared dependency (checkpoint 9: the parameter set
-		// to false) would make every target unhealthy and Auto Scaling would terminate and
-		// replace the whole fleet, turning a dependency outage into a total one. Replacing
-		// a bad instance stays an operator's decision (checkpoint 8).
-		HealthChecks: awsautoscaling.HealthChecks_Ec2(&awsautoscaling.Ec2HealthChecksOptions{
-			GracePeriod: awscdk.Duration_Minutes(jsii.Number(5)),
-		}),
+		HealthChecks:    groupHealthChecks(cfg.AsgHealthCheck),
 		// Each new instance signals once the load balancer routes to it (see
 		// assets/bootstrap.sh); creation waits for all of them.
 		Signals: awsautoscaling.Signals_WaitForAll(&awsautoscaling.SignalsOptions{
@@ -202,6 +195,24 @@ func newWebTier(scope constructs.Construct, id string, props *webTierProps) *Web
 		"SIGNAL_ATTEMPTS":  strconv.Itoa(SignalAttempts),
 	})))
 	return w
+}
+
+// groupHealthChecks is the group's health check type, with the lab's grace period either way.
+//
+// EC2 is the default, on purpose: the deep /healthcheck steers the load balancer only. With
+// type ELB (-c AsgHealthCheck=ELB, the trap the lab lets you watch), a failing shared
+// dependency (checkpoint 9: the parameter set to false) makes every target unhealthy, and
+// Auto Scaling terminates and replaces the whole fleet, turning a dependency outage into a
+// total one. With EC2, replacing a bad instance stays an operator's decision (checkpoint 8).
+func groupHealthChecks(t lab.AsgHealthCheck) awsautoscaling.HealthChecks {
+	grace := awscdk.Duration_Seconds(jsii.Number(lab.HealthCheckGracePeriod.Seconds()))
+	if t == lab.AsgHealthCheckELB {
+		return awsautoscaling.HealthChecks_WithAdditionalChecks(&awsautoscaling.AdditionalHealthChecksOptions{
+			AdditionalTypes: &[]awsautoscaling.AdditionalHealthCheckType{awsautoscaling.AdditionalHealthCheckType_ELB},
+			GracePeriod:     grace,
+		})
+	}
+	return awsautoscaling.HealthChecks_Ec2(&awsautoscaling.Ec2HealthChecksOptions{GracePeriod: grace})
 }
 
 // machineImage is the AMI the instances run: the one -c AmiId pins, or else the latest Amazon

@@ -6,9 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/locallab"
 )
 
@@ -38,7 +40,10 @@ func TestErrors(t *testing.T) {
 		{[]string{"repair", "--az", "c", "--timeout", "0s"}, "bad --timeout 0s"},
 		{[]string{"fault", "meteor", "--az", "a"}, `unknown fault "meteor"`},
 		{[]string{"fault", "stale-credentials"}, "fault stale-credentials needs --az (a, b or c)"},
-		{[]string{"fault", "instance-loss", "--az", "c"}, `unknown fault "instance-loss": use stale-credentials --az c, or one of dependency-loss, dependency-outage, instance-loss, stale-credentials with --via fis`},
+		{[]string{"fault", "instance-loss", "--az", "c"}, `unknown fault "instance-loss": use stale-credentials --az c, or one of dependency-loss, dependency-outage, instance-loss, stale-credentials, zone-power with --via fis`},
+		{[]string{"fault", "zone-power", "--az", "c"}, "fault zone-power needs --via fis for now"},
+		{[]string{"fault", "zone-power", "--via", "fis", "--az", "a"}, "the FIS experiments target zone c"},
+		{[]string{"fault", "zone-power", "--via", "fis", "--az", "c"}, "no lab running"},
 		{[]string{"fault", "meteor", "--via", "fis"}, `unknown fault "meteor" for --via fis`},
 		{[]string{"fault", "instance-loss", "--via", "fis", "--az", "b"}, "the FIS experiments target zone c"},
 		{[]string{"fault", "dependency-loss", "--via", "carrier-pigeon"}, `unknown --via "carrier-pigeon"`},
@@ -75,6 +80,30 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q: want one line containing %q and a non-zero exit", code, msg, tt.want)
 			}
 		})
+	}
+}
+
+// TestFaultHelpListsEveryFISFault keeps the help of `labctl fault` in step with the faults
+// `--via fis` knows: one line per fault, each with its description.
+func TestFaultHelpListsEveryFISFault(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"fault", "--help"}, &out, &errOut, noEnv); code != 0 {
+		t.Fatalf("fault --help: exit %d, %s", code, errOut.String())
+	}
+	help := out.String()
+	faults := labops.FISFaults()
+	if len(fisFaultHelp) != len(faults) {
+		t.Errorf("help describes %d faults, --via fis knows %d: %v", len(fisFaultHelp), len(faults), faults)
+	}
+	for _, name := range faults {
+		desc := fisFaultHelp[name]
+		if desc == "" {
+			t.Errorf("no help for fault %s", name)
+			continue
+		}
+		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(name) + ` +` + regexp.QuoteMeta(desc) + `$`).MatchString(help) {
+			t.Errorf("help lacks the line for %s:\n%s", name, help)
+		}
 	}
 }
 

@@ -359,6 +359,26 @@ func newDependencyCmd(g *globals) *cobra.Command {
 // run as the stack's AWS FIS experiments with --via fis.
 const FaultStaleCredentials = lab.FaultStaleCredentials
 
+// fisFaultHelp says what each of the stack's FIS experiments does, one line per fault of
+// labops.FISFaults (a test keeps the two in step).
+var fisFaultHelp = map[string]string{
+	lab.FaultDependencyLoss:   "the zone-c subnet cannot reach DynamoDB",
+	lab.FaultDependencyOutage: "the " + lab.ParameterName + " parameter is false",
+	lab.FaultInstanceLoss:     "the zone-c instance is terminated (Auto Scaling replaces it)",
+	lab.FaultStaleCredentials: "the zone-c instance runs with the noDDB instance profile",
+	lab.FaultZonePower: "zone c loses power: its instances stop, the group cannot launch there, its subnets lose all " +
+		"traffic (AWS only for now)",
+}
+
+// fisFaultLines is the help's list of the FIS faults, one indented line each.
+func fisFaultLines() string {
+	var b strings.Builder
+	for _, name := range labops.FISFaults() {
+		fmt.Fprintf(&b, "  %-18s %s\n", name, fisFaultHelp[name])
+	}
+	return b.String()
+}
+
 func newFaultCmd(g *globals) *cobra.Command {
 	var (
 		az, via string
@@ -371,12 +391,15 @@ func newFaultCmd(g *globals) *cobra.Command {
 			"DynamoDB are denied) until a deploy or repair replaces it.\n\n" +
 			"fault NAME --via fis (--target aws, stack deployed with -c FaultInjection=true) starts the stack's AWS FIS\n" +
 			"experiment for NAME on zone c and follows it to its end; the experiment undoes its fault itself after " +
-			lab.FaultDuration.String() + ".\nNAME is one of " + strings.Join(labops.FISFaults(), ", ") + ".",
+			lab.FaultDuration.String() + ".\nNAME is one of:\n" + fisFaultLines(),
 		Args:      faultArgs,
 		ValidArgs: labops.FISFaults(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch via {
 			case "":
+				if args[0] == lab.FaultZonePower {
+					return fmt.Errorf("fault %s needs --via fis for now (--target aws, stack deployed with -c FaultInjection=true): the local lab does not run it yet", lab.FaultZonePower)
+				}
 				if args[0] != FaultStaleCredentials {
 					return fmt.Errorf("unknown fault %q: use %s --az c, or one of %s with --via fis", args[0], FaultStaleCredentials, strings.Join(labops.FISFaults(), ", "))
 				}

@@ -26,6 +26,7 @@ const (
 	KeyAmiID           = "AmiId"
 	KeyFaultInjection  = "FaultInjection"
 	KeyLabID           = "LabId"
+	KeyAsgHealthCheck  = "AsgHealthCheck"
 )
 
 // Bounds of the validated numbers. The lab runs three to six instances, at least one per zone.
@@ -53,6 +54,9 @@ type Config struct {
 	// LabID tells side-by-side copies of the lab apart: every name that must be unique in
 	// an account and region carries it (see labnames.Names). Empty means the lab's own names.
 	LabID string
+	// AsgHealthCheck is the Auto Scaling group's health check type: EC2 (the lab's choice)
+	// or ELB (the trap: the deep health check then makes Auto Scaling replace instances).
+	AsgHealthCheck lab.AsgHealthCheck
 }
 
 // Names are the account- and region-unique names this configuration gives the lab.
@@ -67,6 +71,7 @@ var Defaults = Config{
 	DesiredCapacity: 3,
 	AllowedCidr:     "0.0.0.0/0",
 	NatGateways:     1,
+	AsgHealthCheck:  lab.AsgHealthCheckEC2,
 }
 
 // Getter returns a context value, or nil when the key is unset. A construct's
@@ -133,6 +138,14 @@ func Read(get Getter) (Config, error) {
 		add(check(KeyLabID, s, labIDRE.MatchString(s),
 			fmt.Sprintf("must be 1-%d lowercase letters, digits and inner hyphens, e.g. team7 (it ends stack, parameter and role names)", MaxLabIDLength)))
 		c.LabID = s
+	}
+	if s, ok, err := str(get, KeyAsgHealthCheck); ok || err != nil {
+		add(err)
+		if err == nil {
+			hc, perr := lab.ParseAsgHealthCheck(s)
+			add(perr)
+			c.AsgHealthCheck = hc
+		}
 	}
 	// IAM role names are at most 64 characters, and the prefix and the id both go into them.
 	if n := c.Names(); len(errs) == 0 && len(n.NoDDBRole()) > labnames.MaxIAMNameLength {

@@ -30,11 +30,12 @@ func TestReadAcceptsJSONNumbersAndFlagStrings(t *testing.T) {
 		KeyAmiID:           "ami-0123456789abcdef0",
 		KeyFaultInjection:  "true", // from -c
 		KeyLabID:           "team-7",
+		KeyAsgHealthCheck:  "ELB",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{lab.CodeHealthCheck, "Team7", "t4g.small", 6, "203.0.113.0/24", 3, "ami-0123456789abcdef0", true, "team-7"}
+	want := Config{lab.CodeHealthCheck, "Team7", "t4g.small", 6, "203.0.113.0/24", 3, "ami-0123456789abcdef0", true, "team-7", lab.AsgHealthCheckELB}
 	if c != want {
 		t.Errorf("got %+v, want %+v", c, want)
 	}
@@ -72,6 +73,10 @@ func TestReadRejects(t *testing.T) {
 		{KeyLabID, "a_b", "LabId"},
 		{KeyLabID, "abcdefghijklmnopq", "1-16"},
 		{KeyLabID, 7.0, "LabId must be a string"},
+		{KeyAsgHealthCheck, "elb", `invalid AsgHealthCheck "elb": must be one of EC2, ELB`},
+		{KeyAsgHealthCheck, "VPC_LATTICE", "must be one of EC2, ELB"},
+		{KeyAsgHealthCheck, "", "must be one of EC2, ELB"},
+		{KeyAsgHealthCheck, true, "AsgHealthCheck must be a string"},
 	}
 	for _, tt := range tests {
 		_, err := Read(mapGetter(map[string]any{tt.key: tt.val}))
@@ -90,6 +95,19 @@ func TestReadFaultInjection(t *testing.T) {
 		c, err := Read(mapGetter(map[string]any{KeyFaultInjection: tt.val}))
 		if err != nil || c.FaultInjection != tt.want {
 			t.Errorf("FaultInjection=%v: %v, %v; want %v", tt.val, c.FaultInjection, err, tt.want)
+		}
+	}
+}
+
+func TestReadAsgHealthCheck(t *testing.T) {
+	tests := []struct {
+		val  any
+		want lab.AsgHealthCheck
+	}{{nil, lab.AsgHealthCheckEC2}, {"EC2", lab.AsgHealthCheckEC2}, {"ELB", lab.AsgHealthCheckELB}}
+	for _, tt := range tests {
+		c, err := Read(mapGetter(map[string]any{KeyAsgHealthCheck: tt.val}))
+		if err != nil || c.AsgHealthCheck != tt.want {
+			t.Errorf("AsgHealthCheck=%v: %v, %v; want %v", tt.val, c.AsgHealthCheck, err, tt.want)
 		}
 	}
 }

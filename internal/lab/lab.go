@@ -75,11 +75,16 @@ const (
 	FaultDependencyOutage = "dependency-outage"
 	// FaultInstanceLoss terminates the zone-c instance.
 	FaultInstanceLoss = "instance-loss"
+	// FaultZonePower is zone c losing power, after the FIS scenario "AZ Availability: Power
+	// Interruption": the zone's instances stop, Auto Scaling cannot launch there, and the
+	// zone's subnets lose all connectivity, until the window ends.
+	FaultZonePower = "zone-power"
 
 	OutputExperimentDependencyLoss   = "ExperimentDependencyLoss"
 	OutputExperimentStaleCredentials = "ExperimentStaleCredentials"
 	OutputExperimentDependencyOutage = "ExperimentDependencyOutage"
 	OutputExperimentInstanceLoss     = "ExperimentInstanceLoss"
+	OutputExperimentZonePower        = "ExperimentZonePower"
 )
 
 // FaultExperimentOutputs maps each fault name to the stack output with its experiment
@@ -89,11 +94,47 @@ var FaultExperimentOutputs = map[string]string{
 	FaultStaleCredentials: OutputExperimentStaleCredentials,
 	FaultDependencyOutage: OutputExperimentDependencyOutage,
 	FaultInstanceLoss:     OutputExperimentInstanceLoss,
+	FaultZonePower:        OutputExperimentZonePower,
 }
 
 // FaultDuration is how long an experiment holds its fault before undoing it (instance loss
 // is undone by Auto Scaling's replacement instead).
 const FaultDuration = 5 * time.Minute
+
+// AsgHealthCheck is the Auto Scaling group's health check type: which checks make Auto
+// Scaling replace an instance (stack context AsgHealthCheck).
+type AsgHealthCheck string
+
+// The two health check types the lab offers.
+const (
+	// AsgHealthCheckEC2 replaces only instances EC2 reports impaired or not running: the
+	// deep health check steers the load balancer and never triggers a replacement. The
+	// lab's default, on purpose.
+	AsgHealthCheckEC2 AsgHealthCheck = "EC2"
+	// AsgHealthCheckELB also replaces instances whose target fails the load balancer's
+	// health check, once the grace period has passed: with a deep health check, one
+	// dependency outage makes Auto Scaling replace the whole fleet, again and again.
+	AsgHealthCheckELB AsgHealthCheck = "ELB"
+)
+
+// AsgHealthChecks lists the valid health check types, the default first.
+var AsgHealthChecks = []AsgHealthCheck{AsgHealthCheckEC2, AsgHealthCheckELB}
+
+// ParseAsgHealthCheck validates s; the error names the valid values.
+func ParseAsgHealthCheck(s string) (AsgHealthCheck, error) {
+	names := make([]string, len(AsgHealthChecks))
+	for i, c := range AsgHealthChecks {
+		if string(c) == s {
+			return c, nil
+		}
+		names[i] = string(c)
+	}
+	return "", fmt.Errorf("invalid AsgHealthCheck %q: must be one of %s", s, strings.Join(names, ", "))
+}
+
+// HealthCheckGracePeriod is how long Auto Scaling waits after an instance comes into service
+// before it acts on the instance's health checks, with either health check type.
+const HealthCheckGracePeriod = 5 * time.Minute
 
 // ServerCodeTagKey is the tag every web instance carries with the ServerCode it runs.
 const ServerCodeTagKey = "ServerCode"

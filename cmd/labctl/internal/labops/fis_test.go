@@ -23,22 +23,38 @@ import (
 // real SDK client runs against it: StartExperiment (POST /experiments) and GetExperiment
 // (GET /experiments/{id}), the latter walking through states, the last one repeating.
 type fakeFIS struct {
-	mu       sync.Mutex
-	states   []map[string]any // each {"status":…, "reason":…, "action":…}
+	mu     sync.Mutex
+	states []map[string]any // each {"status":…, "reason":…, "action":…}
+	// actions are the experiment's actions, name to action id; all share the state's
+	// "action" status. Nil means the one action of dependency loss.
+	actions  map[string]string
 	gets     int
 	started  map[string]any // the StartExperiment body
 	requests []string
 }
 
 func (f *fakeFIS) experiment(state map[string]any) map[string]any {
+	actions := map[string]any{}
+	defs := f.actions
+	if defs == nil {
+		defs = map[string]string{"DependencyLoss": "aws:network:disrupt-connectivity"}
+	}
+	for name, id := range defs {
+		actions[name] = map[string]any{"actionId": id, "state": map[string]any{"status": state["action"]}}
+	}
 	return map[string]any{"experiment": map[string]any{
-		"id": "EXP1a2b3c", "experimentTemplateId": "EXT9z8y7",
-		"state": map[string]any{"status": state["status"], "reason": state["reason"]},
-		"actions": map[string]any{"DependencyLoss": map[string]any{
-			"actionId": "aws:network:disrupt-connectivity",
-			"state":    map[string]any{"status": state["action"]},
-		}},
+		"id": "EXP1a2b3c", "experimentTemplateId": f.templateID(),
+		"state":   map[string]any{"status": state["status"], "reason": state["reason"]},
+		"actions": actions,
 	}}
+}
+
+// templateID is the template StartExperiment was given (EXT9z8y7 before any).
+func (f *fakeFIS) templateID() any {
+	if id, ok := f.started["experimentTemplateId"]; ok {
+		return id
+	}
+	return "EXT9z8y7"
 }
 
 func (f *fakeFIS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -120,6 +136,47 @@ func TestFaultViaFIS(t *testing.T) {
 		}
 	})
 
+	t.Run("zone-power starts its own template and follows its three actions", func(t *testing.T) {
+		fake := &fakeFIS{
+			actions: map[string]string{
+				"StopZoneCInstances":  "aws:ec2:stop-instances",
+				"PauseZoneCLaunches":  "aws:ec2:asg-insufficient-instance-capacity-error",
+				"DisruptZoneCSubnets": "aws:network:disrupt-connectivity",
+			},
+			states: []map[string]any{
+				{"status": "running", "action": "running"},
+				{"status": "completed", "reason": "Experiment completed.", "action": "completed"},
+			},
+		}
+		l := fisLab(t, fake, target.AWS, map[string]string{
+			lab.OutputExperimentDependencyLoss: "EXT9z8y7",
+			lab.OutputExperimentZonePower:      "EXTzone42",
+		})
+		var lines []string
+		exp, err := l.FaultViaFIS(context.Background(), lab.FaultZonePower, "tok-zp", func(m string) { lines = append(lines, m) })
+		if err != nil || exp.Status != "completed" || exp.TemplateID != "EXTzone42" {
+			t.Fatalf("FaultViaFIS: %+v, %v", exp, err)
+		}
+		if fake.started["experimentTemplateId"] != "EXTzone42" || fake.started["clientToken"] != "tok-zp" {
+			t.Errorf("StartExperiment body %v, want the zone-power template", fake.started)
+		}
+		text := strings.Join(lines, "\n")
+		for _, want := range []string{
+			"experiment EXP1a2b3c started from template EXTzone42 (zone-power)",
+			"experiment EXP1a2b3c: running; DisruptZoneCSubnets aws:network:disrupt-connectivity: running; " +
+				"PauseZoneCLaunches aws:ec2:asg-insufficient-instance-capacity-error: running; " +
+				"StopZoneCInstances aws:ec2:stop-instances: running",
+			"experiment EXP1a2b3c: completed (Experiment completed.); DisruptZoneCSubnets",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("progress lacks %q:\n%s", want, text)
+			}
+		}
+		if got := strings.Join(fake.requests, ","); got != "POST /experiments,GET /experiments/EXP1a2b3c,GET /experiments/EXP1a2b3c" {
+			t.Errorf("requests %s", got)
+		}
+	})
+
 	t.Run("a stop condition is an error that says so", func(t *testing.T) {
 		fake := &fakeFIS{states: []map[string]any{
 			{"status": "running", "action": "running"},
@@ -162,7 +219,9 @@ func TestFaultViaFIS(t *testing.T) {
 	}{
 		{"local lab", target.Local, lab.FaultDependencyLoss, outputs, "--via fis needs --target aws"},
 		{"stack without the experiments", target.AWS, lab.FaultDependencyLoss, map[string]string{}, "deploy it with `-c FaultInjection=true`"},
-		{"unknown fault", target.AWS, "meteor", outputs, "use one of dependency-loss, dependency-outage, instance-loss, stale-credentials"},
+		{"unknown fault", target.AWS, "meteor", outputs, "use one of dependency-loss, dependency-outage, instance-loss, stale-credentials, zone-power"},
+		{"zone-power on a stack without it", target.AWS, lab.FaultZonePower, outputs, "stack HealthCheckLab has no output ExperimentZonePower"},
+		{"zone-power on the local lab", target.Local, lab.FaultZonePower, outputs, "--via fis needs --target aws"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := &fakeFIS{states: []map[string]any{{"status": "completed"}}}

@@ -98,9 +98,9 @@ func (g *globals) openWith(cmd *cobra.Command, asJSON bool, openStack func(conte
 func newLocalCmd(statePath *string, getenv func(string) string) *cobra.Command {
 	local := &cobra.Command{Use: "local", Short: "Run the lab on this machine"}
 	var (
-		code, repo, bin string
-		port            int
-		fast            bool
+		code, repo, bin, labID string
+		port                   int
+		fast                   bool
 	)
 	up := &cobra.Command{
 		Use:   "up",
@@ -114,13 +114,17 @@ func newLocalCmd(statePath *string, getenv func(string) string) *cobra.Command {
 			if port < 0 || port > 65535 {
 				return fmt.Errorf("bad --port %d: use 1-65535, or 0 for any free port", port)
 			}
-			return localUp(cmd.Context(), cmd.OutOrStdout(), *statePath, locallab.Options{
+			if err := checkLabID(labID); err != nil {
+				return err
+			}
+			return localUp(cmd.Context(), cmd.OutOrStdout(), *statePath, labID, locallab.Options{
 				Code: sc, LBAddr: fmt.Sprintf("127.0.0.1:%d", port), Fast: fast, RepoRoot: repo, WebServerBin: bin,
 			})
 		},
 	}
 	up.Flags().StringVar(&code, "server-code", string(lab.CodeBasic), "ServerCode of the first instances: basic, errorhandling or healthcheck")
-	up.Flags().IntVar(&port, "port", 8080, "load balancer port on 127.0.0.1 (0: any free port)")
+	up.Flags().IntVar(&port, "port", defaultPort, "load balancer port on 127.0.0.1 (0: any free port; labctl local url prints it)")
+	up.Flags().StringVar(&labID, "lab-id", "", "a name for this lab, shown by status (letters, digits and hyphens; useful with two labs side by side)")
 	up.Flags().BoolVar(&fast, "fast", false, "1 s health-check interval, same thresholds: the whole story in about a minute")
 	up.Flags().StringVar(&repo, "repo", "", "healthchecklab checkout to build the web server from (default: found from the working directory)")
 	up.Flags().StringVar(&bin, "webserver-bin", getenv("LABCTL_WEBSERVER_BIN"), "use this prebuilt web server instead of building one (env LABCTL_WEBSERVER_BIN)")
@@ -154,8 +158,47 @@ func newLocalCmd(statePath *string, getenv func(string) string) *cobra.Command {
 			return err
 		},
 	}
-	local.AddCommand(up, down, env)
+	url := &cobra.Command{
+		Use:   "url",
+		Short: `Print the running local lab's web site address (its load balancer): curl "$(labctl local url)/"`,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := locallab.Dial(cmd.Context(), *statePath)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), c.State.URL)
+			return err
+		},
+	}
+	local.AddCommand(up, down, env, url)
 	return local
+}
+
+// defaultPort is the local load balancer's port unless --port says otherwise.
+const defaultPort = 8080
+
+// checkLabID accepts an empty LabId or one of 1 to 32 letters, digits and hyphens, which fits
+// in a line of status and in any AWS resource name a stack would build from it.
+func checkLabID(id string) error {
+	if id == "" {
+		return nil
+	}
+	ok := len(id) <= 32 && id[0] != '-'
+	for _, r := range id {
+		ok = ok && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-')
+	}
+	if !ok {
+		return fmt.Errorf("bad --lab-id %q: use 1-32 letters, digits and hyphens, not starting with a hyphen (e.g. --lab-id team-2)", id)
+	}
+	return nil
+}
+
+// portTaken says that the load balancer's address is held by another program, and what to
+// run instead.
+func portTaken(addr string) error {
+	return fmt.Errorf("%s is in use by another program (another lab?): start with another port, "+
+		"e.g. labctl local up --port 8081, or --port 0 for any free one (labctl local url prints it)", addr)
 }
 
 // shellEnv is what `labctl local env` prints: the lab's endpoint, its user's key pair and
@@ -186,7 +229,7 @@ func shellEnv(st locallab.State) string {
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // localUp runs the lab until ctx ends or `labctl local down` asks it to stop.
-func localUp(ctx context.Context, out io.Writer, statePath string, o locallab.Options) error {
+func localUp(ctx context.Context, out io.Writer, statePath, labID string, o locallab.Options) error {
 	// The state file's lock, held until this lab has stopped, keeps a second lab from
 	// starting on the same state file, even one started at the same moment.
 	unlock, err := locallab.LockState(statePath)
@@ -194,12 +237,24 @@ func localUp(ctx context.Context, out io.Writer, statePath string, o locallab.Op
 		return err
 	}
 	defer unlock()
+	// A port held by another program is said at once, before the web server is built and
+	// the stand-ins start; Start's own bind still catches a port taken in between.
+	if _, port, _ := net.SplitHostPort(o.LBAddr); port != "0" {
+		ln, err := net.Listen("tcp", o.LBAddr)
+		if err != nil {
+			if isAddrInUse(err) {
+				return portTaken(o.LBAddr)
+			}
+			return fmt.Errorf("load balancer address %s: %w", o.LBAddr, err)
+		}
+		ln.Close()
+	}
 	o.Progress = out
 	start := time.Now()
 	l, err := locallab.Start(ctx, o)
 	if err != nil {
 		if isAddrInUse(err) {
-			return fmt.Errorf("port of %s is in use: pick another with --port", o.LBAddr)
+			return portTaken(o.LBAddr)
 		}
 		return err
 	}
@@ -225,7 +280,7 @@ func localUp(ctx context.Context, out io.Writer, statePath string, o locallab.Op
 		PID: pid, ControlURL: "http://" + ln.Addr().String(), Token: token, URL: l.URL(),
 		SSMEndpoint: l.SSMEndpoint(), Region: locallab.Region, Started: start,
 		Endpoint: l.Endpoint(), AccessKeyID: l.UserCredentials().AccessKeyID, SecretAccessKey: l.UserCredentials().SecretAccessKey,
-		RoleCredentials: l.RoleCredentials(),
+		RoleCredentials: l.RoleCredentials(), LabID: labID,
 	}); err != nil {
 		return fmt.Errorf("write state file: %w", err)
 	}
@@ -238,8 +293,12 @@ func localUp(ctx context.Context, out io.Writer, statePath string, o locallab.Op
 		}
 		return err
 	}
+	name := ""
+	if labID != "" {
+		name = " (LabId " + labID + ")"
+	}
 	fmt.Fprintf(out, `
-local lab ready in %s: %s
+local lab ready in %s: %s%s
   ServerCode %s, %s=true, zones %s
   AWS endpoint %s (region %s): EC2, Elastic Load Balancing, Auto Scaling, CloudFormation, SSM, DynamoDB
   try:  labctl status    labctl sample -n 30    labctl watch
@@ -247,7 +306,7 @@ local lab ready in %s: %s
         eval "$(labctl local env)"; aws ssm get-parameter --name %s
   Ctrl-C stops everything.
 
-`, time.Since(start).Round(100*time.Millisecond), l.URL(), o.Code, lab.ParameterName,
+`, time.Since(start).Round(100*time.Millisecond), l.URL(), name, o.Code, lab.ParameterName,
 		strings.Join(zoneNames(), ", "), l.Endpoint(), locallab.Region, l.URL(), lab.ParameterName)
 	select {
 	case <-ctx.Done():
@@ -281,6 +340,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), st)
+			}
+			if st.Lab != nil {
+				view.Wrap(cmd.OutOrStdout(), labLine(*st.Lab, time.Now()), view.Width, "  ")
 			}
 			printStatus(cmd.OutOrStdout(), st, view.StyleFor(cmd.OutOrStdout(), g.getenv))
 			return nil

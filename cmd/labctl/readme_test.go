@@ -127,6 +127,17 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The quick start's address comes from labctl, and status names the lab it read.
+	if u := strings.TrimSpace(mustLabctl(t, state, "local", "url")); u != st.URL {
+		t.Errorf("labctl local url = %q, want %s", u, st.URL)
+	}
+	if out := strings.Join(strings.Fields(mustLabctl(t, state, "status")), " "); !strings.Contains(out, "state file "+state) ||
+		!strings.Contains(out, fmt.Sprintf("pid %d", st.PID)) {
+		t.Errorf("status does not name the lab (state file %s, pid %d):\n%s", state, st.PID, out)
+	}
+	if id := status(t, state).Lab; id == nil || id.StateFile != state || id.PID != st.PID || !id.Started.Equal(st.Started) {
+		t.Errorf("status --json lab = %+v, want state file %s, pid %d, started %s", id, state, st.PID, st.Started)
+	}
 
 	// The shell: labctl on the PATH and as ./labctl (the test binary), no AWS configuration
 	// of the machine's own.

@@ -39,6 +39,16 @@ type Status struct {
 	Busy        string              `json:"busy,omitempty"`      // what is in progress, if anything
 	Operation   *locallab.Operation `json:"operation,omitempty"` // the local lab's deploy or repair in flight
 	Zones       map[string]Zone     `json:"zones"`               // by letter
+	Lab         *LabIdentity        `json:"lab,omitempty"`       // which local lab answered
+}
+
+// LabIdentity names the local lab a verb acted on. Labs can run side by side, one per state
+// file, and every terminal drives the one its --state or LABCTL_STATE names.
+type LabIdentity struct {
+	StateFile string    `json:"state_file"`
+	Started   time.Time `json:"started"`
+	PID       int       `json:"pid"`
+	LabID     string    `json:"lab_id,omitempty"`
 }
 
 // HealthCheck is the target group's settings, in seconds for readability.
@@ -231,7 +241,9 @@ func (l *Lab) Status(ctx context.Context) (Status, error) {
 		URL: l.Output(lab.OutputWebsiteURL), Zones: map[string]Zone{}, Targets: []Target{},
 	}
 	if l.T.Kind == target.Local {
-		st.Endpoint = l.T.Lab.State.Endpoint
+		ls := l.T.Lab.State
+		st.Endpoint = ls.Endpoint
+		st.Lab = &LabIdentity{StateFile: l.T.Lab.Path, Started: ls.Started, PID: ls.PID, LabID: ls.LabID}
 	}
 	var (
 		snap     snapshot

@@ -31,6 +31,9 @@ type State struct {
 	// RoleCredentials are a session of each instance role (session name "labctl"), for
 	// trying what the roles may and may not do.
 	RoleCredentials map[string]RoleCredentials `json:"role_credentials,omitempty"`
+	// LabID is the name the user gave this lab (`local up --lab-id`), as a deployed stack's
+	// LabId context names it; empty when none was given.
+	LabID string `json:"lab_id,omitempty"`
 }
 
 // RoleCredentials are temporary credentials of an instance role.
@@ -86,6 +89,7 @@ func ReadState(path string) (State, error) {
 // Client talks to a running lab's control API.
 type Client struct {
 	State State
+	Path  string // the state file it was read from
 	http  *http.Client
 }
 
@@ -95,7 +99,7 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{State: st, http: &http.Client{}}
+	c := &Client{State: st, Path: path, http: &http.Client{}}
 	if _, err := c.Counters(ctx); err != nil {
 		return nil, err
 	}

@@ -213,7 +213,7 @@ check. A deep check only steers the load balancer; the Auto Scaling group keeps 
 health check, for a reason step 9 shows.`,
 		Actions: []Action{{Verb: "deploy", Code: lab.CodeHealthCheck}},
 		Observe: []string{"labctl status"},
-		Look:    "new instances, roles back to normal, all healthy; `curl -H 'Accept: application/json' http://127.0.0.1:8080/healthcheck` says healthy",
+		Look:    "new instances, roles back to normal, all healthy; `curl -H 'Accept: application/json' \"$(labctl local url)/healthcheck\"` says healthy",
 		SampleN: 12,
 		extra: func(ctx context.Context, c *checkContext) []Result {
 			return []Result{replaced(c, c.setup.allZones(c.after)), probe(ctx, c)}

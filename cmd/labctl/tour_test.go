@@ -240,16 +240,18 @@ func withStdin(t *testing.T, input string, f func()) {
 	f()
 }
 
-// tourPrompts checks the tour's prompts at the command line: q stops it (exit 0, with the
-// line that resumes it), and input that ends without an answer is an error that says
+// tourPrompts checks the tour's prompts at the command line: an unknown key asks again and
+// runs nothing, q stops it (exit 0, with the line that resumes it), and input that ends without an answer is an error that says
 // --yes.
 func tourPrompts(t *testing.T, l testLab) {
 	t.Helper()
-	withStdin(t, "q\n", func() {
+	withStdin(t, "x\nq\n", func() {
 		code, out := l.tour(t, "")
-		if code != 0 || !strings.Contains(out, "[Enter] run step 1 · [q] stop:") ||
+		if code != 0 || !strings.Contains(out, "[Enter] or n: run step 1 · q: stop:") ||
+			!strings.Contains(out, `"x" is not an answer here: Enter or n runs it, q stops.`) ||
+			strings.Contains(out, "» ") ||
 			!strings.Contains(out, "Stopped before step 1. Resume with: labctl tour --from 1") {
-			t.Errorf("q at the first prompt: exit %d:\n%s", code, out)
+			t.Errorf("x, then q at the first prompt: exit %d:\n%s", code, out)
 		}
 	})
 	withStdin(t, "", func() {

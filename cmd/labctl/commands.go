@@ -369,7 +369,7 @@ func newSampleCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if n < 1 || n > 10000 {
-				return fmt.Errorf("bad -n %d: use 1-10000", n)
+				return fmt.Errorf("bad -n %d: a sample is 1 to 10000 requests, e.g. labctl sample -n 30", n)
 			}
 			l, err := g.open(cmd, asJSON)
 			if err != nil {
@@ -437,14 +437,15 @@ func newFaultCmd(g *globals) *cobra.Command {
 			switch via {
 			case "":
 				if args[0] != FaultStaleCredentials {
-					return fmt.Errorf("unknown fault %q: use %s --az c, or one of %s with --via fis", args[0], FaultStaleCredentials, strings.Join(labops.FISFaults(), ", "))
+					return faultWithoutFIS(args[0])
 				}
 				if az == "" {
-					return fmt.Errorf("fault %s needs --az (a, b or c)", FaultStaleCredentials)
+					return fmt.Errorf("fault %s needs the zone: labctl fault %s --az c (a, b or c)", FaultStaleCredentials, FaultStaleCredentials)
 				}
 			case "fis":
 				if _, ok := lab.FaultExperimentOutputs[args[0]]; !ok {
-					return fmt.Errorf("unknown fault %q for --via fis: use one of %s", args[0], strings.Join(labops.FISFaults(), ", "))
+					return fmt.Errorf("unknown fault %q for --via fis: the stack's experiments are %s, e.g. labctl --target aws fault %s --via fis",
+						args[0], strings.Join(labops.FISFaults(), ", "), lab.FaultDependencyLoss)
 				}
 				if a := strings.ToLower(strings.TrimSpace(az)); a != "" && a != "c" {
 					return fmt.Errorf("the FIS experiments target zone c (the stack's third zone), not %q: leave out --az or use --az c", az)
@@ -453,7 +454,7 @@ func newFaultCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("bad --timeout %s: use a positive duration such as 15m", timeout)
 				}
 			default:
-				return fmt.Errorf("unknown --via %q: the only other way is fis (AWS Fault Injection Service)", via)
+				return fmt.Errorf("unknown --via %q: the only way besides labctl's own is fis (AWS Fault Injection Service): labctl --target aws fault %s --via fis", via, args[0])
 			}
 			l, err := g.open(cmd, false)
 			if err != nil {
@@ -532,6 +533,17 @@ func newDeployCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&code, "server-code", "", "basic, errorhandling or healthcheck")
 	return cmd
+}
+
+// faultWithoutFIS explains a fault name given without --via: one of the stack's FIS
+// experiments (which only FIS injects), or a name that is no fault at all.
+func faultWithoutFIS(name string) error {
+	if _, ok := lab.FaultExperimentOutputs[name]; ok {
+		return fmt.Errorf("fault %s runs only as the stack's AWS FIS experiment: labctl --target aws fault %s --via fis "+
+			"(stack deployed with -c FaultInjection=true); labctl itself injects only %s --az c", name, name, FaultStaleCredentials)
+	}
+	return fmt.Errorf("unknown fault %q: labctl injects %s (labctl fault %s --az c); the stack's AWS FIS experiments, "+
+		"with --via fis, are %s", name, FaultStaleCredentials, FaultStaleCredentials, strings.Join(labops.FISFaults(), ", "))
 }
 
 // lineWriter prints each progress line of a long operation.

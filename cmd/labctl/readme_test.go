@@ -131,9 +131,10 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 	if u := strings.TrimSpace(mustLabctl(t, state, "local", "url")); u != st.URL {
 		t.Errorf("labctl local url = %q, want %s", u, st.URL)
 	}
-	if out := strings.Join(strings.Fields(mustLabctl(t, state, "status")), " "); !strings.Contains(out, "state file "+state) ||
-		!strings.Contains(out, fmt.Sprintf("pid %d", st.PID)) {
-		t.Errorf("status does not name the lab (state file %s, pid %d):\n%s", state, st.PID, out)
+	raw := mustLabctl(t, state, "status")
+	if out := strings.Join(strings.Fields(raw), " "); !strings.Contains(out, "state file "+state) ||
+		!strings.Contains(out, fmt.Sprintf("pid %d", st.PID)) || !strings.HasSuffix(raw, "\n") {
+		t.Errorf("status does not name the lab (state file %s, pid %d) or does not end its last line:\n%q", state, st.PID, raw)
 	}
 	if id := status(t, state).Lab; id == nil || id.StateFile != state || id.PID != st.PID || !id.Started.Equal(st.Started) {
 		t.Errorf("status --json lab = %+v, want state file %s, pid %d, started %s", id, state, st.PID, st.Started)

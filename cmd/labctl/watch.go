@@ -19,7 +19,7 @@ func newWatchCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if every != 0 && every < 100*time.Millisecond {
-				return fmt.Errorf("bad --interval %s: use at least 100ms", every)
+				return fmt.Errorf("bad --interval %s: use at least 100ms, e.g. labctl watch --interval 1s", every)
 			}
 			ctx := cmd.Context()
 			l, err := g.open(cmd, false)

@@ -132,7 +132,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 		if json.NewDecoder(resp.Body).Decode(&ev) == nil && ev.Error != "" {
 			return nil, errors.New(ev.Error)
 		}
-		return nil, fmt.Errorf("control API: %s", resp.Status)
+		return nil, fmt.Errorf("the local lab's control API at %s answered %s: is the lab that wrote the state file still running (labctl local up)?", c.State.ControlURL, resp.Status)
 	}
 	return resp, nil
 }
@@ -191,5 +191,5 @@ func (c *Client) stream(ctx context.Context, path string, req Request, progress 
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return errors.New("the lab stopped before the operation finished")
+	return errors.New("the lab stopped before the operation finished: start it again with labctl local up")
 }

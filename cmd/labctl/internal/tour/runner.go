@@ -45,7 +45,7 @@ type CheckpointError struct {
 
 func (e *CheckpointError) Error() string {
 	f := e.Failed[0]
-	return fmt.Sprintf("checkpoint %d (%s) not met: %s; saw %s", e.Step.N, e.Step.Title, f.What, f.Saw)
+	return fmt.Sprintf("checkpoint %d (%s) not met: %s; saw: %s", e.Step.N, e.Step.Title, f.What, f.Saw)
 }
 
 // StoppedError reports a tour that ended before its last step: the user stopped it, or
@@ -71,7 +71,7 @@ func Run(ctx context.Context, l Lab, o Options) error {
 		o.From = 1
 	}
 	if o.From < 1 || o.From > len(Steps) {
-		return fmt.Errorf("bad --from %d: use 1-%d", o.From, len(Steps))
+		return fmt.Errorf("bad --from %d: the tour's steps are 1 to %d, e.g. labctl tour --from 7", o.From, len(Steps))
 	}
 	if !o.Yes && o.Prompt == nil {
 		return errors.New("tour: no way to prompt; use --yes")

@@ -400,8 +400,8 @@ func generic(c *checkContext) []Result {
 		roles = append(roles, z+" "+view.ShortRole(t.Role))
 		if t.ServerCode != string(c.setup.Code) {
 			codesOK = false
-			codes = append(codes, z+" "+t.ServerCode)
 		}
+		codes = append(codes, "zone "+z+" "+t.ServerCode)
 	}
 	wantRoles := "every instance has the normal role"
 	if c.setup.StaleZone != "" {
@@ -409,8 +409,11 @@ func generic(c *checkContext) []Result {
 	}
 	rs = append(rs, Result{OK: rolesOK, What: wantRoles, Saw: strings.Join(roles, ", ")})
 	codeSaw := "all " + string(c.setup.Code)
-	if !codesOK {
+	switch {
+	case !codesOK:
 		codeSaw = strings.Join(codes, ", ")
+	case c.after.ServerCode != string(c.setup.Code):
+		codeSaw = "the instances run " + string(c.setup.Code) + ", yet the lab reports ServerCode " + c.after.ServerCode
 	}
 	rs = append(rs, Result{OK: codesOK && c.after.ServerCode == string(c.setup.Code),
 		What: "every instance runs ServerCode " + string(c.setup.Code), Saw: codeSaw})

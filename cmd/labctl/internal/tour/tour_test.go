@@ -152,6 +152,18 @@ func TestTourPasses(t *testing.T) {
 	}
 }
 
+// TestTourWrongServerCodeSays: a zone running another ServerCode fails the checkpoint with
+// a sentence that names each zone and its code.
+func TestTourWrongServerCodeSays(t *testing.T) {
+	f, _, out, _, o := setupTour(Start)
+	f.stuckCode = map[string]string{"a": "errorhandling"}
+	err := Run(context.Background(), f, o)
+	want := "checkpoint 1 (The basic server) not met: every instance runs ServerCode basic; saw: zone a errorhandling, zone b basic, zone c basic"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error %v\nwant  %s\n%s", err, want, out)
+	}
+}
+
 func TestTourFailsOnWrongState(t *testing.T) {
 	f, _, out, md, o := setupTour(Start)
 	f.wrongZone = "b" // stale credentials land in zone b instead of c
@@ -189,7 +201,7 @@ func TestTourFrom(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 	o.From = 11
-	if err := Run(context.Background(), f, o); err == nil || err.Error() != "bad --from 11: use 1-10" {
+	if err := Run(context.Background(), f, o); err == nil || err.Error() != "bad --from 11: the tour's steps are 1 to 10, e.g. labctl tour --from 7" {
 		t.Errorf("--from 11: %v", err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/nodeversion"
 )
 
 // newRootCmd builds the command tree. getenv supplies LABCTL_STATE, LABCTL_TARGET and
@@ -248,6 +249,15 @@ func localUp(ctx context.Context, out io.Writer, statePath, labID string, o loca
 			return fmt.Errorf("load balancer address %s: %w", o.LBAddr, err)
 		}
 		ln.Close()
+	}
+	// dynalite runs on Node.js: say at once when it is missing or too old, and when it
+	// works but has reached its end of life.
+	note, err := nodeversion.Detect(ctx, "")
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(out, note)
 	}
 	o.Progress = out
 	start := time.Now()

@@ -57,7 +57,7 @@ func readmeBlocks(t *testing.T, root string) map[string]string {
 func startLocalLab(t *testing.T, root, code string) string {
 	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatal("node is needed for dynalite (see README: Node 20+, then npm ci)")
+		t.Fatal("node is needed for dynalite (see README: Node.js 22 or 24, 20 still works; then make deps)")
 	}
 	dir := t.TempDir()
 	state := filepath.Join(dir, "local.json")

@@ -112,7 +112,7 @@ func TestTourFailsAndResumes(t *testing.T) {
 		t.Skip("the stuck web server is a shell script")
 	}
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatal("node is needed for dynalite (see README: Node 20+, then npm ci)")
+		t.Fatal("node is needed for dynalite (see README: Node.js 22 or 24, 20 still works; then make deps)")
 	}
 	t.Parallel()
 	root, err := repo.Root(".")

@@ -29,7 +29,7 @@ func newWatchCmd(g *globals) *cobra.Command {
 			if every == 0 {
 				every = time.Second
 				if l.T.Kind == target.AWS {
-					every = 5 * time.Second // a few API calls per refresh, well inside AWS's rate limits
+					every = awsWatchInterval
 				}
 			}
 			out := cmd.OutOrStdout()
@@ -83,3 +83,7 @@ func watchKey(vs view.Status) []byte {
 	view.WriteStatus(&key, vs, view.Style{})
 	return key.Bytes()
 }
+
+// awsWatchInterval is watch's refresh on AWS: a few API calls per refresh, well inside AWS's
+// rate limits. The local lab refreshes every second.
+const awsWatchInterval = 5 * time.Second

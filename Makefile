@@ -20,9 +20,21 @@ HOST_OS = $(shell $(GO) env GOHOSTOS)
 # tests' own `go vet` covers.
 VET_OSES = $(filter-out $(HOST_OS),$(sort $(foreach p,$(PLATFORMS),$(firstword $(subst /, ,$(p))))))
 
-.PHONY: deps synth workshop test cross cross-build bench
+.PHONY: deps node-version synth workshop test cross cross-build bench
 
-deps:
+## node-version: the Node.js release that runs the CDK CLI and dynalite. 22 and 24 are the
+## maintained releases; 20 has reached its end of life and still works (internal/nodeversion
+## says the same to `labctl local up`).
+node-version:
+	@v=$$(node --version 2>/dev/null) || { echo "Node.js not found: install Node.js 22 or 24 (nodejs.org)"; exit 1; }; \
+	case "$$v" in \
+	v22.* | v24.*) echo "Node.js $$v" ;; \
+	v20.* | v21.*) echo "Node.js $$v has reached its end of life; the lab still works on it, but install Node.js 22 or 24" ;; \
+	v1[0-9].* | v[0-9].*) echo "Node.js $$v is too old for the lab's Node tools: install Node.js 22 or 24"; exit 1 ;; \
+	*) echo "Node.js $$v (the lab is tested on 20, 22 and 24)" ;; \
+	esac
+
+deps: node-version
 	npm ci --no-audit --no-fund
 	$(GO) mod download
 

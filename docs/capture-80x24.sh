@@ -53,19 +53,25 @@ deadline=$((SECONDS + 600))
 while [ $SECONDS -lt $deadline ]; do
 	tour=$(screen tour)
 	watch=$(screen watch)
-	if grep -q "\[Enter\] run step" <<<"$tour"; then
-		n=$(grep -o "\[Enter\] run step [0-9]*" <<<"$tour" | tail -1 | grep -o "[0-9]*$")
+	if grep -q "run step [0-9]* · q: stop" <<<"$tour"; then
+		n=$(grep -o "run step [0-9]*" <<<"$tour" | tail -1 | grep -o "[0-9]*$")
 		if [ -z "${taken[enter$n]:-}" ]; then
-			case "$n" in 1 | 9) shot "prompt$n" tour "$tour_shots" "The tour waits for Enter before step $n:" ;; esac
+			case "$n" in
+			1) shot "prompt$n" tour "$tour_shots" "The tour waits for Enter (or n) before step $n:" ;;
+			3 | 8 | 10) shot "prompt$n" tour "$tour_shots" "The pause before step $n: step $((n - 1))'s checks, then what step $n does:" ;;
+			esac
 			taken[enter$n]=1
+			if [ "$n" = 2 ]; then
+				# A key that is not an answer asks again and runs nothing.
+				t send-keys -t tour x Enter
+				sleep 0.5
+				shot unknown tour "$tour_shots" "A key that is not an answer (x, then Enter) asks again; the step does not run:"
+			fi
 			t send-keys -t tour Enter
 		fi
 	fi
 	if grep -q "Step 7 of 10" <<<"$tour" && grep -q "[12] of 3 failed checks" <<<"$tour"; then
 		shot progress7 tour "$tour_shots" "Step 7 while zone c fails its deep checks (the progress line is redrawn in place):"
-	fi
-	if grep -q "✓ zone c has the noDDB role" <<<"$tour" && grep -q "Step 7 of 10" <<<"$tour"; then
-		shot checks7 tour "$tour_shots" "Step 7's checks:"
 	fi
 	if grep -q "→ errorhandling" <<<"$watch" && grep -q "initial" <<<"$watch"; then
 		shot deploy watch "$watch_shots" "During step 3's deploy: the header follows the ServerCode being rolled out."

@@ -20,7 +20,9 @@ import (
 	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/cmd/labctl/internal/view"
+	"healthchecklab/internal/config"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/nodeversion"
 )
 
 // newRootCmd builds the command tree. getenv supplies LABCTL_STATE, LABCTL_TARGET and
@@ -116,16 +118,19 @@ func newLocalCmd(statePath *string, getenv func(string) string) *cobra.Command {
 			if port < 0 || port > 65535 {
 				return fmt.Errorf("bad --port %d: use 1-65535, or 0 for any free port", port)
 			}
-			return localUp(cmd.Context(), cmd.OutOrStdout(), *statePath, locallab.Options{
+			if err := checkLabID(labID); err != nil {
+				return err
+			}
+			return localUp(cmd.Context(), cmd.OutOrStdout(), *statePath, labID, locallab.Options{
 				Code: sc, LBAddr: fmt.Sprintf("127.0.0.1:%d", port), Fast: fast, RepoRoot: repo, WebServerBin: bin, LabID: labID,
 			})
 		},
 	}
 	up.Flags().StringVar(&code, "server-code", string(lab.CodeBasic), "ServerCode of the first instances: basic, errorhandling or healthcheck")
-	up.Flags().IntVar(&port, "port", 8080, "load balancer port on 127.0.0.1 (0: any free port)")
+	up.Flags().IntVar(&port, "port", defaultPort, "load balancer port on 127.0.0.1 (0: any free port; labctl local url prints it)")
 	up.Flags().BoolVar(&fast, "fast", false, "1 s health-check interval, same thresholds: the whole story in about a minute")
 	up.Flags().StringVar(&repo, "repo", "", "healthchecklab checkout to build the web server from (default: found from the working directory)")
-	up.Flags().StringVar(&labID, "lab-id", "", "name the stacks, the parameter and the roles as `cdk deploy -c LabId=<id>` does (the other verbs find them through the state file)")
+	up.Flags().StringVar(&labID, "lab-id", "", "name the stacks, the parameter and the roles as `cdk deploy -c LabId=<id>` does; status shows it (the other verbs find the names through the state file)")
 	up.Flags().StringVar(&bin, "webserver-bin", getenv("LABCTL_WEBSERVER_BIN"), "use this prebuilt web server instead of building one (env LABCTL_WEBSERVER_BIN)")
 
 	down := &cobra.Command{
@@ -157,8 +162,50 @@ func newLocalCmd(statePath *string, getenv func(string) string) *cobra.Command {
 			return err
 		},
 	}
-	local.AddCommand(up, down, env)
+	url := &cobra.Command{
+		Use:   "url",
+		Short: `Print the running local lab's web site address (its load balancer): curl "$(labctl local url)/"`,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := locallab.Dial(cmd.Context(), *statePath)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), c.State.URL)
+			return err
+		},
+	}
+	local.AddCommand(up, down, env, url)
 	return local
+}
+
+// defaultPort is the local load balancer's port unless --port says otherwise.
+const defaultPort = 8080
+
+// checkLabID accepts an empty LabId or one of 1 to 32 letters, digits and hyphens, which fits
+// in a line of status and in any AWS resource name a stack would build from it.
+func checkLabID(id string) error {
+	if id == "" {
+		return nil
+	}
+	// The CDK app's rule (internal/config), so a local copy is named as its AWS copy would be.
+	_, err := config.Read(func(key string) any {
+		if key == config.KeyLabID {
+			return id
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bad --lab-id %q: %s", id, strings.TrimPrefix(err.Error(), "invalid context: "))
+	}
+	return nil
+}
+
+// portTaken says that the load balancer's address is held by another program, and what to
+// run instead.
+func portTaken(addr string) error {
+	return fmt.Errorf("%s is in use by another program (another lab?): start with another port, "+
+		"e.g. labctl local up --port 8081, or --port 0 for any free one (labctl local url prints it)", addr)
 }
 
 // shellEnv is what `labctl local env` prints: the lab's endpoint, its user's key pair and
@@ -189,7 +236,7 @@ func shellEnv(st locallab.State) string {
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // localUp runs the lab until ctx ends or `labctl local down` asks it to stop.
-func localUp(ctx context.Context, out io.Writer, statePath string, o locallab.Options) error {
+func localUp(ctx context.Context, out io.Writer, statePath, labID string, o locallab.Options) error {
 	// The state file's lock, held until this lab has stopped, keeps a second lab from
 	// starting on the same state file, even one started at the same moment.
 	unlock, err := locallab.LockState(statePath)
@@ -197,12 +244,33 @@ func localUp(ctx context.Context, out io.Writer, statePath string, o locallab.Op
 		return err
 	}
 	defer unlock()
+	// A port held by another program is said at once, before the web server is built and
+	// the stand-ins start; Start's own bind still catches a port taken in between.
+	if _, port, _ := net.SplitHostPort(o.LBAddr); port != "0" {
+		ln, err := net.Listen("tcp", o.LBAddr)
+		if err != nil {
+			if isAddrInUse(err) {
+				return portTaken(o.LBAddr)
+			}
+			return fmt.Errorf("load balancer address %s: %w", o.LBAddr, err)
+		}
+		ln.Close()
+	}
+	// dynalite runs on Node.js: say at once when it is missing or too old, and when it
+	// works but has reached its end of life.
+	note, err := nodeversion.Detect(ctx, "")
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(out, note)
+	}
 	o.Progress = out
 	start := time.Now()
 	l, err := locallab.Start(ctx, o)
 	if err != nil {
 		if isAddrInUse(err) {
-			return fmt.Errorf("port of %s is in use: pick another with --port", o.LBAddr)
+			return portTaken(o.LBAddr)
 		}
 		return err
 	}
@@ -228,7 +296,7 @@ func localUp(ctx context.Context, out io.Writer, statePath string, o locallab.Op
 		PID: pid, ControlURL: "http://" + ln.Addr().String(), Token: token, URL: l.URL(), Stack: l.StackName(),
 		SSMEndpoint: l.SSMEndpoint(), Region: locallab.Region, Started: start,
 		Endpoint: l.Endpoint(), AccessKeyID: l.UserCredentials().AccessKeyID, SecretAccessKey: l.UserCredentials().SecretAccessKey,
-		RoleCredentials: l.RoleCredentials(),
+		RoleCredentials: l.RoleCredentials(), LabID: labID,
 	}); err != nil {
 		return fmt.Errorf("write state file: %w", err)
 	}
@@ -241,8 +309,12 @@ func localUp(ctx context.Context, out io.Writer, statePath string, o locallab.Op
 		}
 		return err
 	}
+	name := ""
+	if labID != "" {
+		name = " (LabId " + labID + ")"
+	}
 	fmt.Fprintf(out, `
-local lab ready in %s: %s
+local lab ready in %s: %s%s
   ServerCode %s, %s=true, zones %s
   AWS endpoint %s (region %s): EC2, Elastic Load Balancing, Auto Scaling, CloudFormation, SSM, DynamoDB
   try:  labctl status    labctl sample -n 30    labctl watch
@@ -250,7 +322,7 @@ local lab ready in %s: %s
         eval "$(labctl local env)"; aws ssm get-parameter --name %s
   Ctrl-C stops everything.
 
-`, time.Since(start).Round(100*time.Millisecond), l.URL(), o.Code, l.ParameterName(),
+`, time.Since(start).Round(100*time.Millisecond), l.URL(), name, o.Code, l.ParameterName(),
 		strings.Join(zoneNames(), ", "), l.Endpoint(), locallab.Region, l.URL(), l.ParameterName())
 	select {
 	case <-ctx.Done():
@@ -285,6 +357,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), st)
 			}
+			if st.Lab != nil {
+				view.Wrap(cmd.OutOrStdout(), labLine(*st.Lab, time.Now()), view.Width, "  ")
+			}
 			printStatus(cmd.OutOrStdout(), st, view.StyleFor(cmd.OutOrStdout(), g.getenv))
 			return nil
 		},
@@ -310,7 +385,7 @@ func newSampleCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if n < 1 || n > 10000 {
-				return fmt.Errorf("bad -n %d: use 1-10000", n)
+				return fmt.Errorf("bad -n %d: a sample is 1 to 10000 requests, e.g. labctl sample -n 30", n)
 			}
 			l, err := g.open(cmd, asJSON)
 			if err != nil {
@@ -401,14 +476,15 @@ func newFaultCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("fault %s needs --via fis for now (--target aws, stack deployed with -c FaultInjection=true): the local lab does not run it yet", lab.FaultZonePower)
 				}
 				if args[0] != FaultStaleCredentials {
-					return fmt.Errorf("unknown fault %q: use %s --az c, or one of %s with --via fis", args[0], FaultStaleCredentials, strings.Join(labops.FISFaults(), ", "))
+					return faultWithoutFIS(args[0])
 				}
 				if az == "" {
-					return fmt.Errorf("fault %s needs --az (a, b or c)", FaultStaleCredentials)
+					return fmt.Errorf("fault %s needs the zone: labctl fault %s --az c (a, b or c)", FaultStaleCredentials, FaultStaleCredentials)
 				}
 			case "fis":
 				if _, ok := lab.FaultExperimentOutputs[args[0]]; !ok {
-					return fmt.Errorf("unknown fault %q for --via fis: use one of %s", args[0], strings.Join(labops.FISFaults(), ", "))
+					return fmt.Errorf("unknown fault %q for --via fis: the stack's experiments are %s, e.g. labctl --target aws fault %s --via fis",
+						args[0], strings.Join(labops.FISFaults(), ", "), lab.FaultDependencyLoss)
 				}
 				if a := strings.ToLower(strings.TrimSpace(az)); a != "" && a != "c" {
 					return fmt.Errorf("the FIS experiments target zone c (the stack's third zone), not %q: leave out --az or use --az c", az)
@@ -417,7 +493,7 @@ func newFaultCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("bad --timeout %s: use a positive duration such as 15m", timeout)
 				}
 			default:
-				return fmt.Errorf("unknown --via %q: the only other way is fis (AWS Fault Injection Service)", via)
+				return fmt.Errorf("unknown --via %q: the only way besides labctl's own is fis (AWS Fault Injection Service): labctl --target aws fault %s --via fis", via, args[0])
 			}
 			l, err := g.open(cmd, false)
 			if err != nil {
@@ -496,6 +572,17 @@ func newDeployCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&code, "server-code", "", "basic, errorhandling or healthcheck")
 	return cmd
+}
+
+// faultWithoutFIS explains a fault name given without --via: one of the stack's FIS
+// experiments (which only FIS injects), or a name that is no fault at all.
+func faultWithoutFIS(name string) error {
+	if _, ok := lab.FaultExperimentOutputs[name]; ok {
+		return fmt.Errorf("fault %s runs only as the stack's AWS FIS experiment: labctl --target aws fault %s --via fis "+
+			"(stack deployed with -c FaultInjection=true); labctl itself injects only %s --az c", name, name, FaultStaleCredentials)
+	}
+	return fmt.Errorf("unknown fault %q: labctl injects %s (labctl fault %s --az c); the stack's AWS FIS experiments, "+
+		"with --via fis, are %s", name, FaultStaleCredentials, FaultStaleCredentials, strings.Join(labops.FISFaults(), ", "))
 }
 
 // lineWriter prints each progress line of a long operation.

@@ -140,8 +140,8 @@ func checkErrorLines(t *testing.T, state string) {
 		want   string
 	}{
 		{"unknown zone", "", nil, []string{"fault", "stale-credentials", "--az", "d"},
-			`unknown zone "d": use a (local-1a), b (local-1b), c (local-1c)`},
-		{"unknown zone on aws", "aws", nil, []string{"repair", "--az", "q"}, `unknown zone "q": use a (local-1a)`},
+			`unknown zone "d": use a zone letter or name of the group, a (local-1a), b (local-1b), c (local-1c) (e.g. --az c)`},
+		{"unknown zone on aws", "aws", nil, []string{"repair", "--az", "q"}, `unknown zone "q": use a zone letter or name of the group, a (local-1a)`},
 		{"stack missing", "", nil, []string{"--stack", "Nope", "status"},
 			"stack Nope not found in the local lab (ValidationError): check --stack (the lab's stack is HealthCheckLab)"},
 		{"stack missing on aws", "aws", nil, []string{"--stack", "Nope", "status"},

@@ -130,7 +130,7 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		t.Skip("starts the whole local lab; skipped with -short")
 	}
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatal("node is needed for dynalite (see README: Node 20+, then npm ci)")
+		t.Fatal("node is needed for dynalite (see README: Node.js 22 or 24, 20 still works; then make deps)")
 	}
 	root, err := repo.Root(".")
 	if err != nil {

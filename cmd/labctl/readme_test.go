@@ -57,7 +57,7 @@ func readmeBlocks(t *testing.T, root string) map[string]string {
 func startLocalLab(t *testing.T, root, code string) string {
 	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatal("node is needed for dynalite (see README: Node 20+, then npm ci)")
+		t.Fatal("node is needed for dynalite (see README: Node.js 22 or 24, 20 still works; then make deps)")
 	}
 	dir := t.TempDir()
 	state := filepath.Join(dir, "local.json")
@@ -126,6 +126,18 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 	st, err := locallab.ReadState(state)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The quick start's address comes from labctl, and status names the lab it read.
+	if u := strings.TrimSpace(mustLabctl(t, state, "local", "url")); u != st.URL {
+		t.Errorf("labctl local url = %q, want %s", u, st.URL)
+	}
+	raw := mustLabctl(t, state, "status")
+	if out := strings.Join(strings.Fields(raw), " "); !strings.Contains(out, "state file "+state) ||
+		!strings.Contains(out, fmt.Sprintf("pid %d", st.PID)) || !strings.HasSuffix(raw, "\n") {
+		t.Errorf("status does not name the lab (state file %s, pid %d) or does not end its last line:\n%q", state, st.PID, raw)
+	}
+	if id := status(t, state).Lab; id == nil || id.StateFile != state || id.PID != st.PID || !id.Started.Equal(st.Started) {
+		t.Errorf("status --json lab = %+v, want state file %s, pid %d, started %s", id, state, st.PID, st.Started)
 	}
 
 	// The shell: labctl on the PATH and as ./labctl (the test binary), no AWS configuration

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"healthchecklab/cmd/labctl/internal/labops"
@@ -20,6 +22,21 @@ func printStatus(out io.Writer, st labops.Status, s view.Style) {
 // printSample draws a sample on the 80-column screen of package view.
 func printSample(out io.Writer, sm labops.Sample, s view.Style) {
 	view.WriteSample(out, sampleView(sm), s)
+}
+
+// labLine names the local lab a status came from: its state file, when it started and its
+// pid, and its LabId when it has one, so a user with two labs sees which one answered.
+func labLine(li labops.LabIdentity, now time.Time) string {
+	var b strings.Builder
+	if li.LabID != "" {
+		fmt.Fprintf(&b, "LabId %s · ", li.LabID)
+	}
+	fmt.Fprintf(&b, "state file %s · started %s", li.StateFile, li.Started.Local().Format("2006-01-02 15:04:05"))
+	if !li.Started.IsZero() && now.After(li.Started) {
+		fmt.Fprintf(&b, " (%s ago)", now.Sub(li.Started).Round(time.Second))
+	}
+	fmt.Fprintf(&b, " · pid %d", li.PID)
+	return b.String()
 }
 
 // statusView is what the screens show of a status.

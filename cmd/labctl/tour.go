@@ -37,7 +37,7 @@ should reach (with live progress), then checks what a user should observe and pr
 checkpoint, when one is not met. On AWS it asks before each deploy unless --yes.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if from < 1 || from > len(tour.Steps) {
-				return fmt.Errorf("bad --from %d: use 1-%d", from, len(tour.Steps))
+				return fmt.Errorf("bad --from %d: the tour's steps are 1 to %d, e.g. labctl tour --from 7", from, len(tour.Steps))
 			}
 			var md io.Writer
 			if transcript != "" {

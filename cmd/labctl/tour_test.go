@@ -14,6 +14,7 @@ import (
 
 	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/cmd/labctl/internal/tour"
 	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/repo"
@@ -112,7 +113,7 @@ func TestTourFailsAndResumes(t *testing.T) {
 		t.Skip("the stuck web server is a shell script")
 	}
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatal("node is needed for dynalite (see README: Node 20+, then npm ci)")
+		t.Fatal("node is needed for dynalite (see README: Node.js 22 or 24, 20 still works; then make deps)")
 	}
 	t.Parallel()
 	root, err := repo.Root(".")
@@ -240,16 +241,18 @@ func withStdin(t *testing.T, input string, f func()) {
 	f()
 }
 
-// tourPrompts checks the tour's prompts at the command line: q stops it (exit 0, with the
-// line that resumes it), and input that ends without an answer is an error that says
+// tourPrompts checks the tour's prompts at the command line: an unknown key asks again and
+// runs nothing, q stops it (exit 0, with the line that resumes it), and input that ends without an answer is an error that says
 // --yes.
 func tourPrompts(t *testing.T, l testLab) {
 	t.Helper()
-	withStdin(t, "q\n", func() {
+	withStdin(t, "x\nq\n", func() {
 		code, out := l.tour(t, "")
-		if code != 0 || !strings.Contains(out, "[Enter] run step 1 · [q] stop:") ||
+		if code != 0 || !strings.Contains(out, "[Enter] or n: run step 1 · q: stop:") ||
+			!strings.Contains(out, `"x" is not an answer here: Enter or n runs it, q stops.`) ||
+			strings.Contains(out, "» ") ||
 			!strings.Contains(out, "Stopped before step 1. Resume with: labctl tour --from 1") {
-			t.Errorf("q at the first prompt: exit %d:\n%s", code, out)
+			t.Errorf("x, then q at the first prompt: exit %d:\n%s", code, out)
 		}
 	})
 	withStdin(t, "", func() {
@@ -257,6 +260,32 @@ func tourPrompts(t *testing.T, l testLab) {
 		if code != 1 || !strings.Contains(out, "labctl: step 2: no answer on standard input (run with --yes to go without prompts)") {
 			t.Errorf("no input: exit %d:\n%s", code, out)
 		}
+	})
+	// On a terminal, the pause before step 10 shows step 9's checks again, coloured, on
+	// the last 80×24 screen; q stops there.
+	withStdin(t, "\n\nq\n", func() {
+		term := func(k string) string {
+			if k == "TERM" {
+				return "xterm-256color"
+			}
+			return ""
+		}
+		code, screen := onTerminal(t, term, "tour", "--from", "9", "--state", l.state)
+		screen = strings.ReplaceAll(screen, "\r", "")
+		at := strings.LastIndex(screen, "run step 10 · q: stop:")
+		if code != 0 || at < 0 || !strings.Contains(screen, "Stopped before step 10") {
+			t.Fatalf("tour --from 9 on a terminal, Enter, Enter, q: exit %d:\n%q", code, screen)
+		}
+		lines := strings.Split(screen[:at], "\n")
+		last := strings.Join(lines[max(0, len(lines)-tour.ScreenRows):], "\n")
+		if !strings.Contains(last, "Step 9's checks:") || !strings.Contains(last, "\033[32m✓\033[0m") {
+			t.Errorf("the screen at the pause before step 10 lacks step 9's coloured checks:\n%q", last)
+		}
+	})
+	// Step 9 left the dependency off: back to a healthy lab for what follows.
+	mustLabctl(t, l.state, "dependency", "on")
+	eventually(t, "three healthy targets after the dependency is back", func() (bool, string) {
+		return allCurrent(status(t, l.state), func(tg labops.Target) bool { return tg.State == "healthy" })
 	})
 }
 

@@ -19,7 +19,7 @@ func newWatchCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if every != 0 && every < 100*time.Millisecond {
-				return fmt.Errorf("bad --interval %s: use at least 100ms", every)
+				return fmt.Errorf("bad --interval %s: use at least 100ms, e.g. labctl watch --interval 1s", every)
 			}
 			ctx := cmd.Context()
 			l, err := g.open(cmd, false)
@@ -29,7 +29,7 @@ func newWatchCmd(g *globals) *cobra.Command {
 			if every == 0 {
 				every = time.Second
 				if l.T.Kind == target.AWS {
-					every = 5 * time.Second // a few API calls per refresh, well inside AWS's rate limits
+					every = awsWatchInterval
 				}
 			}
 			out := cmd.OutOrStdout()
@@ -85,3 +85,7 @@ func watchKey(vs view.Status) []byte {
 	key.WriteString(view.ProcessLine(vs.Processes))
 	return key.Bytes()
 }
+
+// awsWatchInterval is watch's refresh on AWS: a few API calls per refresh, well inside AWS's
+// rate limits. The local lab refreshes every second.
+const awsWatchInterval = 5 * time.Second

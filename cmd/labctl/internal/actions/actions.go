@@ -140,7 +140,7 @@ func (a *Actions) Group(ctx context.Context, name string) (asgtypes.AutoScalingG
 			}
 		}
 	}
-	return asgtypes.AutoScalingGroup{}, fmt.Errorf("auto scaling group %s not found", name)
+	return asgtypes.AutoScalingGroup{}, fmt.Errorf("the Auto Scaling group %s (the stack's AutoScalingGroupName output) not found: deploy the stack again (npx cdk deploy --all)", name)
 }
 
 // TerminateInGroup terminates an instance of an Auto Scaling group without lowering its

@@ -107,7 +107,7 @@ func ParseZone(zones []string, s string) (string, error) {
 		valid = append(valid, letter+" ("+name+")")
 	}
 	sort.Strings(valid)
-	return "", fmt.Errorf("unknown zone %q: use %s", s, strings.Join(valid, ", "))
+	return "", fmt.Errorf("unknown zone %q: use a zone letter or name of the group, %s (e.g. --az c)", s, strings.Join(valid, ", "))
 }
 
 // group reads the stack's Auto Scaling group.
@@ -174,7 +174,8 @@ func (l *Lab) attachProfile(ctx context.Context, id, zone, profile string) (stri
 		return "", l.T.Explain(err)
 	}
 	if len(assocs) == 0 {
-		return "", fmt.Errorf("instance %s (%s) has no instance profile association", id, zone)
+		return "", fmt.Errorf("instance %s (%s) has no instance profile association, so there is no role to swap: "+
+			"labctl repair --az %s replaces it with one that has the normal profile", id, zone, zone)
 	}
 	a := assocs[0]
 	if a.IamInstanceProfile != nil && actions.ProfileName(aws.ToString(a.IamInstanceProfile.Arn)) == profile {

@@ -28,7 +28,7 @@ func TestZones(t *testing.T) {
 		{"c", "eu-west-1c", ""},
 		{" B ", "eu-west-1b", ""},
 		{"eu-west-1a", "eu-west-1a", ""},
-		{"d", "", `unknown zone "d": use a (eu-west-1a), b (eu-west-1b), c (eu-west-1c)`},
+		{"d", "", `unknown zone "d": use a zone letter or name of the group, a (eu-west-1a), b (eu-west-1b), c (eu-west-1c) (e.g. --az c)`},
 		{"us-east-1c", "", `unknown zone "us-east-1c"`},
 		{"", "", `unknown zone ""`},
 	}

@@ -42,6 +42,16 @@ type Status struct {
 	// Processes are the local lab's processes (labctl, dynalite, each web server) with their
 	// supervision state and restarts; none on AWS.
 	Processes []locallab.Process `json:"processes,omitempty"`
+	Lab       *LabIdentity       `json:"lab,omitempty"` // which local lab answered
+}
+
+// LabIdentity names the local lab a verb acted on. Labs can run side by side, one per state
+// file, and every terminal drives the one its --state or LABCTL_STATE names.
+type LabIdentity struct {
+	StateFile string    `json:"state_file"`
+	Started   time.Time `json:"started"`
+	PID       int       `json:"pid"`
+	LabID     string    `json:"lab_id,omitempty"`
 }
 
 // HealthCheck is the target group's settings, in seconds for readability.
@@ -234,7 +244,9 @@ func (l *Lab) Status(ctx context.Context) (Status, error) {
 		URL: l.Output(lab.OutputWebsiteURL), Zones: map[string]Zone{}, Targets: []Target{},
 	}
 	if l.T.Kind == target.Local {
-		st.Endpoint = l.T.Lab.State.Endpoint
+		ls := l.T.Lab.State
+		st.Endpoint = ls.Endpoint
+		st.Lab = &LabIdentity{StateFile: l.T.Lab.Path, Started: ls.Started, PID: ls.PID, LabID: ls.LabID}
 	}
 	var (
 		snap     snapshot

@@ -34,6 +34,9 @@ type State struct {
 	// RoleCredentials are a session of each instance role (session name "labctl"), for
 	// trying what the roles may and may not do.
 	RoleCredentials map[string]RoleCredentials `json:"role_credentials,omitempty"`
+	// LabID is the name the user gave this lab (`local up --lab-id`), as a deployed stack's
+	// LabId context names it; empty when none was given.
+	LabID string `json:"lab_id,omitempty"`
 }
 
 // RoleCredentials are temporary credentials of an instance role.
@@ -89,6 +92,7 @@ func ReadState(path string) (State, error) {
 // Client talks to a running lab's control API.
 type Client struct {
 	State State
+	Path  string // the state file it was read from
 	http  *http.Client
 }
 
@@ -98,7 +102,7 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{State: st, http: &http.Client{}}
+	c := &Client{State: st, Path: path, http: &http.Client{}}
 	if _, err := c.Counters(ctx); err != nil {
 		return nil, err
 	}
@@ -131,7 +135,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 		if json.NewDecoder(resp.Body).Decode(&ev) == nil && ev.Error != "" {
 			return nil, errors.New(ev.Error)
 		}
-		return nil, fmt.Errorf("control API: %s", resp.Status)
+		return nil, fmt.Errorf("the local lab's control API at %s answered %s: is the lab that wrote the state file still running (labctl local up)?", c.State.ControlURL, resp.Status)
 	}
 	return resp, nil
 }
@@ -190,5 +194,5 @@ func (c *Client) stream(ctx context.Context, path string, req Request, progress 
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return errors.New("the lab stopped before the operation finished")
+	return errors.New("the lab stopped before the operation finished: start it again with labctl local up")
 }

@@ -24,7 +24,7 @@ import (
 // the instances sign calls, one with the noDDB role so the denial path logs too.
 func TestSecretsNeverLogged(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is needed for dynalite (README: Node 20+, then npm ci)")
+		t.Skip("node is needed for dynalite (README: Node.js 22 or 24, 20 still works; then make deps)")
 	}
 	root, err := filepath.Abs(filepath.Join("..", "..", "..", ".."))
 	if err != nil {

@@ -33,7 +33,7 @@ func privateDir(dir string, create bool) error {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return fmt.Errorf("state directory %s is a symbolic link: refusing it, the state file holds the lab's token (use a private directory, --state or LABCTL_STATE)", dir)
 	case !fi.IsDir():
-		return fmt.Errorf("state directory %s is not a directory", dir)
+		return fmt.Errorf("state directory %s is not a directory: give the state file another place with --state or LABCTL_STATE", dir)
 	}
 	if err := ownedByMe(fi); err != nil {
 		return fmt.Errorf("state directory %s %v: refusing it, the state file holds the lab's token (remove it, or use --state or LABCTL_STATE)", dir, err)

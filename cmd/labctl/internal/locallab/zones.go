@@ -25,7 +25,7 @@ func ParseZone(s string) (string, error) {
 			return z, nil
 		}
 	}
-	return "", fmt.Errorf("unknown zone %q: use %s", s, strings.Join(Letters, ", "))
+	return "", fmt.Errorf("unknown zone %q: the local lab's zones are %s (e.g. --az c)", s, strings.Join(Letters, ", "))
 }
 
 // newInstanceID returns an id in EC2's format: "i-0" and 16 hex digits.

@@ -107,12 +107,23 @@ func (t *Target) Explain(err error) error {
 		}
 		return fmt.Errorf("%s: %s (%s)", action, msg, code)
 	case errors.As(err, &dns):
-		return fmt.Errorf("cannot resolve %s: is %q a real AWS region? Check AWS_REGION or the profile", dns.Name, t.Config.Region)
+		if t.Kind == Local {
+			return fmt.Errorf("cannot resolve %s, the local lab's endpoint (%s): is the state file's lab still running (`labctl local up`)?", dns.Name, action)
+		}
+		if KnownRegion(t.Config.Region) || dns.IsTimeout || dns.IsTemporary {
+			// The endpoint exists; this machine cannot look it up: offline, or DNS broken.
+			return fmt.Errorf("cannot reach the AWS endpoint %s for %s: its name does not resolve (%s), so this machine "+
+				"looks offline or its DNS is failing: check the network or a proxy, or drive the local lab instead with "+
+				"--target local (`labctl local up`)", dns.Name, action, dns.Err)
+		}
+		return fmt.Errorf("cannot resolve %s: %q is not an AWS region labctl knows (eu-west-1, us-east-1, …): "+
+			"check AWS_REGION or the profile's region", dns.Name, t.Config.Region)
 	case errors.As(err, &netErr):
 		if t.Kind == Local {
-			return fmt.Errorf("the local lab's endpoint does not answer %s (%v): is the lab still running?", action, netErr.Err)
+			return fmt.Errorf("the local lab's endpoint does not answer %s (%v): is the lab still running (`labctl local up`)?", action, netErr.Err)
 		}
-		return fmt.Errorf("cannot reach AWS for %s in %s (%v): check the network, a proxy, or AWS_ENDPOINT_URL", action, where, netErr.Err)
+		return fmt.Errorf("cannot reach the AWS endpoint for %s in %s (%v): check the network, a proxy, or AWS_ENDPOINT_URL, "+
+			"or drive the local lab instead with --target local", action, where, netErr.Err)
 	}
 	return err
 }

@@ -156,9 +156,10 @@ func TestExplain(t *testing.T) {
 			"the endpoint refused requests signed for region eu-west-1 (SignatureDoesNotMatch): set AWS_REGION"},
 		{"expired", op("SSM", "GetParameter", api("ExpiredTokenException", "x")), "have expired (ExpiredTokenException)"},
 		{"unreachable", op("CloudFormation", "DescribeStacks", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}),
-			"cannot reach AWS for cloudformation:DescribeStacks in region eu-west-1 (connect: connection refused): check the network"},
-		{"region typo", op("CloudFormation", "DescribeStacks", &net.DNSError{Name: "cloudformation.eu-west-1.amazonaws.com", Err: "no such host", IsNotFound: true}),
-			`cannot resolve cloudformation.eu-west-1.amazonaws.com: is "eu-west-1" a real AWS region? Check AWS_REGION`},
+			"cannot reach the AWS endpoint for cloudformation:DescribeStacks in region eu-west-1 (connect: connection refused): check the network, a proxy, or AWS_ENDPOINT_URL, or drive the local lab instead with --target local"},
+		// Offline: eu-west-1 exists, so a failed lookup of its endpoint is the network's fault.
+		{"offline, known region", op("CloudFormation", "DescribeStacks", &net.DNSError{Name: "cloudformation.eu-west-1.amazonaws.com", Err: "no such host", IsNotFound: true}),
+			"cannot reach the AWS endpoint cloudformation.eu-west-1.amazonaws.com for cloudformation:DescribeStacks: its name does not resolve (no such host), so this machine looks offline or its DNS is failing: check the network or a proxy, or drive the local lab instead with --target local"},
 		{"other", op("EC2", "DescribeInstances", api("InvalidInstanceID.NotFound", "The instance ID 'i-1' does not exist\n")),
 			"ec2:DescribeInstances: The instance ID 'i-1' does not exist (InvalidInstanceID.NotFound)"},
 	}
@@ -173,5 +174,35 @@ func TestExplain(t *testing.T) {
 	plain := errors.New("not from AWS")
 	if onAWS.Explain(plain) != plain {
 		t.Fatal("a non-SDK error was rewritten")
+	}
+}
+
+// TestExplainNameLookup tells a failed name lookup for a region that exists (offline, DNS
+// down: the endpoint is named and --target local suggested) from a region that does not (a
+// typo: check AWS_REGION).
+func TestExplainNameLookup(t *testing.T) {
+	lookup := func(region string, timeout bool) error {
+		return &smithy.OperationError{ServiceID: "SSM", OperationName: "GetParameter", Err: &net.DNSError{Name: "ssm." + region + ".amazonaws.com", Err: "no such host", IsNotFound: !timeout, IsTimeout: timeout}}
+	}
+	tests := []struct {
+		name, region string
+		timeout      bool
+		want, not    string
+	}{
+		{"known region offline", "eu-west-1", false,
+			"cannot reach the AWS endpoint ssm.eu-west-1.amazonaws.com for ssm:GetParameter: its name does not resolve (no such host), so this machine looks offline", "not an AWS region"},
+		{"newer known region offline", "mx-central-1", false, "--target local", "not an AWS region"},
+		{"region typo", "eu-wset-1", false,
+			`cannot resolve ssm.eu-wset-1.amazonaws.com: "eu-wset-1" is not an AWS region labctl knows (eu-west-1, us-east-1, …): check AWS_REGION or the profile's region`, "offline"},
+		{"lookup timed out", "eu-wset-1", true, "looks offline or its DNS is failing", "not an AWS region"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := &Target{Kind: AWS, Stack: "HealthCheckLab", Config: aws.Config{Region: tt.region}}
+			got := tg.Explain(lookup(tt.region, tt.timeout))
+			if got == nil || !strings.Contains(got.Error(), tt.want) || strings.Contains(got.Error(), tt.not) || strings.Contains(got.Error(), "\n") {
+				t.Fatalf("Explain = %v\nwant one line containing %q, without %q", got, tt.want, tt.not)
+			}
+		})
 	}
 }

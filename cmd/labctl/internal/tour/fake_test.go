@@ -50,6 +50,8 @@ type fakeLab struct {
 
 	// wrongZone, when set, is where stale credentials land whatever zone was asked for.
 	wrongZone string
+	// stuckCode holds the ServerCode a zone's instance reports whatever was deployed.
+	stuckCode map[string]string
 	// onDeploy runs at the start of every deploy (a test's Ctrl-C).
 	onDeploy func()
 	calls    []string
@@ -95,6 +97,9 @@ func (f *fakeLab) Status(context.Context) (view.Status, error) {
 		}
 		if z == s.StaleZone {
 			t.Role = lab.NoDDBRoleName("WebApp1")
+		}
+		if c := f.stuckCode[z]; c != "" {
+			t.ServerCode = c
 		}
 		st.Targets = append(st.Targets, t)
 	}

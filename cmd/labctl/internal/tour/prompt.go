@@ -21,8 +21,9 @@ type Prompter interface {
 // ErrNoInput is a prompt's error when its input has ended without an answer.
 var ErrNoInput = errors.New("no answer on standard input (run with --yes to go without prompts)")
 
-// LinePrompter prompts on out and reads answers a line at a time from in: Enter continues,
-// q stops; y confirms. The end of in is ErrNoInput.
+// LinePrompter prompts on out and reads answers a line at a time from in: Enter or n goes on,
+// q stops; y confirms, Enter or n declines. Any other answer asks again, so a stray key never
+// runs a step. Ctrl-C ends the context and with it the prompt. The end of in is ErrNoInput.
 type LinePrompter struct {
 	in    io.Reader
 	out   io.Writer
@@ -73,12 +74,27 @@ func (p *LinePrompter) ask(ctx context.Context, prompt string) (string, bool, er
 
 // Continue implements Prompter.
 func (p *LinePrompter) Continue(ctx context.Context, prompt string) (bool, error) {
-	l, ok, err := p.ask(ctx, prompt)
-	return ok && l != "q" && l != "quit", err
+	return p.choose(ctx, prompt, map[string]bool{"": true, "n": true, "next": true, "q": false, "quit": false},
+		"Enter or n runs it, q stops")
 }
 
 // Confirm implements Prompter.
 func (p *LinePrompter) Confirm(ctx context.Context, question string) (bool, error) {
-	l, ok, err := p.ask(ctx, question+" [y/N]")
-	return ok && (l == "y" || l == "yes"), err
+	return p.choose(ctx, question+" [y/N]", map[string]bool{"y": true, "yes": true, "": false, "n": false, "no": false},
+		"y goes ahead, Enter or n does not")
+}
+
+// choose asks until the answer is one of answers, saying what the choices are after an
+// answer that is not.
+func (p *LinePrompter) choose(ctx context.Context, prompt string, answers map[string]bool, choices string) (bool, error) {
+	for {
+		l, ok, err := p.ask(ctx, prompt)
+		if err != nil || !ok {
+			return false, err
+		}
+		if v, known := answers[l]; known {
+			return v, nil
+		}
+		fmt.Fprintf(p.out, "%q is not an answer here: %s.\n", l, choices)
+	}
 }

@@ -45,7 +45,7 @@ type CheckpointError struct {
 
 func (e *CheckpointError) Error() string {
 	f := e.Failed[0]
-	return fmt.Sprintf("checkpoint %d (%s) not met: %s; saw %s", e.Step.N, e.Step.Title, f.What, f.Saw)
+	return fmt.Sprintf("checkpoint %d (%s) not met: %s; saw: %s", e.Step.N, e.Step.Title, f.What, f.Saw)
 }
 
 // StoppedError reports a tour that ended before its last step: the user stopped it, or
@@ -71,7 +71,7 @@ func Run(ctx context.Context, l Lab, o Options) error {
 		o.From = 1
 	}
 	if o.From < 1 || o.From > len(Steps) {
-		return fmt.Errorf("bad --from %d: use 1-%d", o.From, len(Steps))
+		return fmt.Errorf("bad --from %d: the tour's steps are 1 to %d, e.g. labctl tour --from 7", o.From, len(Steps))
 	}
 	if !o.Yes && o.Prompt == nil {
 		return errors.New("tour: no way to prompt; use --yes")
@@ -92,7 +92,19 @@ type runner struct {
 	out io.Writer
 	md  *markdown
 	hc  lab.HealthCheck
+	// last is the step just checked and its results, which the next pause shows again.
+	last *checked
 }
+
+// checked is one step's check results.
+type checked struct {
+	n       int
+	results []Result
+}
+
+// ScreenRows is the height of the terminal the tour is written for (80 × 24): at a pause,
+// the recap of the last step's checks and the next step's introduction fit in it together.
+const ScreenRows = 24
 
 func (r *runner) printf(format string, args ...any) { fmt.Fprintf(r.out, format, args...) }
 
@@ -165,7 +177,7 @@ func (r *runner) prepare(ctx context.Context, n int, st view.Status) error {
 	s := SetupBefore(n)
 	r.printf("\nBringing the lab to the start of step %d: %s.\n", n, s)
 	if !r.o.Yes {
-		ok, err := r.o.Prompt.Continue(ctx, "[Enter] do it · [q] stop:")
+		ok, err := r.o.Prompt.Continue(ctx, "[Enter] or n: do it · q: stop:")
 		if err != nil {
 			return err
 		}
@@ -203,15 +215,22 @@ func (r *runner) confirmDeploy(ctx context.Context, code lab.ServerCode) (bool, 
 }
 
 func (r *runner) step(ctx context.Context, s Step) error {
-	r.printf("\n%s\n", rule(fmt.Sprintf("Step %d of %d · %s", s.N, len(Steps), s.Title)))
-	view.Wrap(r.out, s.Explain, view.Width, "")
-	r.printf("\n")
+	var intro bytes.Buffer
+	fmt.Fprintf(&intro, "\n%s\n", rule(fmt.Sprintf("Step %d of %d · %s", s.N, len(Steps), s.Title)))
+	view.Wrap(&intro, s.Explain, view.Width, "")
+	fmt.Fprintf(&intro, "\n")
 	for _, c := range s.Commands() {
-		r.printf("  $ %s\n", c)
+		fmt.Fprintf(&intro, "  $ %s\n", c)
 	}
+	if !r.o.Yes && r.last != nil {
+		// The last step's checks scrolled off with its tables: show them again where the
+		// pause leaves the eye, above this step's introduction, within one screen.
+		r.printf("%s", r.recap(ScreenRows-strings.Count(intro.String(), "\n")-1))
+	}
+	r.printf("%s", intro.String())
 	r.md.step(s)
 	if !r.o.Yes {
-		ok, err := r.o.Prompt.Continue(ctx, fmt.Sprintf("[Enter] run step %d · [q] stop:", s.N))
+		ok, err := r.o.Prompt.Continue(ctx, fmt.Sprintf("[Enter] or n: run step %d · q: stop:", s.N))
 		if err != nil {
 			return err
 		}
@@ -262,19 +281,8 @@ func (r *runner) step(ctx context.Context, s Step) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	var failed []Result
-	r.printf("\n")
-	for _, res := range results {
-		mark, paint := "✓", view.Good
-		if !res.OK {
-			mark, paint = "✗", view.Bad
-			failed = append(failed, res)
-		}
-		var b strings.Builder
-		view.Wrap(&b, mark+" "+res.What, view.Width, "  ")
-		view.Wrap(&b, "  saw: "+res.Saw, view.Width, "       ")
-		r.printf("%s", strings.Replace(b.String(), mark, r.o.Style.Paint(paint, mark), 1))
-	}
+	// The tables first, then the checks: what the step decided on is what stays on the
+	// screen.
 	var status, sample bytes.Buffer
 	view.WriteStatus(&status, after, view.Style{})
 	view.WriteSample(&sample, sm, view.Style{})
@@ -282,11 +290,75 @@ func (r *runner) step(ctx context.Context, s Step) error {
 	view.WriteStatus(r.out, after, r.o.Style)
 	r.printf("\n")
 	view.WriteSample(r.out, sm, r.o.Style)
+	var failed []Result
+	r.printf("\n")
+	for _, res := range results {
+		if !res.OK {
+			failed = append(failed, res)
+		}
+		var b strings.Builder
+		view.Wrap(&b, mark(res)+" "+res.What, view.Width, "  ")
+		view.Wrap(&b, "  saw: "+res.Saw, view.Width, "       ")
+		r.printf("%s", r.paintMark(b.String(), res))
+	}
+	r.last = &checked{n: s.N, results: results}
 	r.md.checks(results, status.String(), sample.String(), r.o.Clock.Now().Sub(stepStart))
 	if len(failed) > 0 {
 		return &CheckpointError{Step: s, Failed: failed}
 	}
 	return nil
+}
+
+// recap is the last step's checks in at most rows lines: a heading and one line per check,
+// or, when those do not fit, the heading with one mark per check.
+func (r *runner) recap(rows int) string {
+	c := r.last
+	met := 0
+	for _, res := range c.results {
+		if res.OK {
+			met++
+		}
+	}
+	head := fmt.Sprintf("Step %d's checks: %d of %d met", c.n, met, len(c.results))
+	var b strings.Builder
+	if len(c.results)+2 <= rows {
+		fmt.Fprintf(&b, "\n%s\n", head)
+		for _, res := range c.results {
+			b.WriteString(r.paintMark(view.Fit("  "+mark(res)+" "+res.What, view.Width)+"\n", res))
+		}
+		return b.String()
+	}
+	var marks strings.Builder
+	for _, res := range c.results {
+		marks.WriteString(r.o.Style.Paint(paint(res), mark(res)))
+	}
+	fmt.Fprintf(&b, "\n%s %s\n", head, marks.String())
+	return b.String()
+}
+
+// mark is a check's ✓ or ✗, and paint its colour.
+func mark(res Result) string {
+	if res.OK {
+		return "✓"
+	}
+	return "✗"
+}
+
+func paint(res Result) view.Paint {
+	if res.OK {
+		return view.Good
+	}
+	return view.Bad
+}
+
+// paintMark colours the first mark in text, and a failed check's whole line, when the style
+// has colour.
+func (r *runner) paintMark(text string, res Result) string {
+	if !res.OK && r.o.Style.Color {
+		first, rest, _ := strings.Cut(text, "\n")
+		return r.o.Style.Paint(view.Bad, first) + "\n" + rest
+	}
+	return strings.Replace(text, mark(res), r.o.Style.Paint(paint(res), mark(res)), 1)
 }
 
 // act runs actions in order, printing their progress with the time since each began.

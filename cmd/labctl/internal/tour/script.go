@@ -213,7 +213,7 @@ check. A deep check only steers the load balancer; the Auto Scaling group keeps 
 health check, for a reason step 9 shows.`,
 		Actions: []Action{{Verb: "deploy", Code: lab.CodeHealthCheck}},
 		Observe: []string{"labctl status"},
-		Look:    "new instances, roles back to normal, all healthy; `curl -H 'Accept: application/json' http://127.0.0.1:8080/healthcheck` says healthy",
+		Look:    "new instances, roles back to normal, all healthy; `curl -H 'Accept: application/json' \"$(labctl local url)/healthcheck\"` says healthy",
 		SampleN: 12,
 		extra: func(ctx context.Context, c *checkContext) []Result {
 			return []Result{replaced(c, c.setup.allZones(c.after)), probe(ctx, c)}
@@ -400,8 +400,8 @@ func generic(c *checkContext) []Result {
 		roles = append(roles, z+" "+view.ShortRole(t.Role))
 		if t.ServerCode != string(c.setup.Code) {
 			codesOK = false
-			codes = append(codes, z+" "+t.ServerCode)
 		}
+		codes = append(codes, "zone "+z+" "+t.ServerCode)
 	}
 	wantRoles := "every instance has the normal role"
 	if c.setup.StaleZone != "" {
@@ -409,8 +409,11 @@ func generic(c *checkContext) []Result {
 	}
 	rs = append(rs, Result{OK: rolesOK, What: wantRoles, Saw: strings.Join(roles, ", ")})
 	codeSaw := "all " + string(c.setup.Code)
-	if !codesOK {
+	switch {
+	case !codesOK:
 		codeSaw = strings.Join(codes, ", ")
+	case c.after.ServerCode != string(c.setup.Code):
+		codeSaw = "the instances run " + string(c.setup.Code) + ", yet the lab reports ServerCode " + c.after.ServerCode
 	}
 	rs = append(rs, Result{OK: codesOK && c.after.ServerCode == string(c.setup.Code),
 		What: "every instance runs ServerCode " + string(c.setup.Code), Saw: codeSaw})

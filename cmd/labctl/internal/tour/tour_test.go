@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -150,6 +152,18 @@ func TestTourPasses(t *testing.T) {
 	}
 }
 
+// TestTourWrongServerCodeSays: a zone running another ServerCode fails the checkpoint with
+// a sentence that names each zone and its code.
+func TestTourWrongServerCodeSays(t *testing.T) {
+	f, _, out, _, o := setupTour(Start)
+	f.stuckCode = map[string]string{"a": "errorhandling"}
+	err := Run(context.Background(), f, o)
+	want := "checkpoint 1 (The basic server) not met: every instance runs ServerCode basic; saw: zone a errorhandling, zone b basic, zone c basic"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error %v\nwant  %s\n%s", err, want, out)
+	}
+}
+
 func TestTourFailsOnWrongState(t *testing.T) {
 	f, _, out, md, o := setupTour(Start)
 	f.wrongZone = "b" // stale credentials land in zone b instead of c
@@ -187,7 +201,7 @@ func TestTourFrom(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 	o.From = 11
-	if err := Run(context.Background(), f, o); err == nil || err.Error() != "bad --from 11: use 1-10" {
+	if err := Run(context.Background(), f, o); err == nil || err.Error() != "bad --from 11: the tour's steps are 1 to 10, e.g. labctl tour --from 7" {
 		t.Errorf("--from 11: %v", err)
 	}
 }
@@ -201,7 +215,7 @@ func TestTourFromAsksFirst(t *testing.T) {
 	if !errors.As(err, &se) || se.Next != 6 || len(f.calls) != 0 {
 		t.Fatalf("error %v, calls %v: want a stop before step 6 with the lab untouched\n%s", err, f.calls, out)
 	}
-	if len(a.asked) != 1 || a.asked[0] != "[Enter] do it · [q] stop:" {
+	if len(a.asked) != 1 || a.asked[0] != "[Enter] or n: do it · q: stop:" {
 		t.Errorf("prompts %q", a.asked)
 	}
 }
@@ -215,7 +229,7 @@ func TestTourPromptsAndStops(t *testing.T) {
 	if !errors.As(err, &se) || se.Next != 3 || se.Interrupted {
 		t.Fatalf("error %v, want stopped before step 3", err)
 	}
-	if len(a.asked) != 3 || a.asked[2] != "[Enter] run step 3 · [q] stop:" {
+	if len(a.asked) != 3 || a.asked[2] != "[Enter] or n: run step 3 · q: stop:" {
 		t.Errorf("prompts %q", a.asked)
 	}
 	if !strings.Contains(out.String(), "Stopped before step 3. Resume with: labctl tour --from 3") {
@@ -270,30 +284,164 @@ func TestTourInterrupted(t *testing.T) {
 
 func TestLinePrompter(t *testing.T) {
 	var out bytes.Buffer
-	p := NewLinePrompter(strings.NewReader("\nq\ny\n"), &out)
+	p := NewLinePrompter(strings.NewReader("\nN\nq\ny\n\nx\nno\nnext\n"), &out)
 	ctx := context.Background()
-	if ok, err := p.Continue(ctx, "go?"); !ok || err != nil {
-		t.Errorf("Enter: %v %v", ok, err)
-	}
-	if ok, _ := p.Continue(ctx, "go?"); ok {
-		t.Error("q continued")
+	for i, want := range []bool{true, true, false} { // Enter, n (any case), q
+		if ok, err := p.Continue(ctx, "go?"); ok != want || err != nil {
+			t.Errorf("answer %d: %v %v, want %v", i, ok, err, want)
+		}
 	}
 	if ok, _ := p.Confirm(ctx, "deploy?"); !ok {
 		t.Error("y did not confirm")
 	}
+	if ok, _ := p.Confirm(ctx, "deploy?"); ok {
+		t.Error("Enter confirmed")
+	}
+	// An unknown answer asks again and says what the answers are.
+	if ok, err := p.Confirm(ctx, "deploy?"); ok || err != nil {
+		t.Errorf("x, then no: %v %v", ok, err)
+	}
+	if ok, err := p.Continue(ctx, "go?"); !ok || err != nil {
+		t.Errorf("next: %v %v", ok, err)
+	}
 	if ok, err := p.Continue(ctx, "go?"); ok || !errors.Is(err, ErrNoInput) {
 		t.Errorf("end of input: %v %v", ok, err)
 	}
-	if out.String() != "go? go? deploy? [y/N] go? \n" {
-		t.Errorf("prompts %q", out.String())
+	want := "go? go? go? deploy? [y/N] deploy? [y/N] deploy? [y/N] \"x\" is not an answer here: y goes ahead, Enter or n does not.\n" +
+		"deploy? [y/N] go? go? \n"
+	if out.String() != want {
+		t.Errorf("prompts %q\nwant    %q", out.String(), want)
 	}
-	// A cancelled context ends a prompt that waits for input.
+	// A cancelled context (Ctrl-C) ends a prompt that waits for input.
 	block := NewLinePrompter(blockingReader{}, &out)
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	if _, err := block.Continue(cctx, "go?"); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled prompt: %v", err)
 	}
+}
+
+// TestTourUnknownKeyNeverRuns: at the tour's pauses, keys that are not an answer ask again;
+// only Enter or n runs the step, q stops before it, Ctrl-C interrupts without running it.
+func TestTourUnknownKeyNeverRuns(t *testing.T) {
+	tests := []struct {
+		name, input string
+		cancel      bool // Ctrl-C while waiting at step 2's prompt
+		ran         int  // steps run
+		next        int  // where it stopped
+		interrupted bool
+	}{
+		{"keys then q", "x\ny\nfoo\nq\n", false, 0, 1, false},
+		{"Enter, keys, then q", "\nj\nrun\nq\n", false, 1, 2, false},
+		{"n runs", "n\nzz\nq\n", false, 1, 2, false},
+		{"Ctrl-C at a pause", "\nx\n", true, 1, 2, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, out, _, o := setupTour(Start)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			in := io.Reader(strings.NewReader(tt.input))
+			if tt.cancel {
+				in = io.MultiReader(in, cancelReader(cancel))
+			}
+			o.Yes, o.Prompt = false, NewLinePrompter(in, out)
+			err := Run(ctx, f, o)
+			var se *StoppedError
+			if !errors.As(err, &se) || se.Next != tt.next || se.Interrupted != tt.interrupted {
+				t.Fatalf("error %v, want stopped before step %d (interrupted %v)\n%s", err, tt.next, tt.interrupted, out)
+			}
+			if got := strings.Count(out.String(), "» "); got != len(Steps[0].Actions)*tt.ran {
+				t.Errorf("%d actions ran, want those of %d steps:\n%s", got, tt.ran, out)
+			}
+		})
+	}
+}
+
+// cancelReader ends the context (as Ctrl-C does) when the prompt reads past the scripted
+// input, and then blocks like a terminal with nothing typed.
+type cancelReader context.CancelFunc
+
+func (c cancelReader) Read([]byte) (int, error) {
+	c()
+	select {}
+}
+
+// TestTourPauseShowsLastChecks: at every pause after a step, the last 80 × 24 screen holds
+// that step's checks, each with its mark, coloured when the style has colour.
+func TestTourPauseShowsLastChecks(t *testing.T) {
+	for _, color := range []bool{false, true} {
+		f, _, out, _, o := setupTour(Start)
+		o.Style = view.Style{Color: color}
+		screens := &screenAtPause{out: out}
+		o.Yes, o.Prompt = false, screens
+		if err := Run(context.Background(), f, o); err != nil {
+			t.Fatal(err)
+		}
+		if len(screens.shots) != len(Steps) {
+			t.Fatalf("%d pauses, want %d", len(screens.shots), len(Steps))
+		}
+		full := out.String()
+		for n := 2; n <= len(Steps); n++ {
+			checks := stepChecks(full, n-1)
+			if len(checks) == 0 {
+				t.Fatalf("no checks found for step %d", n-1)
+			}
+			screen := screens.shots[n-1]
+			if !strings.Contains(screen, fmt.Sprintf("Step %d's checks: %d of %d met", n-1, len(checks), len(checks))) {
+				t.Errorf("pause before step %d: no recap of step %d's checks:\n%s", n, n-1, screen)
+			}
+			for _, c := range checks {
+				line := view.Fit("  ✓ "+c, view.Width)
+				if color {
+					line = strings.Replace(line, "✓", "\033[32m✓\033[0m", 1)
+				}
+				if !strings.Contains(screen, line) {
+					t.Errorf("pause before step %d: the last screen lacks %q:\n%s", n, line, screen)
+				}
+			}
+		}
+	}
+}
+
+// screenAtPause is a Prompter that keeps, at each pause, the last screen the user sees:
+// the output's last ScreenRows-1 lines, the prompt on the line below.
+type screenAtPause struct {
+	out   *bytes.Buffer
+	shots []string
+}
+
+func (s *screenAtPause) Continue(_ context.Context, _ string) (bool, error) {
+	lines := strings.Split(strings.TrimSuffix(s.out.String(), "\n"), "\n")
+	s.shots = append(s.shots, strings.Join(lines[max(0, len(lines)-(ScreenRows-1)):], "\n"))
+	return true, nil
+}
+
+func (s *screenAtPause) Confirm(context.Context, string) (bool, error) { return true, nil }
+
+// stepChecks returns what step n's checks said should hold, from the run's output: the
+// lines that start with a mark between its header and the next step's.
+func stepChecks(out string, n int) []string {
+	start := strings.Index(out, fmt.Sprintf("Step %d of %d", n, len(Steps)))
+	end := strings.Index(out, fmt.Sprintf("Step %d of %d", n+1, len(Steps)))
+	if start < 0 || end < start {
+		return nil
+	}
+	var checks []string
+	for _, l := range strings.Split(out[start:end], "\n") {
+		l = stripANSI(l)
+		if strings.HasPrefix(l, "✓ ") || strings.HasPrefix(l, "✗ ") {
+			checks = append(checks, strings.TrimPrefix(strings.TrimPrefix(l, "✓ "), "✗ "))
+		}
+	}
+	return checks
+}
+
+func stripANSI(s string) string {
+	for _, c := range []string{"\033[32m", "\033[31m", "\033[33m", "\033[36m", "\033[0m"} {
+		s = strings.ReplaceAll(s, c, "")
+	}
+	return s
 }
 
 type blockingReader struct{}

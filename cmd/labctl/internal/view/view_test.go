@@ -246,3 +246,32 @@ func stripANSI(s string) string {
 	}
 	return b.String()
 }
+
+// TestScreensEndTheirLastLine: every screen ends with a newline, whatever its last part
+// (counters, notes, the table itself), so the shell's prompt or the next output never joins
+// its last line.
+func TestScreensEndTheirLastLine(t *testing.T) {
+	quiet := Status{ServerCode: "basic", Parameter: "true", HealthCheck: lab.TargetGroupHealthCheck,
+		Targets: []Target{{Zone: "a", InstanceID: "i-0123456789abcdef0", State: "healthy", Role: lab.RoleName("WebApp1"), ServerCode: "basic", Requests: -1}}}
+	noted := quiet
+	noted.Targets = []Target{{Zone: "c", InstanceID: "i-0c", State: "unhealthy", Reason: "Target.ResponseCodeMismatch",
+		Description: "Health checks failed with these codes: [503]", Role: lab.NoDDBRoleName("WebApp1"), ServerCode: "basic", Requests: -1}}
+	empty := Status{ServerCode: "basic", Parameter: "true", HealthCheck: lab.TargetGroupHealthCheck}
+	for name, st := range map[string]Status{"busy": busyStatus(), "quiet": quiet, "notes last": noted, "no targets": empty} {
+		for _, color := range []bool{false, true} {
+			var status, watch bytes.Buffer
+			WriteStatus(&status, st, Style{Color: color})
+			WriteWatch(&watch, st, now, Style{Color: color})
+			for what, out := range map[string]string{"status": status.String(), "watch": watch.String()} {
+				if !strings.HasSuffix(out, "\n") {
+					t.Errorf("%s %s (colour %v) ends without a newline: %q", what, name, color, out[max(0, len(out)-40):])
+				}
+			}
+		}
+	}
+	var sample bytes.Buffer
+	WriteSample(&sample, Sample{URL: "http://x", Requests: 1, Codes: map[int]int{200: 1}}, Style{})
+	if !strings.HasSuffix(sample.String(), "\n") {
+		t.Errorf("sample ends without a newline: %q", sample.String())
+	}
+}

@@ -41,8 +41,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestBadDay runs one --fast lab with the deep health check through a bad day: kill -9 of
-// dynalite, kill -9 of a web server, a frozen web server, a terminated instance. After each
+// TestBadDay runs one --fast lab with the deep health check through a bad day: the nested
+// request that once crashed DynamoDB, kill -9 of dynalite, kill -9 of a web server, a frozen
+// web server, a terminated instance. After each
 // kill every target is healthy again and every zone serves personalized answers without
 // anyone doing anything; the frozen server is not restarted (its target times out as a
 // silent one does) and the terminated one is not either. Meanwhile no request through the
@@ -109,6 +110,13 @@ func TestBadDay(t *testing.T) {
 			answersMu.Unlock()
 		}
 	}()
+
+	// 0. The request that once crashed dynalite is refused as DynamoDB refuses it, and
+	// dynalite neither dies nor restarts.
+	sendHostileGetItem(ctx, t, l)
+	if st := l.ddbSup.Status(); st.State != supervise.Running || st.Restarts != 0 {
+		t.Errorf("dynalite after the nested request: %+v, want running, never restarted", st)
+	}
 
 	// 1. kill -9 dynalite.
 	old := l.ddbSup.Process().Pid()

@@ -112,6 +112,8 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Skip("the AWS CLI (`aws`) is not installed: this test runs the README's commands with it (pip install awscli)")
 	}
+	// Its own lab, state file and ports: it runs beside the other lab tests.
+	t.Parallel()
 	root, err := repo.Root(".")
 	if err != nil {
 		t.Fatal(err)

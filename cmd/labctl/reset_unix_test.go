@@ -18,6 +18,8 @@ func TestResetVerifiesTheLab(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole local lab; skipped with -short")
 	}
+	// Its own lab, state file and ports: it runs beside the other lab tests.
+	t.Parallel()
 	root, err := repo.Root(".")
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress Progress
 		return err
 	}
 	if l.T.Kind == target.Local {
-		start := time.Now()
+		start := l.now()
 		err := l.T.Lab.Deploy(ctx, string(code), func(ev locallab.Event) {
 			progress(fmt.Sprintf("%6.1fs  %s", ev.Time.Sub(start).Seconds(), ev.Message))
 		})
@@ -58,12 +58,12 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress Progress
 // runCDK runs argv in dir, passing its output on line by line (prefixed "cdk │") while
 // target-health changes are reported beside it, and fails when the command fails.
 func (l *Lab) runCDK(ctx context.Context, dir string, argv []string, progress Progress) error {
-	start := time.Now()
+	start := l.now()
 	var mu sync.Mutex
 	say := func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
-		progress(fmt.Sprintf("%6.1fs  %s", time.Since(start).Seconds(), fmt.Sprintf(format, args...)))
+		progress(fmt.Sprintf("%6.1fs  %s", l.since(start).Seconds(), fmt.Sprintf(format, args...)))
 	}
 	say("running %s in %s", strings.Join(argv, " "), dir)
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -188,7 +188,7 @@ func (f *targetFollower) follow(ctx context.Context) {
 	poll := f.l.pollInterval(ctx)
 	for {
 		f.step(ctx)
-		if sleep(ctx, poll) != nil {
+		if f.l.sleep(ctx, poll) != nil {
 			return
 		}
 	}

@@ -28,6 +28,8 @@ type Lab struct {
 	T     *target.Target
 	A     *actions.Actions
 	Stack actions.Stack
+	// Clock is what the waits read and wait on; nil means the wall clock.
+	Clock Clock
 
 	hc *HealthCheck // the target group's settings, read once
 }

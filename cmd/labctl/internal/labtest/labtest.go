@@ -50,10 +50,6 @@ type Lab struct {
 	R     *region.Region
 	SSM   *ssmstub.Server
 
-	// Stuck, when set, is the ServerCode every web server answers as, whatever its
-	// instance was launched with: a broken lab whose deploys change nothing users see.
-	Stuck lab.ServerCode
-
 	keys      *awslocal.Keys
 	user      sigv4.Credentials
 	Endpoint  string // the AWS endpoint
@@ -69,8 +65,9 @@ type Lab struct {
 	requests  map[string]int64 // per target
 	users     int              // personalized answers so far, to walk through the users
 	notesSent int              // shell notes already streamed by a deploy
-
-	shutdowns int // the control API's shutdown calls
+	shutdowns int              // the control API's shutdown calls
+	stuck     lab.ServerCode   // see Break
+	down      bool             // see Break
 }
 
 // New starts a lab whose instances run code and have all passed their first health check;
@@ -168,6 +165,15 @@ func (h *Lab) SetParameter(v string) {
 	}
 }
 
+// Break makes a lab that deploys and resets cannot mend: with stuck set, every web server
+// answers as that ServerCode whatever its instance was launched with (an image that ignores
+// its launch template); with down, the RecommendationService table does not answer.
+func (h *Lab) Break(stuck lab.ServerCode, down bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stuck, h.down = stuck, down
+}
+
 // server is what the web server of one instance is: its zone, ServerCode and role.
 type server struct {
 	id, zone string
@@ -180,8 +186,8 @@ func (h *Lab) servers() map[string]server {
 	out := map[string]server{}
 	for _, st := range h.R.Status() {
 		code := st.Code
-		if h.Stuck != "" {
-			code = h.Stuck
+		if h.stuck != "" {
+			code = h.stuck
 		}
 		out[st.ID] = server{id: st.ID, zone: st.Zone, code: code, role: st.Role}
 	}
@@ -189,10 +195,13 @@ func (h *Lab) servers() map[string]server {
 }
 
 // dependencyError is what a server's GetItem on the RecommendationService fails with, ""
-// when it succeeds: AccessDenied with a role that has no DynamoDB access (stale
+// when it succeeds: a connection error while the table is down (Break), AccessDenied with a role that has no DynamoDB access (stale
 // credentials), ResourceNotFound while the parameter is not "true" (the server then reads
 // a table that does not exist, lab.DecoyTableName).
 func (h *Lab) dependencyError(s server) string {
+	if h.down {
+		return "operation error DynamoDB: GetItem, https response error: dial tcp 127.0.0.1:4567: connect: connection refused"
+	}
 	if s.role != region.Roles()[0] {
 		c := h.keys.ForRole(s.role, s.id)
 		who, _ := h.keys.Principal(c.AccessKeyID)

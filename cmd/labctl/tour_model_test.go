@@ -17,8 +17,8 @@ import (
 // TestTourOnModel runs the tour with --yes through the verbs' own operations (tourLab over
 // package labops) against the in-process lab on the region model, on its fake clock: every
 // checkpoint's checks must pass, and a lab whose servers ignore the deployed ServerCode must
-// fail the first checkpoint that needs the new code. On AWS the deploys run the CDK CLI, so
-// there the tour starts at step 7, after the last deploy, on a lab that runs healthcheck.
+// fail the first checkpoint that needs the new code. On AWS the deploys go through the CDK
+// CLI's stand-in (labtest's CDK).
 func TestTourOnModel(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -29,6 +29,7 @@ func TestTourOnModel(t *testing.T) {
 		fail  int            // the checkpoint that must fail; 0 for none
 	}{
 		{name: "local", kind: target.Local, code: lab.CodeErrorHandling, from: 1},
+		{name: "aws", kind: target.AWS, code: lab.CodeErrorHandling, from: 1},
 		{name: "aws from step 7", kind: target.AWS, code: lab.CodeHealthCheck, from: 7},
 		{name: "local, servers stuck on basic", kind: target.Local, code: lab.CodeBasic, from: 1, stuck: lab.CodeBasic, fail: 3},
 	} {

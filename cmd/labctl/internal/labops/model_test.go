@@ -330,7 +330,7 @@ func TestVerbsOnModel(t *testing.T) {
 			},
 		},
 		{
-			name: "deploy", code: lab.CodeBasic, only: target.Local,
+			name: "deploy", code: lab.CodeBasic,
 			run: func(t *testing.T, h *labtest.Lab, l *labops.Lab, p *progress) {
 				before := status(t, l)
 				if err := l.Deploy(ctx, lab.CodeHealthCheck, p.add); err != nil {
@@ -353,6 +353,15 @@ func TestVerbsOnModel(t *testing.T) {
 				last := p.lines[len(p.lines)-1]
 				if strings.HasPrefix(strings.TrimSpace(last), "0.0s") {
 					t.Errorf("last line %q: not timed on the lab's clock", last)
+				}
+				if l.T.Kind == target.AWS {
+					// The CDK CLI's output is passed on, and target health followed beside it.
+					for _, want := range []string{"running npx cdk deploy HealthCheckLab -c ServerCode=healthcheck --require-approval never",
+						"cdk │ HealthCheckLab | rolling update to ServerCode healthcheck", ", healthcheck", "deployed"} {
+						if !strings.Contains(out, want) {
+							t.Errorf("progress lacks %q:\n%s", want, out)
+						}
+					}
 				}
 				if err := l.Deploy(ctx, "canary", p.add); err == nil {
 					t.Error("deploy of an unknown ServerCode succeeded")
@@ -387,7 +396,7 @@ func TestVerbsOnModel(t *testing.T) {
 			},
 		},
 		{
-			name: "reset to another ServerCode deploys it", code: lab.CodeHealthCheck, only: target.Local,
+			name: "reset to another ServerCode deploys it", code: lab.CodeHealthCheck,
 			run: func(t *testing.T, h *labtest.Lab, l *labops.Lab, p *progress) {
 				if err := l.Reset(ctx, lab.CodeBasic, p.add); err != nil {
 					t.Fatalf("Reset: %v\n%s", err, p)

@@ -1,10 +1,13 @@
 package labtest
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"healthchecklab/cmd/labctl/internal/locallab"
@@ -67,8 +70,8 @@ func (h *Lab) Counters() locallab.Counters {
 	return k
 }
 
-// serveDeploy starts the model's rolling update and streams its notes as the control API
-// does, moving the clock on a second at a time until the update has ended.
+// serveDeploy runs the model's rolling update (rollOut) and streams its notes as the
+// control API does.
 func (h *Lab) serveDeploy(w http.ResponseWriter, r *http.Request) {
 	var req locallab.Request
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
@@ -90,13 +93,23 @@ func (h *Lab) serveDeploy(w http.ResponseWriter, r *http.Request) {
 			f.Flush()
 		}
 	}
+	if err := h.rollOut(r.Context(), code, func(msg string) { send(locallab.Event{Message: msg}) }); err != nil {
+		send(locallab.Event{Error: err.Error()})
+		return
+	}
+	send(locallab.Event{Done: true})
+}
+
+// rollOut starts the model's stack update to code and passes its notes to say, moving the
+// clock on a second at a time until the update has ended. A stack the update leaves in
+// another state than UPDATE_COMPLETE is an error.
+func (h *Lab) rollOut(ctx context.Context, code lab.ServerCode, say func(string)) error {
 	h.mu.Lock()
 	h.shell.Run()
 	h.notesSent = len(h.shell.Notes)
 	h.mu.Unlock()
 	if err := h.R.Deploy(code); err != nil {
-		send(locallab.Event{Error: err.Error()})
-		return
+		return err
 	}
 	limit := h.Now().Add(deployLimit)
 	for {
@@ -106,24 +119,48 @@ func (h *Lab) serveDeploy(w http.ResponseWriter, r *http.Request) {
 		h.notesSent = len(h.shell.Notes)
 		h.mu.Unlock()
 		for _, n := range notes {
-			send(locallab.Event{Message: n})
+			say(n)
 		}
 		if h.R.Operation() == nil {
 			break
 		}
 		if h.Now().After(limit) {
-			send(locallab.Event{Error: fmt.Sprintf("the rolling update to %s did not end within %s", code, deployLimit)})
-			return
+			return fmt.Errorf("the rolling update to %s did not end within %s", code, deployLimit)
 		}
-		if err := h.Sleep(r.Context(), time.Second); err != nil {
-			return // the client stopped watching; the update goes on at the next wait
+		if err := h.Sleep(ctx, time.Second); err != nil {
+			return err // the caller stopped watching; the update goes on at the next wait
 		}
 	}
 	for _, st := range h.R.Stacks() {
 		if st.Name == lab.ServiceStackName && st.Status != "UPDATE_COMPLETE" {
-			send(locallab.Event{Error: fmt.Sprintf("stack %s: %s", st.Name, st.Status)})
-			return
+			return fmt.Errorf("stack %s: %s", st.Name, st.Status)
 		}
 	}
-	send(locallab.Event{Done: true})
+	return nil
+}
+
+// CDK is a labops.Runner that stands in for the CDK CLI's `npx cdk deploy <stack> -c
+// ServerCode=<code> …`: it runs the model's stack update (rollOut) and prints each note as
+// cdk prints stack events, "<stack> | <note>". Any other command line fails to start.
+func (h *Lab) CDK(ctx context.Context, _ string, argv []string, out io.Writer) (func() error, error) {
+	if len(argv) < 4 || argv[0] != "npx" || argv[1] != "cdk" || argv[2] != "deploy" {
+		return nil, fmt.Errorf("%q: only `npx cdk deploy` is modelled", argv)
+	}
+	stack, code := argv[3], ""
+	for i := 4; i+1 < len(argv); i++ {
+		if argv[i] == "-c" && strings.HasPrefix(argv[i+1], "ServerCode=") {
+			code = strings.TrimPrefix(argv[i+1], "ServerCode=")
+		}
+	}
+	return func() error {
+		if stack != lab.ServiceStackName {
+			fmt.Fprintf(out, "No stack found matching '%s'\n", stack)
+			return fmt.Errorf("no stack %s", stack)
+		}
+		sc, err := lab.ParseServerCode(code)
+		if err != nil {
+			return err
+		}
+		return h.rollOut(ctx, sc, func(msg string) { fmt.Fprintf(out, "%s | %s\n", stack, msg) })
+	}, nil
 }

@@ -328,13 +328,14 @@ func (h *Lab) Target(kind target.Kind) *target.Target {
 	return tg
 }
 
-// Open opens the lab's stack on the target kind, as labctl's verbs do, with the lab's clock.
+// Open opens the lab's stack on the target kind, as labctl's verbs do, with the lab's clock
+// and, for deploys on AWS, its stand-in for the CDK CLI (CDK).
 func (h *Lab) Open(kind target.Kind) *labops.Lab {
 	h.T.Helper()
 	l, err := labops.Open(context.Background(), h.Target(kind))
 	if err != nil {
 		h.T.Fatalf("open on %s: %v", kind, err)
 	}
-	l.Clock = h
+	l.Clock, l.CDK = h, h.CDK
 	return l
 }

@@ -2,6 +2,7 @@ package labops_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -276,6 +277,55 @@ func TestVerbsOnModel(t *testing.T) {
 				_, err := l.FaultViaFIS(ctx, lab.FaultDependencyLoss, "tok", p.add)
 				if err == nil || !strings.Contains(err.Error(), "--via fis needs --target aws") {
 					t.Fatalf("FaultViaFIS on the local lab = %v", err)
+				}
+			},
+		},
+		{
+			name: "fault via FIS on a stack without the experiments", code: lab.CodeBasic, only: target.AWS,
+			run: func(t *testing.T, h *labtest.Lab, l *labops.Lab, p *progress) {
+				_, err := l.FaultViaFIS(ctx, lab.FaultDependencyLoss, "tok", p.add)
+				if err == nil || !strings.Contains(err.Error(), "has no output "+lab.OutputExperimentDependencyLoss) ||
+					!strings.Contains(err.Error(), "-c FaultInjection=true") {
+					t.Fatalf("FaultViaFIS = %v", err)
+				}
+			},
+		},
+		{
+			name: "repair interrupted: the replacement goes on without labctl", code: lab.CodeBasic,
+			run: func(t *testing.T, h *labtest.Lab, l *labops.Lab, p *progress) {
+				ictx, stop := context.WithCancel(ctx)
+				err := l.Repair(ictx, "a", labops.DefaultTimeout, func(s string) { p.add(s); stop() })
+				var in *labops.Interrupted
+				if !errors.As(err, &in) || !strings.Contains(in.What, "the replacement of") {
+					t.Fatalf("Repair after Ctrl-C = %v", err)
+				}
+				want := map[target.Kind]string{target.Local: "keeps going in the local lab", target.AWS: "keeps going on AWS"}[l.T.Kind]
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%v: want %q", err, want)
+				}
+				// The group replaces the instance anyway.
+				settle(t, h, 2*time.Minute)
+				if a := zoneOf(t, status(t, l), "a"); a.State != "healthy" || !strings.HasPrefix(a.Lifecycle, "InService") {
+					t.Errorf("zone a after the interrupted repair: %+v", a)
+				}
+			},
+		},
+		{
+			name: "verify: a whole lab passes at once, a broken one fails after the timeout", code: lab.CodeHealthCheck,
+			run: func(t *testing.T, h *labtest.Lab, l *labops.Lab, p *progress) {
+				start := h.Now()
+				if err := l.VerifyWhole(ctx, 0, p.add); err != nil || h.Now() != start {
+					t.Fatalf("VerifyWhole on a whole lab = %v after %s", err, h.Now().Sub(start))
+				}
+				if _, err := l.StaleCredentials(ctx, "b"); err != nil {
+					t.Fatal(err)
+				}
+				err := l.VerifyWhole(ctx, time.Minute, p.add)
+				if err == nil || !strings.Contains(err.Error(), "zone b: target ") || h.Now().Sub(start) < time.Minute {
+					t.Fatalf("VerifyWhole with stale credentials in b = %v after %s", err, h.Now().Sub(start))
+				}
+				if out := p.String(); !strings.Contains(out, "waiting for the lab to be whole: zone b:") {
+					t.Errorf("progress:\n%s", out)
 				}
 			},
 		},

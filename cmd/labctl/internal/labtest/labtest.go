@@ -27,6 +27,7 @@ import (
 	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/cmd/labctl/internal/target"
+	"healthchecklab/cmd/labctl/internal/tour"
 	"healthchecklab/internal/awslocal"
 	"healthchecklab/internal/awslocal/autoscaling"
 	"healthchecklab/internal/awslocal/cloudformation"
@@ -43,20 +44,21 @@ import (
 	"healthchecklab/internal/targethealth"
 )
 
-// Lab is a running in-process lab. Its clock is Clock; Sleep is what waits on it.
+// Lab is a running in-process lab. It is the clock of the verbs and the tour that drive it
+// (labops.Clock, tour.Clock): Sleep moves the lab on.
 type Lab struct {
-	T     testing.TB
-	Clock *regiontest.Clock
-	R     *region.Region
-	SSM   *ssmstub.Server
-
-	keys      *awslocal.Keys
-	user      sigv4.Credentials
+	T         testing.TB
+	Clock     *regiontest.Clock
+	R         *region.Region
+	SSM       *ssmstub.Server
 	Endpoint  string // the AWS endpoint
 	URL       string // the load balancer
-	control   string // the control API
-	token     string
 	StatePath string // the state file of the local target
+
+	keys    *awslocal.Keys
+	user    sigv4.Credentials
+	control string // the control API
+	token   string
 
 	mu        sync.Mutex // serializes driving the model: the shell, the counters, the checks
 	shell     *regiontest.Shell
@@ -70,8 +72,15 @@ type Lab struct {
 	down      bool             // see Break
 }
 
+var (
+	_ labops.Clock  = (*Lab)(nil)
+	_ tour.Clock    = (*Lab)(nil)
+	_ labops.Runner = (*Lab)(nil).CDK
+)
+
 // New starts a lab whose instances run code and have all passed their first health check;
-// everything stops when the test ends.
+// everything stops when the test ends. The lab's shell (regiontest.Shell) fails the test on
+// a model error, which is a bug in the model or here.
 func New(t testing.TB, code lab.ServerCode) *Lab {
 	t.Helper()
 	h := &Lab{T: t, requests: map[string]int64{}, token: locallab.NewToken()}

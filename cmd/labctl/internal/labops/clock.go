@@ -51,3 +51,13 @@ func (l *Lab) sleep(ctx context.Context, d time.Duration) error {
 	}
 	return l.clock().Sleep(ctx, d)
 }
+
+// sleepBefore is sleep for a wait with a deadline on the lab's clock: it fails with
+// context.DeadlineExceeded once the clock has reached deadline, and sleeps no further.
+func (l *Lab) sleepBefore(ctx context.Context, d time.Duration, deadline time.Time) error {
+	left := deadline.Sub(l.now())
+	if left <= 0 {
+		return context.DeadlineExceeded
+	}
+	return l.sleep(ctx, min(d, left))
+}

@@ -370,6 +370,23 @@ func TestVerbsOnModel(t *testing.T) {
 			},
 		},
 		{
+			name: "repair that never gets a replacement times out on the lab's clock", code: lab.CodeBasic,
+			run: func(t *testing.T, h *labtest.Lab, l *labops.Lab, p *progress) {
+				h.FailLaunches("b")
+				start := h.Now()
+				err := l.Repair(ctx, "b", 3*time.Minute, p.add)
+				if err == nil || !strings.Contains(err.Error(), "in local-1b: not done after 3m0s") {
+					t.Fatalf("Repair = %v\n%s", err, p)
+				}
+				if took := h.Now().Sub(start); took < 3*time.Minute || took > 4*time.Minute {
+					t.Errorf("gave up after %s of the lab's time", took)
+				}
+				if out := p.String(); !strings.Contains(out, "still waiting: Auto Scaling has not launched a replacement in local-1b yet") {
+					t.Errorf("no heartbeat in the progress:\n%s", out)
+				}
+			},
+		},
+		{
 			name: "repair into a broken dependency on healthcheck: the new target is unhealthy", code: lab.CodeHealthCheck,
 			run: func(t *testing.T, h *labtest.Lab, l *labops.Lab, p *progress) {
 				h.SetParameter("false")

@@ -81,11 +81,14 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 		}
 	}
 	say("Auto Scaling: %s", orDefault(activity, "terminating "+oldID))
+	// The timeout holds on the wall clock (the context) and on the lab's clock (deadline).
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	deadline := start.Add(timeout)
 	what := fmt.Sprintf("the replacement of %s in %s", oldID, zone)
+	stopped := func(err error) bool { return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) }
 	fail := func(err error) error {
-		if ctx.Err() == context.DeadlineExceeded {
+		if ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("%s: not done after %s (%v); see `labctl status`", what, timeout, err)
 		}
 		return l.interrupted(ctx, err, what)
@@ -97,7 +100,7 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 	for newID == "" {
 		g, err := l.A.Group(ctx, l.Output(lab.OutputAutoScalingGroupName))
 		if err != nil {
-			if ctx.Err() != nil {
+			if stopped(err) {
 				return fail(err)
 			}
 			return l.T.Explain(err)
@@ -117,7 +120,7 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 		}
 		if newID == "" {
 			still("Auto Scaling has not launched a replacement in " + zone + " yet")
-			if err := l.sleep(ctx, poll); err != nil {
+			if err := l.sleepBefore(ctx, poll, deadline); err != nil {
 				return fail(err)
 			}
 		}
@@ -154,7 +157,7 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 	}
 	var inService acceptor
 	elb.NewTargetInServiceWaiter(l.A.ELB, func(o *elb.TargetInServiceWaiterOptions) { inService = o.Retryable })
-	err = l.waitTargets(ctx, in, poll, func(ctx context.Context, in *elb.DescribeTargetHealthInput, out *elb.DescribeTargetHealthOutput, err error) (bool, error) {
+	err = l.waitTargets(ctx, in, poll, deadline, func(ctx context.Context, in *elb.DescribeTargetHealthInput, out *elb.DescribeTargetHealthOutput, err error) (bool, error) {
 		if err == nil {
 			if _, bad := report(out, newID); bad != nil {
 				return false, bad
@@ -163,7 +166,7 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 		return inService(ctx, in, out, err)
 	})
 	if err != nil {
-		if ctx.Err() != nil {
+		if stopped(err) {
 			return fail(err)
 		}
 		return l.T.Explain(err)
@@ -175,7 +178,7 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 	lastState = ""
 	var deregistered acceptor
 	elb.NewTargetDeregisteredWaiter(l.A.ELB, func(o *elb.TargetDeregisteredWaiterOptions) { deregistered = o.Retryable })
-	err = l.waitTargets(ctx, in, poll, func(ctx context.Context, in *elb.DescribeTargetHealthInput, out *elb.DescribeTargetHealthOutput, err error) (bool, error) {
+	err = l.waitTargets(ctx, in, poll, deadline, func(ctx context.Context, in *elb.DescribeTargetHealthInput, out *elb.DescribeTargetHealthOutput, err error) (bool, error) {
 		if err == nil {
 			if len(out.TargetHealthDescriptions) == 0 {
 				return false, nil // nothing left to describe: gone
@@ -186,7 +189,7 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 		return deregistered(ctx, in, out, err)
 	})
 	if err != nil {
-		if ctx.Err() != nil {
+		if stopped(err) {
 			return fail(err)
 		}
 		return l.T.Explain(err)
@@ -208,16 +211,16 @@ type acceptor = func(context.Context, *elb.DescribeTargetHealthInput, *elb.Descr
 
 // waitTargets is the SDK's DescribeTargetHealth waiter loop on the lab's clock: it describes
 // in every poll until retryable (the waiter's modeled acceptors, with the verb's own checks)
-// says it is done, or ctx ends. The SDK's waiters sleep on the wall clock, which a test
-// cannot move on.
-func (l *Lab) waitTargets(ctx context.Context, in *elb.DescribeTargetHealthInput, poll time.Duration, retryable acceptor) error {
+// says it is done, ctx ends or the lab's clock reaches deadline (context.DeadlineExceeded).
+// The SDK's waiters sleep on the wall clock, which a test cannot move on.
+func (l *Lab) waitTargets(ctx context.Context, in *elb.DescribeTargetHealthInput, poll time.Duration, deadline time.Time, retryable acceptor) error {
 	for {
 		out, err := l.A.ELB.DescribeTargetHealth(ctx, in)
 		more, err := retryable(ctx, in, out, err)
 		if err != nil || !more {
 			return err
 		}
-		if err := l.sleep(ctx, poll); err != nil {
+		if err := l.sleepBefore(ctx, poll, deadline); err != nil {
 			return err
 		}
 	}

@@ -183,6 +183,14 @@ func (h *Lab) Break(stuck lab.ServerCode, down bool) {
 	h.stuck, h.down = stuck, down
 }
 
+// FailLaunches makes every launch in zone letter fail to start, as an instance whose web
+// server exits at once.
+func (h *Lab) FailLaunches(letter string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.shell.FailLaunch[letter] = true
+}
+
 // server is what the web server of one instance is: its zone, ServerCode and role.
 type server struct {
 	id, zone string

@@ -39,7 +39,7 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress Progress
 		return err
 	}
 	if l.T.Kind == target.Local {
-		start := time.Now()
+		start := l.now()
 		err := l.T.Lab.Deploy(ctx, string(code), func(ev locallab.Event) {
 			progress(fmt.Sprintf("%6.1fs  %s", ev.Time.Sub(start).Seconds(), ev.Message))
 		})
@@ -58,27 +58,26 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress Progress
 // runCDK runs argv in dir, passing its output on line by line (prefixed "cdk │") while
 // target-health changes are reported beside it, and fails when the command fails.
 func (l *Lab) runCDK(ctx context.Context, dir string, argv []string, progress Progress) error {
-	start := time.Now()
+	start := l.now()
 	var mu sync.Mutex
 	say := func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
-		progress(fmt.Sprintf("%6.1fs  %s", time.Since(start).Seconds(), fmt.Sprintf(format, args...)))
+		progress(fmt.Sprintf("%6.1fs  %s", l.since(start).Seconds(), fmt.Sprintf(format, args...)))
 	}
 	say("running %s in %s", strings.Join(argv, " "), dir)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = dir
+	run := l.CDK
+	if run == nil {
+		run = runProcess
+	}
 	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	// Its own process group: no process is left behind when labctl stops, and Ctrl-C
-	// reaches cdk only through labctl, which says what goes on without it.
-	group, err := procgroup.Start(cmd)
+	wait, err := run(ctx, dir, argv, pw)
 	if err != nil {
+		pw.Close()
 		return fmt.Errorf("%s: %v (the CDK CLI comes with `npm ci` in the checkout)", argv[0], err)
 	}
-	defer group.Kill()
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); pw.Close() }()
+	go func() { exited <- wait(); pw.Close() }()
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
@@ -96,18 +95,7 @@ func (l *Lab) runCDK(ctx context.Context, dir string, argv []string, progress Pr
 	follower := &targetFollower{l: l, say: say}
 	go func() { defer close(watched); follower.follow(wctx) }()
 
-	select {
-	case err = <-exited:
-	case <-ctx.Done():
-		// Stop cdk (CloudFormation carries on), then say so.
-		_ = group.Interrupt()
-		select {
-		case err = <-exited:
-		case <-time.After(10 * time.Second):
-			_ = group.Kill()
-			err = <-exited
-		}
-	}
+	err = <-exited
 	stopWatch()
 	<-watched
 	<-copied
@@ -128,6 +116,43 @@ func (l *Lab) runCDK(ctx context.Context, dir string, argv []string, progress Pr
 	follower.step(ctx) // the targets as the deploy leaves them
 	say("deployed")
 	return nil
+}
+
+// Runner starts the command line argv in dir with its output (stdout and stderr) to out;
+// wait returns once it has exited, with its exit error. When ctx ends first, the runner
+// stops the command (wait still returns only once it has exited).
+type Runner func(ctx context.Context, dir string, argv []string, out io.Writer) (wait func() error, err error)
+
+// runProcess is the Runner of labctl: the command runs as a process in its own process
+// group, so that no process is left behind when labctl stops, and Ctrl-C reaches cdk only
+// through labctl, which says what goes on without it.
+func runProcess(ctx context.Context, dir string, argv []string, out io.Writer) (func() error, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = out, out
+	group, err := procgroup.Start(cmd)
+	if err != nil {
+		return nil, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	return func() error {
+		defer group.Kill()
+		select {
+		case err := <-exited:
+			return err
+		case <-ctx.Done():
+			// Stop cdk (CloudFormation carries on); the caller says so.
+			_ = group.Interrupt()
+			select {
+			case err := <-exited:
+				return err
+			case <-time.After(10 * time.Second):
+				_ = group.Kill()
+				return <-exited
+			}
+		}
+	}, nil
 }
 
 // targetFollower reports each change of the targets' states. Read errors are reported
@@ -188,7 +213,7 @@ func (f *targetFollower) follow(ctx context.Context) {
 	poll := f.l.pollInterval(ctx)
 	for {
 		f.step(ctx)
-		if sleep(ctx, poll) != nil {
+		if f.l.sleep(ctx, poll) != nil {
 			return
 		}
 	}

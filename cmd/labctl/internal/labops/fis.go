@@ -48,16 +48,16 @@ func (l *Lab) FaultViaFIS(ctx context.Context, fault, clientToken string, progre
 	}
 	progress(fmt.Sprintf("experiment %s started from template %s (%s); it undoes its fault after %s",
 		exp.ID, templateID, fault, lab.FaultDuration))
-	started, last := time.Now(), ""
+	started, last := l.now(), ""
 	for {
 		if line := describeExperiment(exp); line != last {
-			progress(fmt.Sprintf("%3.0fs %s", time.Since(started).Seconds(), line))
+			progress(fmt.Sprintf("%3.0fs %s", l.since(started).Seconds(), line))
 			last = line
 		}
 		if exp.Ended() {
 			break
 		}
-		if err := sleep(ctx, FISPoll); err != nil {
+		if err := l.sleep(ctx, FISPoll); err != nil {
 			return exp, followInterrupted(ctx, exp, err)
 		}
 		next, err := l.A.GetExperiment(ctx, exp.ID)

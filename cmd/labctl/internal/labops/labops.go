@@ -28,6 +28,11 @@ type Lab struct {
 	T     *target.Target
 	A     *actions.Actions
 	Stack actions.Stack
+	// Clock is what the waits read and wait on; nil means the wall clock.
+	Clock Clock
+	// CDK runs the CDK CLI for a deploy on AWS; nil runs it as a process (npx, from the
+	// checkout).
+	CDK Runner
 
 	hc *HealthCheck // the target group's settings, read once
 }

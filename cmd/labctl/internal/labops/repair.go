@@ -68,24 +68,27 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 	if err != nil {
 		return l.T.Explain(err)
 	}
-	start := time.Now()
+	start := l.now()
 	lastSaid := start
 	say := func(format string, args ...any) {
-		lastSaid = time.Now()
-		progress(fmt.Sprintf("%6.1fs  %s", time.Since(start).Seconds(), fmt.Sprintf(format, args...)))
+		lastSaid = l.now()
+		progress(fmt.Sprintf("%6.1fs  %s", l.since(start).Seconds(), fmt.Sprintf(format, args...)))
 	}
 	// still keeps a long, unchanging wait visibly alive (on AWS a boot takes minutes).
 	still := func(what string) {
-		if time.Since(lastSaid) >= Heartbeat {
+		if l.since(lastSaid) >= Heartbeat {
 			say("still waiting: %s", what)
 		}
 	}
 	say("Auto Scaling: %s", orDefault(activity, "terminating "+oldID))
+	// The timeout holds on the wall clock (the context) and on the lab's clock (deadline).
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	deadline := start.Add(timeout)
 	what := fmt.Sprintf("the replacement of %s in %s", oldID, zone)
+	stopped := func(err error) bool { return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) }
 	fail := func(err error) error {
-		if ctx.Err() == context.DeadlineExceeded {
+		if ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("%s: not done after %s (%v); see `labctl status`", what, timeout, err)
 		}
 		return l.interrupted(ctx, err, what)
@@ -97,7 +100,7 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 	for newID == "" {
 		g, err := l.A.Group(ctx, l.Output(lab.OutputAutoScalingGroupName))
 		if err != nil {
-			if ctx.Err() != nil {
+			if stopped(err) {
 				return fail(err)
 			}
 			return l.T.Explain(err)
@@ -117,13 +120,13 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 		}
 		if newID == "" {
 			still("Auto Scaling has not launched a replacement in " + zone + " yet")
-			if err := sleep(ctx, poll); err != nil {
+			if err := l.sleepBefore(ctx, poll, deadline); err != nil {
 				return fail(err)
 			}
 		}
 	}
 
-	// 2. The replacement passes its health checks: the SDK's TargetInService waiter, with
+	// 2. The replacement passes its health checks: the SDK's TargetInService waiter's rules, with
 	// each observed state reported, and a target that turns unhealthy ending the wait.
 	lastState := ""
 	report := func(out *elb.DescribeTargetHealthOutput, id string) (elbtypes.TargetHealthStateEnum, error) {
@@ -152,45 +155,41 @@ func (l *Lab) Repair(ctx context.Context, az string, timeout time.Duration, prog
 		TargetGroupArn: aws.String(l.Output(lab.OutputTargetGroupArn)),
 		Targets:        []elbtypes.TargetDescription{{Id: aws.String(newID)}},
 	}
-	healthy := elb.NewTargetInServiceWaiter(l.A.ELB, func(o *elb.TargetInServiceWaiterOptions) {
-		o.MinDelay, o.MaxDelay = poll, poll
-		modeled := o.Retryable
-		o.Retryable = func(ctx context.Context, in *elb.DescribeTargetHealthInput, out *elb.DescribeTargetHealthOutput, err error) (bool, error) {
-			if err == nil {
-				if _, bad := report(out, newID); bad != nil {
-					return false, bad
-				}
+	var inService acceptor
+	elb.NewTargetInServiceWaiter(l.A.ELB, func(o *elb.TargetInServiceWaiterOptions) { inService = o.Retryable })
+	err = l.waitTargets(ctx, in, poll, deadline, func(ctx context.Context, in *elb.DescribeTargetHealthInput, out *elb.DescribeTargetHealthOutput, err error) (bool, error) {
+		if err == nil {
+			if _, bad := report(out, newID); bad != nil {
+				return false, bad
 			}
-			return modeled(ctx, in, out, err)
 		}
+		return inService(ctx, in, out, err)
 	})
-	if err := healthy.Wait(ctx, in, remaining(ctx)); err != nil {
-		if ctx.Err() != nil {
+	if err != nil {
+		if stopped(err) {
 			return fail(err)
 		}
 		return l.T.Explain(err)
 	}
 	say("%s in %s is healthy", newID, zone)
 
-	// 3. The old target drains and leaves the target group: the TargetDeregistered waiter.
+	// 3. The old target drains and leaves the target group: the TargetDeregistered waiter's rules.
 	in.Targets = []elbtypes.TargetDescription{{Id: aws.String(oldID)}}
 	lastState = ""
-	gone := elb.NewTargetDeregisteredWaiter(l.A.ELB, func(o *elb.TargetDeregisteredWaiterOptions) {
-		o.MinDelay, o.MaxDelay = poll, poll
-		modeled := o.Retryable
-		o.Retryable = func(ctx context.Context, in *elb.DescribeTargetHealthInput, out *elb.DescribeTargetHealthOutput, err error) (bool, error) {
-			if err == nil {
-				if len(out.TargetHealthDescriptions) == 0 {
-					return false, nil // nothing left to describe: gone
-				}
-				// Reported for progress only; the old target is expected to be unhealthy or draining.
-				_, _ = report(out, oldID)
+	var deregistered acceptor
+	elb.NewTargetDeregisteredWaiter(l.A.ELB, func(o *elb.TargetDeregisteredWaiterOptions) { deregistered = o.Retryable })
+	err = l.waitTargets(ctx, in, poll, deadline, func(ctx context.Context, in *elb.DescribeTargetHealthInput, out *elb.DescribeTargetHealthOutput, err error) (bool, error) {
+		if err == nil {
+			if len(out.TargetHealthDescriptions) == 0 {
+				return false, nil // nothing left to describe: gone
 			}
-			return modeled(ctx, in, out, err)
+			// Reported for progress only; the old target is expected to be unhealthy or draining.
+			_, _ = report(out, oldID)
 		}
+		return deregistered(ctx, in, out, err)
 	})
-	if err := gone.Wait(ctx, in, remaining(ctx)); err != nil {
-		if ctx.Err() != nil {
+	if err != nil {
+		if stopped(err) {
 			return fail(err)
 		}
 		return l.T.Explain(err)
@@ -206,22 +205,23 @@ func orDefault(s, d string) string {
 	return s
 }
 
-// remaining is the time left before ctx's deadline (the waiters need a maximum).
-func remaining(ctx context.Context) time.Duration {
-	if d, ok := ctx.Deadline(); ok {
-		return max(time.Until(d), time.Millisecond)
-	}
-	return DefaultTimeout
-}
+// acceptor is an SDK waiter's Retryable: whether to describe again, or the error that ends
+// the wait.
+type acceptor = func(context.Context, *elb.DescribeTargetHealthInput, *elb.DescribeTargetHealthOutput, error) (bool, error)
 
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+// waitTargets is the SDK's DescribeTargetHealth waiter loop on the lab's clock: it describes
+// in every poll until retryable (the waiter's modeled acceptors, with the verb's own checks)
+// says it is done, ctx ends or the lab's clock reaches deadline (context.DeadlineExceeded).
+// The SDK's waiters sleep on the wall clock, which a test cannot move on.
+func (l *Lab) waitTargets(ctx context.Context, in *elb.DescribeTargetHealthInput, poll time.Duration, deadline time.Time, retryable acceptor) error {
+	for {
+		out, err := l.A.ELB.DescribeTargetHealth(ctx, in)
+		more, err := retryable(ctx, in, out, err)
+		if err != nil || !more {
+			return err
+		}
+		if err := l.sleepBefore(ctx, poll, deadline); err != nil {
+			return err
+		}
 	}
 }

@@ -37,7 +37,7 @@ func (l *Lab) VerifyWhole(ctx context.Context, timeout time.Duration, progress P
 		}
 		timeout = settleTimeout(hc)
 	}
-	start := time.Now()
+	start := l.now()
 	poll := l.pollInterval(ctx)
 	said := ""
 	for {
@@ -58,7 +58,7 @@ func (l *Lab) VerifyWhole(ctx context.Context, timeout time.Duration, progress P
 				return nil
 			}
 		}
-		if time.Since(start) >= timeout {
+		if l.since(start) >= timeout {
 			return fmt.Errorf("the lab is not healthy %s after reset: %s; see `labctl status`%s",
 				timeout.Round(time.Second), problem, l.lookFurther())
 		}
@@ -66,7 +66,7 @@ func (l *Lab) VerifyWhole(ctx context.Context, timeout time.Duration, progress P
 			progress("waiting for the lab to be whole: " + problem)
 			said = problem
 		}
-		if err := sleep(ctx, poll); err != nil {
+		if err := l.sleep(ctx, poll); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,166 @@
+package labtest
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/internal/lab"
+	"healthchecklab/internal/targethealth"
+)
+
+// The local lab's control API paths, which locallab.Client calls: the tests reach them only
+// through that client, so a change on its side fails them.
+const (
+	pathCounters = "/v1/counters"
+	pathDeploy   = "/v1/deploy"
+	pathShutdown = "/v1/shutdown"
+)
+
+// deployLimit bounds a rolling update on the fake clock: three zones take a few minutes.
+const deployLimit = time.Hour
+
+// controlHandler serves the control API from the model: the counters, the rolling deploy
+// (streamed while it moves the fake clock on) and shutdown, behind the state file's token.
+func (h *Lab) controlHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+pathCounters, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, h.Counters())
+	})
+	mux.HandleFunc("POST "+pathDeploy, h.serveDeploy)
+	mux.HandleFunc("POST "+pathShutdown, func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		h.shutdowns++
+		h.mu.Unlock()
+		writeJSON(w, http.StatusAccepted, locallab.Event{Time: h.Now(), Message: "stopping the local lab", Done: true})
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+h.token)) != 1 {
+			writeJSON(w, http.StatusUnauthorized, locallab.Event{Error: "bad or missing control token"})
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// Counters is what the control API answers: the load balancer's counters, each target's
+// requests, recent checks and next check, and the deploy in flight.
+func (h *Lab) Counters() locallab.Counters {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	k := locallab.Counters{LB: h.lb, Targets: map[string]locallab.TargetCounts{}}
+	for _, t := range h.R.Targets() {
+		c := locallab.TargetCounts{Requests: h.requests[t.ID], Checks: t.Recent}
+		if t.State != targethealth.StateDraining {
+			next := h.nextCheck
+			c.NextCheck = &next
+		}
+		k.Targets[t.ID] = c
+	}
+	if op := h.R.Operation(); op != nil {
+		k.Busy = "deploy or repair in progress"
+		k.Operation = &locallab.Operation{Kind: op.Kind, ServerCode: op.ServerCode, Zone: op.Zone, Started: op.Started, Last: op.Last}
+	}
+	return k
+}
+
+// serveDeploy runs the model's rolling update (rollOut) and streams its notes as the
+// control API does.
+func (h *Lab) serveDeploy(w http.ResponseWriter, r *http.Request) {
+	var req locallab.Request
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, locallab.Event{Error: "bad request: " + err.Error()})
+		return
+	}
+	code, err := lab.ParseServerCode(req.ServerCode)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, locallab.Event{Error: err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	send := func(ev locallab.Event) {
+		ev.Time = h.Now()
+		_ = enc.Encode(ev)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+	}
+	if err := h.rollOut(r.Context(), code, func(msg string) { send(locallab.Event{Message: msg}) }); err != nil {
+		send(locallab.Event{Error: err.Error()})
+		return
+	}
+	send(locallab.Event{Done: true})
+}
+
+// rollOut starts the model's stack update to code and passes its notes to say, moving the
+// clock on a second at a time until the update has ended. A stack the update leaves in
+// another state than UPDATE_COMPLETE is an error.
+func (h *Lab) rollOut(ctx context.Context, code lab.ServerCode, say func(string)) error {
+	h.mu.Lock()
+	h.shell.Run()
+	h.notesSent = len(h.shell.Notes)
+	h.mu.Unlock()
+	if err := h.R.Deploy(code); err != nil {
+		return err
+	}
+	limit := h.Now().Add(deployLimit)
+	for {
+		h.mu.Lock()
+		h.shell.Run()
+		notes := h.shell.Notes[h.notesSent:]
+		h.notesSent = len(h.shell.Notes)
+		h.mu.Unlock()
+		for _, n := range notes {
+			say(n)
+		}
+		if h.R.Operation() == nil {
+			break
+		}
+		if h.Now().After(limit) {
+			return fmt.Errorf("the rolling update to %s did not end within %s", code, deployLimit)
+		}
+		if err := h.Sleep(ctx, time.Second); err != nil {
+			return err // the caller stopped watching; the update goes on at the next wait
+		}
+	}
+	for _, st := range h.R.Stacks() {
+		if st.Name == lab.ServiceStackName && st.Status != "UPDATE_COMPLETE" {
+			return fmt.Errorf("stack %s: %s", st.Name, st.Status)
+		}
+	}
+	return nil
+}
+
+// CDK is a labops.Runner that stands in for the CDK CLI's `npx cdk deploy <stack> -c
+// ServerCode=<code> …`: it runs the model's stack update (rollOut) and prints each note as
+// cdk prints stack events, "<stack> | <note>". Any other command line fails to start.
+func (h *Lab) CDK(ctx context.Context, _ string, argv []string, out io.Writer) (func() error, error) {
+	if len(argv) < 4 || argv[0] != "npx" || argv[1] != "cdk" || argv[2] != "deploy" {
+		return nil, fmt.Errorf("%q: only `npx cdk deploy` is modelled", argv)
+	}
+	stack, code := argv[3], ""
+	for i := 4; i+1 < len(argv); i++ {
+		if argv[i] == "-c" && strings.HasPrefix(argv[i+1], "ServerCode=") {
+			code = strings.TrimPrefix(argv[i+1], "ServerCode=")
+		}
+	}
+	return func() error {
+		if stack != lab.ServiceStackName {
+			fmt.Fprintf(out, "No stack found matching '%s'\n", stack)
+			return fmt.Errorf("no stack %s", stack)
+		}
+		sc, err := lab.ParseServerCode(code)
+		if err != nil {
+			return err
+		}
+		return h.rollOut(ctx, sc, func(msg string) { fmt.Fprintf(out, "%s | %s\n", stack, msg) })
+	}, nil
+}

@@ -20,6 +20,7 @@ import (
 	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/cmd/labctl/internal/view"
+	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/lab"
 )
 
@@ -261,8 +262,8 @@ local lab ready in %s: %s
 
 func zoneNames() []string {
 	var zs []string
-	for _, z := range locallab.Letters {
-		zs = append(zs, locallab.ZoneName(z))
+	for _, z := range region.Letters {
+		zs = append(zs, region.ZoneName(z))
 	}
 	return zs
 }

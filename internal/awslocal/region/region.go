@@ -24,6 +24,7 @@ import (
 
 	"healthchecklab/internal/config"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 	"healthchecklab/internal/standin"
 	"healthchecklab/internal/targethealth"
 )
@@ -63,6 +64,9 @@ type Config struct {
 	LoadBalancerURL string
 	// TableName is the RecommendationService table, as the stack's output names it.
 	TableName string
+	// Names are the stack, parameter and role names of this copy of the lab (its LabId);
+	// LabConfig sets the lab's own.
+	Names labnames.Names
 }
 
 // LabConfig is the lab's stack as the CDK app declares it, with the given clock and seed;
@@ -75,6 +79,7 @@ func LabConfig(now func() time.Time, seed uint64) Config {
 		// check type EC2 with a 5-minute grace period.
 		Min: config.MinCapacity, Desired: desired, Max: desired + 1,
 		HealthCheckType: HealthCheckEC2, HealthCheckGrace: 5 * time.Minute,
+		Names: labnames.Names{Prefix: lab.DefaultNamingPrefix},
 	}
 }
 
@@ -89,6 +94,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("region: health check type %q: use EC2 or ELB", c.HealthCheckType)
 	case c.HealthCheckGrace < 0:
 		return fmt.Errorf("region: grace period %s", c.HealthCheckGrace)
+	case c.Names.Prefix == "":
+		return errors.New("region: no naming prefix (Names.Prefix)")
 	}
 	if _, err := lab.ParseServerCode(string(c.ServerCode)); err != nil {
 		return err
@@ -203,7 +210,7 @@ func New(cfg Config) (*Region, error) {
 		desired: cfg.Desired, version: 1, codes: map[int]lab.ServerCode{1: cfg.ServerCode}, code: cfg.ServerCode,
 		tg: tg, stackStatus: "CREATE_COMPLETE",
 	}
-	r.ids = newIdentity(r.rng, cfg.Now().UTC())
+	r.ids = newIdentity(r.rng, cfg.Now().UTC(), cfg.Names)
 	r.mu.Lock()
 	r.settle()
 	r.mu.Unlock()

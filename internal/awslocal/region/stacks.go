@@ -7,6 +7,7 @@ import (
 	"healthchecklab/internal/awslocal/cloudformation"
 	"healthchecklab/internal/awslocal/ec2"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 	"healthchecklab/internal/targethealth"
 )
 
@@ -17,23 +18,27 @@ func (r *Region) Stacks() []cloudformation.Stack {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.settle()
-	url := r.cfg.LoadBalancerURL
-	return []cloudformation.Stack{
-		{Name: lab.VPCStackName, ID: r.ids.vpcStackID, Status: "CREATE_COMPLETE", Created: r.ids.created},
+	url, names := r.cfg.LoadBalancerURL, r.cfg.Names
+	stacks := []cloudformation.Stack{
+		{Name: names.VPCStack(), ID: r.ids.vpcStackID, Status: "CREATE_COMPLETE", Created: r.ids.created},
 		{
-			Name: lab.ServiceStackName, ID: r.ids.serviceStackID, Status: r.stackStatus, Created: r.ids.created, Updated: r.stackUpdated,
+			Name: names.ServiceStack(), ID: r.ids.serviceStackID, Status: r.stackStatus, Created: r.ids.created, Updated: r.stackUpdated,
 			Outputs: []cloudformation.Output{
 				{Key: lab.OutputWebsiteURL, Value: url},
 				{Key: lab.OutputHealthCheckURL, Value: url + r.cfg.HealthCheck.Path},
 				{Key: lab.OutputTargetGroupArn, Value: r.ids.targetGroupARN},
 				{Key: lab.OutputAutoScalingGroupName, Value: r.ids.groupName},
-				{Key: lab.OutputParameterName, Value: lab.ParameterName},
-				{Key: lab.OutputNoDDBProfileName, Value: Roles()[1]},
-				{Key: lab.OutputInstanceProfileName, Value: Roles()[0]},
+				{Key: lab.OutputParameterName, Value: names.Parameter()},
+				{Key: lab.OutputNoDDBProfileName, Value: names.NoDDBRole()},
+				{Key: lab.OutputInstanceProfileName, Value: names.Role()},
 				{Key: lab.OutputTableName, Value: r.cfg.TableName},
 			},
 		},
 	}
+	if names.LabID != "" { // as the stack declares it: only on a copy with an id
+		stacks[1].Outputs = append(stacks[1].Outputs, cloudformation.Output{Key: labnames.OutputLabID, Value: names.LabID})
+	}
+	return stacks
 }
 
 // rollout is a rolling update of the group in flight.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"healthchecklab/internal/awslocal"
 	"healthchecklab/internal/awslocal/autoscaling"
@@ -14,9 +13,9 @@ import (
 	"healthchecklab/internal/awslocal/ec2"
 	"healthchecklab/internal/awslocal/elbv2"
 	"healthchecklab/internal/awslocal/query"
+	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/awslocal/sigv4"
 	"healthchecklab/internal/lab"
-	"healthchecklab/internal/labnames"
 	"healthchecklab/internal/standin"
 	"healthchecklab/internal/standin/dynalite"
 	"healthchecklab/internal/standin/imds"
@@ -28,83 +27,18 @@ const AccountID = standin.AccountID
 // UserName is the IAM user whose key pair `labctl local env` hands out.
 const UserName = "labctl"
 
-// identity holds the names, ids and ARNs the lab's resources carry in the AWS API answers,
-// made once per lab so they look like a real deployment's.
-type identity struct {
-	created            time.Time
-	serviceStackID     string
-	vpcStackID         string
-	groupName          string
-	groupARN           string
-	targetGroupName    string
-	targetGroupARN     string
-	loadBalancerName   string
-	loadBalancerARN    string
-	launchTemplateID   string
-	launchTemplateName string
-	vpcID              string
-	securityGroupID    string
-	subnets            []string // one private subnet per zone, in Letters order
-	publicSubnets      []string // the load balancer's, in Letters order
-}
-
-func newIdentity(names labnames.Names) identity {
-	id := identity{created: time.Now().UTC()}
-	id.serviceStackID = stackID(names.ServiceStack())
-	id.vpcStackID = stackID(names.VPCStack())
-	id.groupName = names.ServiceStack() + "-WebTierGroup" + upperID(8) + "-" + upperID(12)
-	id.groupARN = fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s", Region, AccountID, uuid(), id.groupName)
-	id.targetGroupName = "Health-WebTi-" + upperID(12)
-	id.targetGroupARN = fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:targetgroup/%s/%s", Region, AccountID, id.targetGroupName, hexID(8))
-	id.loadBalancerName = "Health-WebTi-" + upperID(12)
-	id.loadBalancerARN = fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:loadbalancer/app/%s/%s", Region, AccountID, id.loadBalancerName, hexID(8))
-	id.launchTemplateID = "lt-0" + hexID(8)[:16]
-	id.launchTemplateName = "HealthCheckLabWebTierLaunchTemplate" + upperID(8)
-	id.vpcID = "vpc-0" + hexID(8)[:16]
-	id.securityGroupID = "sg-0" + hexID(8)[:16]
-	for range Letters {
-		id.subnets = append(id.subnets, "subnet-0"+hexID(8)[:16])
-		id.publicSubnets = append(id.publicSubnets, "subnet-0"+hexID(8)[:16])
-	}
-	return id
-}
-
-func stackID(name string) string {
-	return fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/%s", Region, AccountID, name, uuid())
-}
-
 func hexID(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
 
-func upperID(n int) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
-}
-
-func uuid() string {
-	h := hexID(16)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// profileARN is the ARN of the instance profile named like its role (as the stack names both).
-func profileARN(name string) string {
-	return fmt.Sprintf("arn:aws:iam::%s:instance-profile/%s", AccountID, name)
-}
-
 func tableARN(name string) string {
-	return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", Region, AccountID, name)
+	return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", region.Name, AccountID, name)
 }
 
 func parameterARN(name string) string {
-	return fmt.Sprintf("arn:aws:ssm:%s:%s:parameter/%s", Region, AccountID, strings.TrimPrefix(name, "/"))
+	return fmt.Sprintf("arn:aws:ssm:%s:%s:parameter/%s", region.Name, AccountID, strings.TrimPrefix(name, "/"))
 }
 
 // policy is what the stack's instance-role policies allow on the services the lab serves,
@@ -119,10 +53,10 @@ func (l *Lab) policy() awslocal.Policy {
 	}
 }
 
-// newEndpoint builds the lab's AWS endpoint over its stand-ins and state.
+// newEndpoint builds the lab's AWS endpoint over its stand-ins and its region.
 func (l *Lab) newEndpoint() *awslocal.Endpoint {
 	return awslocal.New(awslocal.Options{
-		Region: Region, Keys: l.keys, Policy: l.policy(),
+		Region: region.Name, Keys: l.keys, Policy: l.policy(),
 		JSON: []*awslocal.JSONService{
 			{
 				TargetPrefix: "AmazonSSM.", SigningName: "ssm", ContentType: "application/x-amz-json-1.1",
@@ -146,10 +80,11 @@ func (l *Lab) newEndpoint() *awslocal.Endpoint {
 			},
 		},
 		Query: []*query.Service{
-			cloudformation.Service(cfnBackend{l}),
-			ec2.Service(ec2Backend{l}),
-			elbv2.Service(elbBackend{l}),
-			autoscaling.Service(asgBackend{l}),
+			// EC2, Elastic Load Balancing, Auto Scaling and CloudFormation are the region's.
+			cloudformation.Service(l.r),
+			ec2.Service(l.r),
+			elbv2.Service(l.r),
+			autoscaling.Service(l.r),
 		},
 	})
 }
@@ -188,36 +123,4 @@ func (l *Lab) RoleCredentials() map[string]RoleCredentials {
 		out[role] = RoleCredentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}
 	}
 	return out
-}
-
-// cfnBackend answers DescribeStacks from the lab.
-type cfnBackend struct{ l *Lab }
-
-func (b cfnBackend) Stacks() []cloudformation.Stack {
-	l := b.l
-	l.mu.Lock()
-	status, updated := l.stackStatus, l.stackUpdated
-	l.mu.Unlock()
-	stacks := []cloudformation.Stack{
-		{
-			Name: l.names.VPCStack(), ID: l.ids.vpcStackID, Status: "CREATE_COMPLETE", Created: l.ids.created,
-		},
-		{
-			Name: l.names.ServiceStack(), ID: l.ids.serviceStackID, Status: status, Created: l.ids.created, Updated: updated,
-			Outputs: []cloudformation.Output{
-				{Key: lab.OutputWebsiteURL, Value: l.lbURL},
-				{Key: lab.OutputHealthCheckURL, Value: l.lbURL + l.hc.Path},
-				{Key: lab.OutputTargetGroupArn, Value: l.ids.targetGroupARN},
-				{Key: lab.OutputAutoScalingGroupName, Value: l.ids.groupName},
-				{Key: lab.OutputParameterName, Value: l.names.Parameter()},
-				{Key: lab.OutputNoDDBProfileName, Value: lab.NoDDBRoleName(l.prefix)},
-				{Key: lab.OutputInstanceProfileName, Value: lab.RoleName(l.prefix)},
-				{Key: lab.OutputTableName, Value: dynalite.DefaultTableName},
-			},
-		},
-	}
-	if l.names.LabID != "" { // as the stack declares it: only on a copy with an id
-		stacks[1].Outputs = append(stacks[1].Outputs, cloudformation.Output{Key: labnames.OutputLabID, Value: l.names.LabID})
-	}
-	return stacks
 }

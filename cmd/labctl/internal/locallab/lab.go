@@ -7,6 +7,8 @@ package locallab
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -17,12 +19,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"sync"
 	"time"
 
 	"healthchecklab/internal/awslocal"
-	"healthchecklab/internal/awslocal/ec2"
+	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/awslocal/sigv4"
 	"healthchecklab/internal/config"
 	"healthchecklab/internal/lab"
@@ -67,6 +68,11 @@ type Lab struct {
 
 	webPolicy supervise.Policy // the web server unit's restart settings
 
+	// r is the region: every instance, the group, the target group's health and the stacks,
+	// with every AWS rule the lab follows. The lab carries out what it decides (shell.go).
+	r       *region.Region
+	created time.Time
+
 	ddb      *dynalite.Server // its first run; ddbSup has the current one
 	ddbSup   *supervise.Supervisor
 	ddbProxy *ddbauth.Proxy
@@ -77,34 +83,29 @@ type Lab struct {
 
 	keys        *awslocal.Keys
 	user        sigv4.Credentials
-	ids         identity
 	endpointURL string // the AWS endpoint: SSM, DynamoDB, EC2, ELB, Auto Scaling, CloudFormation
 
-	ctx    context.Context // lives until Close: operations run in it
+	ctx    context.Context // lives until Close: the pump, launches and stops run in it
 	cancel context.CancelFunc
-	opMu   sync.Mutex // one deploy or repair at a time
 	wg     sync.WaitGroup
+	kick   chan struct{} // wakes the pump
 
-	mu        sync.Mutex
-	op        *Operation // the deploy or repair in flight
-	code      lab.ServerCode
-	zones     map[string]*instance // current instance per zone letter
-	instances map[string]*instance // every instance not yet terminated, by id
-	gone      []*instance          // terminated instances, still listed by DescribeInstances
-	closed    bool
-
-	templateVersion int // the launch template's version: 1, then one more per deploy
-
-	stackStatus  string    // of the HealthCheckLab stack: CREATE_COMPLETE, UPDATE_IN_PROGRESS, …
-	stackUpdated time.Time // last deploy's end
+	mu         sync.Mutex
+	procs      map[string]*instance // the processes of every instance launched and not stopped, by id
+	watchers   []*watcher           // deploys following the region's notes
+	launchErrs []error              // launches that failed, for Start
+	closed     bool
 
 	outMu    sync.Mutex // serializes writes to progress
 	progress io.Writer
 }
 
+// Region is the local region's name.
+const Region = region.Name
+
 // Start builds the web server (unless prebuilt), starts every part of the lab and returns
-// once three instances are registered with the load balancer. It does not wait for them to
-// turn healthy; see WaitHealthy.
+// once the region's first instances are registered with the load balancer. It does not
+// wait for them to turn healthy; see WaitHealthy.
 func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	if _, err := lab.ParseServerCode(string(o.Code)); err != nil {
 		return nil, err
@@ -152,9 +153,9 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	lctx, cancel := context.WithCancel(context.Background())
 	l := &Lab{
 		opts: o, hc: hc, dir: ld.path, labDir: ld, names: names, prefix: names.RolePrefix(),
-		ctx: lctx, cancel: cancel, code: o.Code, progress: o.Progress, webPolicy: webPolicy,
-		zones: map[string]*instance{}, instances: map[string]*instance{},
-		keys: awslocal.NewKeys(AccountID), ids: newIdentity(names), stackStatus: "CREATE_COMPLETE", templateVersion: 1,
+		ctx: lctx, cancel: cancel, progress: o.Progress, webPolicy: webPolicy, created: time.Now().UTC(),
+		procs: map[string]*instance{}, kick: make(chan struct{}, 1),
+		keys: awslocal.NewKeys(AccountID),
 	}
 	l.user = l.keys.NewUser(UserName)
 	defer func() {
@@ -179,6 +180,15 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 			lbListener.Close()
 		}
 	}()
+	l.lbURL = "http://" + lbListener.Addr().String()
+
+	// The region as the lab's stack creates it, with this copy's names.
+	rcfg := region.LabConfig(time.Now, randomSeed())
+	rcfg.HealthCheck, rcfg.ServerCode, rcfg.Names = hc, o.Code, names
+	rcfg.LoadBalancerURL, rcfg.TableName = l.lbURL, dynalite.DefaultTableName
+	if l.r, err = region.New(rcfg); err != nil {
+		return nil, err
+	}
 
 	l.bin = o.WebServerBin
 	if l.bin == "" {
@@ -215,24 +225,54 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	l.printf("AWS endpoint at %s (SSM, DynamoDB, EC2, Elastic Load Balancing, Auto Scaling, CloudFormation; region %s): %s=true",
 		l.endpointURL, Region, names.Parameter())
 
-	l.lb, err = localb.New(localb.Options{HealthCheck: hc, IdleTimeout: idle, OnTransition: l.onTransition})
+	// The load balancer checks the targets and routes; their health is the region's.
+	l.lb, err = localb.New(localb.Options{HealthCheck: hc, IdleTimeout: idle, Health: l.r})
 	if err != nil {
 		return nil, err
 	}
-	l.lbURL = l.serveOn(lbListener, l.lb)
+	l.serveOn(lbListener, l.lb)
 	l.printf("load balancer at %s (health check %s every %s, timeout %s, healthy %d, unhealthy %d, deregistration delay %s; idle timeout %s)",
 		l.lbURL, hc.Path, hc.Interval, hc.Timeout, hc.HealthyThreshold, hc.UnhealthyThreshold, hc.DeregistrationDelay, idle)
 
-	for _, z := range Letters {
-		inst, err := l.launch(ctx, z, o.Code)
-		if err != nil {
-			return nil, err
+	l.wg.Add(1)
+	go l.pump()
+	return l, l.waitRegistered(ctx)
+}
+
+// waitRegistered waits until the region has a registered target in every zone. Launches
+// that keep failing (a web server that cannot start) end it with their error: the region
+// would retry them for as long as the lab runs.
+func (l *Lab) waitRegistered(ctx context.Context) error {
+	const maxFailures = 3
+	for {
+		n := 0
+		for _, s := range l.r.Status() {
+			if s.Current && s.Target.State != targethealth.StateUnused {
+				n++
+			}
+		}
+		if n == len(region.Letters) {
+			return nil
 		}
 		l.mu.Lock()
-		l.zones[z] = inst
+		errs := append([]error(nil), l.launchErrs...)
 		l.mu.Unlock()
+		if len(errs) >= maxFailures {
+			return errs[len(errs)-1]
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the first instances: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	return l, nil
+}
+
+// randomSeed seeds the region's ids, so that two labs do not share instance ids.
+func randomSeed() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
 }
 
 // serve runs h on addr (loopback) until Close and returns its base URL.
@@ -267,28 +307,14 @@ func BuildWebServer(ctx context.Context, root, dir string) (string, error) {
 	return bin, nil
 }
 
-func (l *Lab) printf(format string, args ...any) {
-	line := time.Now().Format("15:04:05") + " " + fmt.Sprintf(format, args...) + "\n"
+func (l *Lab) printf(format string, args ...any) { l.printAt(time.Now(), fmt.Sprintf(format, args...)) }
+
+// printAt writes one progress line stamped with at.
+func (l *Lab) printAt(at time.Time, msg string) {
+	line := at.Local().Format("15:04:05") + " " + msg + "\n"
 	l.outMu.Lock()
 	defer l.outMu.Unlock()
 	_, _ = io.WriteString(l.progress, line)
-}
-
-func (l *Lab) onTransition(tr targethealth.Transition) {
-	zone := "?"
-	l.mu.Lock()
-	if in, ok := l.instances[tr.ID]; ok {
-		zone = in.zone
-	}
-	l.mu.Unlock()
-	msg := fmt.Sprintf("target %s (%s): %s → %s", tr.ID, ZoneName(zone), tr.From, tr.To)
-	if tr.Reason != "" {
-		msg += " (" + tr.Reason + ")"
-	}
-	if tr.To == targethealth.StateUnhealthy {
-		msg += ": " + l.lb.Target(tr.ID).Description
-	}
-	l.printf("%s", msg)
 }
 
 // URL is the load balancer's base URL.
@@ -307,102 +333,32 @@ func (l *Lab) Dir() string { return l.dir }
 // progress, or until ctx ends.
 func (l *Lab) WaitHealthy(ctx context.Context) error {
 	for {
-		st := l.Status()
 		healthy, total := 0, 0
-		for _, t := range st.Targets {
-			if t.Current {
+		for _, s := range l.r.Status() {
+			if s.Current && s.Target.State != targethealth.StateUnused {
 				total++
-				if t.State == string(targethealth.StateHealthy) {
+				if s.Target.State == targethealth.StateHealthy {
 					healthy++
 				}
 			}
 		}
-		if total == len(Letters) && healthy == total {
+		if total == len(region.Letters) && healthy == total {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for healthy targets (%d of %d healthy): %w", healthy, len(Letters), ctx.Err())
+			return fmt.Errorf("waiting for healthy targets (%d of %d healthy): %w", healthy, len(region.Letters), ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
 
-// Status is the lab's own view of its targets and load balancer, for WaitHealthy and
-// Counters; labctl's status comes through the AWS APIs.
-type Status struct {
-	Targets   []Target        `json:"targets"`
-	Counters  localb.Counters `json:"counters"`
-	Busy      string          `json:"busy,omitempty"` // the operation in progress, if any
-	Operation *Operation      `json:"operation,omitempty"`
-}
-
-// Target is one registered target with its instance's facts.
-type Target struct {
-	Zone        string `json:"zone"`
-	InstanceID  string `json:"instance_id"`
-	State       string `json:"state"`
-	Reason      string `json:"reason,omitempty"`
-	Description string `json:"description,omitempty"`
-	Role        string `json:"role"`
-	ServerCode  string `json:"server_code"`
-	Requests    int64  `json:"requests"`
-	Current     bool   `json:"current"` // the zone's current instance (false while an old one drains)
-	Since       string `json:"since"`
-	// Checks are the latest health-check results, oldest first, and NextCheck when the
-	// next one is due: the local lab shows what ALB keeps to itself.
-	Checks    []targethealth.Check `json:"checks,omitempty"`
-	NextCheck *time.Time           `json:"next_check,omitempty"`
-}
-
-// Operation is the deploy or repair in flight, for live views.
-type Operation struct {
-	Kind       string    `json:"kind"`                   // deploy or repair
-	ServerCode string    `json:"server_code"`            // the ServerCode it rolls out
-	Zone       string    `json:"zone,omitempty"`         // repair: the zone letter
-	Started    time.Time `json:"started"`                //
-	Last       string    `json:"last_message,omitempty"` // its latest progress line
-}
-
-// Status reports the targets, the counters and the operation in flight.
-func (l *Lab) Status() Status {
-	st := Status{Counters: l.lb.Counters(), Targets: []Target{}}
-	ts := l.lb.Targets()
-	l.mu.Lock()
-	if l.op != nil {
-		op := *l.op
-		st.Operation = &op
-	}
-	for _, t := range ts {
-		tg := Target{
-			InstanceID: t.ID, State: string(t.State), Reason: t.Reason, Description: t.Description,
-			Requests: t.Requests, Since: t.Since.Format(time.RFC3339), Checks: t.Recent,
-		}
-		if n := len(t.Recent); n > 0 && t.State != targethealth.StateDraining {
-			next := t.Recent[n-1].At.Add(l.hc.Interval)
-			tg.NextCheck = &next
-		}
-		if in, ok := l.instances[t.ID]; ok {
-			tg.Zone = ZoneName(in.zone)
-			tg.Role = in.meta.Role()
-			tg.ServerCode = string(in.code)
-			tg.Current = l.zones[in.zone] == in
-		}
-		st.Targets = append(st.Targets, tg)
-	}
-	l.mu.Unlock()
-	sort.SliceStable(st.Targets, func(i, j int) bool { return st.Targets[i].Zone < st.Targets[j].Zone })
-	if l.opMu.TryLock() {
-		l.opMu.Unlock()
-	} else {
-		st.Busy = "deploy or repair in progress"
-	}
-	return st
-}
+// Operation is the deploy in flight, for live views: the region's.
+type Operation = region.Operation
 
 // Counters is what the local lab knows and AWS offers no API for (CloudWatch metrics
 // aside): the load balancer's 5xx counters, each target's requests, recent health-check
-// results and next check, and the deploy or repair in flight.
+// results and next check, and the deploy in flight.
 type Counters struct {
 	LB        localb.Counters         `json:"counters"`
 	Targets   map[string]TargetCounts `json:"targets"` // by target (instance) id
@@ -419,12 +375,20 @@ type TargetCounts struct {
 	NextCheck *time.Time           `json:"next_check,omitempty"`
 }
 
-// Counters reports what Counters describes, from the lab's status.
+// Counters reports what Counters describes: the region's targets and operation, the load
+// balancer's counts and the processes' supervision.
 func (l *Lab) Counters() Counters {
-	st := l.Status()
-	k := Counters{LB: st.Counters, Targets: map[string]TargetCounts{}, Busy: st.Busy, Operation: st.Operation, Processes: l.Processes()}
-	for _, t := range st.Targets {
-		k.Targets[t.InstanceID] = TargetCounts{Requests: t.Requests, Checks: t.Checks, NextCheck: t.NextCheck}
+	k := Counters{LB: l.lb.Counters(), Targets: map[string]TargetCounts{}, Operation: l.r.Operation(), Processes: l.Processes()}
+	if k.Operation != nil {
+		k.Busy = "deploy in progress"
+	}
+	for _, t := range l.lb.Targets() {
+		tc := TargetCounts{Requests: t.Requests, Checks: t.Recent}
+		if n := len(t.Recent); n > 0 && t.State != targethealth.StateDraining {
+			next := t.Recent[n-1].At.Add(l.hc.Interval)
+			tc.NextCheck = &next
+		}
+		k.Targets[t.ID] = tc
 	}
 	return k
 }
@@ -442,208 +406,53 @@ func (l *Lab) SetDependency(enabled bool) error {
 	return err
 }
 
-// ErrBusy is returned when a deploy or repair is already running.
-var ErrBusy = errors.New("a deploy or repair is already in progress; wait for it (labctl watch)")
+// ErrBusy is returned when a deploy is already running.
+var ErrBusy = region.ErrBusy
 
-// replace terminates old (when not nil) while it launches a replacement in zone z running
-// code, as Auto Scaling does, and returns once the new target has settled and the old one
-// has drained. The caller holds opMu.
-func (l *Lab) replace(ctx context.Context, z string, old *instance, code lab.ServerCode, say func(string, ...any)) error {
-	drained := make(chan error, 1)
-	if old != nil {
-		say("terminating instance %s in %s", old.id, ZoneName(z))
-		go func() { drained <- l.terminate(ctx, old, say) }()
-	} else {
-		drained <- nil
-	}
-	say("Auto Scaling: launching a replacement in %s (ServerCode %s)", ZoneName(z), code)
-	in, err := l.launch(ctx, z, code)
-	if err != nil {
-		return err
-	}
-	l.mu.Lock()
-	l.zones[z] = in
-	l.mu.Unlock()
-	say("instance %s launched in %s and registered: %s", in.id, ZoneName(z), l.lb.Target(in.id).State)
-	werr := l.waitSettled(ctx, in, say)
-	if err := <-drained; err != nil {
-		return err
-	}
-	return werr
-}
-
-// terminateAsync starts terminating in and returns at once, as EC2's TerminateInstances and
-// Auto Scaling's TerminateInstanceInAutoScalingGroup do: the instance shuts down (its target
-// drains first) and, while it is still its zone's instance, Auto Scaling launches a
-// replacement there, once no deploy or repair is running. It reports whether it started.
-func (l *Lab) terminateAsync(in *instance) bool {
-	l.mu.Lock()
-	if l.closed || in.state != ec2.StateRunning {
-		l.mu.Unlock()
-		return false
-	}
-	in.state = ec2.StateShuttingDown
-	l.wg.Add(1)
-	l.mu.Unlock()
-	go func() {
-		defer l.wg.Done()
-		for !l.opMu.TryLock() {
-			select {
-			case <-l.ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-		defer l.opMu.Unlock()
-		l.mu.Lock()
-		current, code, gone := l.zones[in.zone] == in, l.code, in.state == ec2.StateTerminated
-		l.mu.Unlock()
-		if gone { // a deploy terminated it meanwhile
-			return
-		}
-		say := l.begin(Operation{Kind: "repair", ServerCode: string(code), Zone: in.zone}, nil)
-		defer l.end()
-		var err error
-		if current {
-			err = l.replace(l.ctx, in.zone, in, code, say)
-		} else {
-			err = l.terminate(l.ctx, in, say)
-		}
-		if err != nil && l.ctx.Err() == nil {
-			say("replacing %s in %s failed: %v", in.id, ZoneName(in.zone), err)
-		}
-	}()
-	return true
-}
-
-// Deploy replaces every instance, one zone at a time, with one running code and the normal
-// role: launch the new instance, wait for its target to pass its initial health checks,
-// then deregister the old one and wait for it to drain. That is what a rolling update of the
-// stack with a new ServerCode does.
+// Deploy updates the stack to code, as `cdk deploy` with a new ServerCode does: the region
+// rolls the group over one zone at a time (region.Deploy says how). progress receives the
+// region's notes until the update ends; Deploy returns then, with an error when the update
+// rolled back.
 func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress func(string)) error {
 	if _, err := lab.ParseServerCode(string(code)); err != nil {
 		return err
 	}
-	if !l.opMu.TryLock() {
-		return ErrBusy
+	if progress == nil {
+		progress = func(string) {}
 	}
-	defer l.opMu.Unlock()
-	say := l.begin(Operation{Kind: "deploy", ServerCode: string(code)}, progress)
-	defer l.end()
-	l.setStackStatus("UPDATE_IN_PROGRESS")
-	defer l.setStackStatus("UPDATE_COMPLETE")
+	w := &watcher{done: make(chan struct{})}
+	var last string
+	var lastMu sync.Mutex
+	w.say = func(msg string) {
+		lastMu.Lock()
+		last = msg
+		lastMu.Unlock()
+		progress(msg)
+	}
+	// The pump drains under mu: it cannot take the update's first notes before w watches.
 	l.mu.Lock()
-	l.templateVersion++
-	l.mu.Unlock()
-	say("rolling update to ServerCode %s, one zone at a time", code)
-	for _, z := range Letters {
-		l.mu.Lock()
-		old := l.zones[z]
+	if err := l.r.Deploy(code); err != nil {
 		l.mu.Unlock()
-		in, err := l.launch(ctx, z, code)
-		if err != nil {
-			return err
-		}
-		say("%s: new instance %s (%s) registered", ZoneName(z), in.id, code)
-		l.mu.Lock()
-		l.zones[z] = in
-		l.mu.Unlock()
-		if err := l.waitSettled(ctx, in, say); err != nil {
-			return err
-		}
-		if old != nil {
-			if err := l.terminate(ctx, old, say); err != nil {
-				return err
-			}
-		}
+		return err
 	}
-	l.mu.Lock()
-	l.code = code
+	l.watchers = append(l.watchers, w)
 	l.mu.Unlock()
-	say("rolling update to %s complete", code)
-	return nil
-}
-
-// setStackStatus records the HealthCheckLab stack's status, as a deploy changes it.
-func (l *Lab) setStackStatus(status string) {
-	l.mu.Lock()
-	l.stackStatus = status
-	if status == "UPDATE_COMPLETE" {
-		l.stackUpdated = time.Now().UTC()
-	}
-	l.mu.Unlock()
-}
-
-// begin records op as in flight and returns its progress printer, which also keeps the
-// operation's latest line for the status.
-func (l *Lab) begin(op Operation, progress func(string)) func(string, ...any) {
-	op.Started = time.Now()
-	l.mu.Lock()
-	l.op = &op
-	l.mu.Unlock()
-	return func(format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
-		l.mu.Lock()
-		if l.op != nil {
-			l.op.Last = msg
-		}
-		l.mu.Unlock()
-		l.printf("%s", msg)
-		if progress != nil {
-			progress(msg)
-		}
-	}
-}
-
-// end clears the operation in flight.
-func (l *Lab) end() {
-	l.mu.Lock()
-	l.op = nil
-	l.mu.Unlock()
-}
-
-// waitSettled waits until in's target leaves the initial state. A target that turns
-// unhealthy is reported, not waited on forever: the stack's rolling update also signals on
-// liveness, not on the deep check.
-func (l *Lab) waitSettled(ctx context.Context, in *instance, say func(string, ...any)) error {
-	start := time.Now()
-	last := ""
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		t := l.lb.Target(in.id)
-		if s := string(t.State) + " " + t.Reason; s != last {
-			last = s
-			switch t.State {
-			case targethealth.StateHealthy:
-				say("target %s (%s) healthy after %s", in.id, ZoneName(in.zone), time.Since(start).Round(100*time.Millisecond))
-				return nil
-			case targethealth.StateUnhealthy:
-				say("target %s (%s) unhealthy: %s %s", in.id, ZoneName(in.zone), t.Reason, t.Description)
-				return nil
-			case targethealth.StateInitial:
-				say("target %s (%s): initial, %s", in.id, ZoneName(in.zone), t.Reason)
-			default:
-				return fmt.Errorf("target %s is %s while waiting for its health checks", in.id, t.State)
-			}
-		}
-		if err := l.await(ctx, tick.C); err != nil {
-			return err
-		}
-	}
-}
-
-// await blocks until the next tick of a polling loop, or returns why the loop must end:
-// the caller's context is done or the lab is stopping.
-func (l *Lab) await(ctx context.Context, tick <-chan time.Time) error {
+	l.wake()
 	select {
+	case <-w.done:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-l.ctx.Done():
 		return errors.New("lab stopped")
-	case <-tick:
-		return nil
 	}
+	for _, st := range l.r.Stacks() {
+		if st.Name == l.names.ServiceStack() && st.Status != "UPDATE_COMPLETE" {
+			lastMu.Lock()
+			defer lastMu.Unlock()
+			return fmt.Errorf("stack %s: %s (%s)", st.Name, st.Status, last)
+		}
+	}
+	return nil
 }
 
 // Close stops every process and server the lab started and removes its temporary directory.
@@ -655,23 +464,12 @@ func (l *Lab) Close() {
 	}
 	l.closed = true
 	l.mu.Unlock()
-	// Stop running operations first, so none launches an instance after the sweep below.
-	l.cancel()
+	// Stop the pump and the launches first, so none starts a process after the sweep below.
+	if l.cancel != nil {
+		l.cancel()
+	}
 	l.wg.Wait()
-	l.opMu.Lock()
-	defer l.opMu.Unlock()
-	l.mu.Lock()
-	ins := make([]*instance, 0, len(l.instances))
-	for _, in := range l.instances {
-		ins = append(ins, in)
-	}
-	l.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, in := range ins {
-		wg.Add(1)
-		go func() { defer wg.Done(); in.stop(l) }()
-	}
-	wg.Wait()
+	l.stopAll()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	for i := len(l.servers) - 1; i >= 0; i-- {

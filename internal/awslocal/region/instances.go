@@ -169,6 +169,7 @@ func (r *Region) beginTerminate(in *instance, why string) bool {
 	}
 	if in.member {
 		in.lifecycle = lifeTerminating
+		r.beginRepair(in)
 	}
 	r.notef("%s: terminating instance %s in %s", why, in.id, ZoneName(in.letter))
 	if in.target && r.tg.Get(in.id).State != targethealth.StateDraining {

@@ -182,6 +182,7 @@ type Region struct {
 	stackStatus  string
 	stackUpdated time.Time
 	rollout      *rollout
+	repair       *repair // the group replacing instances, outside a rolling update
 }
 
 // ErrBusy is returned by Deploy while a rolling update is in progress.
@@ -226,8 +227,11 @@ func (r *Region) intent(i Intent) { r.out.Intents = append(r.out.Intents, i) }
 
 func (r *Region) notef(format string, args ...any) {
 	r.out.Notes = append(r.out.Notes, Note{At: r.now(), Text: fmt.Sprintf(format, args...)})
+	last := r.out.Notes[len(r.out.Notes)-1].Text
 	if r.rollout != nil {
-		r.rollout.last = r.out.Notes[len(r.out.Notes)-1].Text
+		r.rollout.last = last
+	} else if r.repair != nil {
+		r.repair.last = last
 	}
 }
 
@@ -261,6 +265,7 @@ func (r *Region) settle() {
 		r.checkGroupHealth()
 		r.stepRollout()
 		r.reconcile()
+		r.endRepair()
 		if len(r.out.Intents)+len(r.out.Notes) == before {
 			return
 		}

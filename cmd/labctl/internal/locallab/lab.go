@@ -353,12 +353,12 @@ func (l *Lab) WaitHealthy(ctx context.Context) error {
 	}
 }
 
-// Operation is the deploy in flight, for live views: the region's.
+// Operation is the deploy or repair in flight, for live views: the region's.
 type Operation = region.Operation
 
 // Counters is what the local lab knows and AWS offers no API for (CloudWatch metrics
 // aside): the load balancer's 5xx counters, each target's requests, recent health-check
-// results and next check, and the deploy in flight.
+// results and next check, and the deploy or repair in flight.
 type Counters struct {
 	LB        localb.Counters         `json:"counters"`
 	Targets   map[string]TargetCounts `json:"targets"` // by target (instance) id
@@ -380,7 +380,7 @@ type TargetCounts struct {
 func (l *Lab) Counters() Counters {
 	k := Counters{LB: l.lb.Counters(), Targets: map[string]TargetCounts{}, Operation: l.r.Operation(), Processes: l.Processes()}
 	if k.Operation != nil {
-		k.Busy = "deploy in progress"
+		k.Busy = "deploy or repair in progress"
 	}
 	for _, t := range l.lb.Targets() {
 		tc := TargetCounts{Requests: t.Requests, Checks: t.Recent}

@@ -29,7 +29,7 @@ import (
 const pumpInterval = 50 * time.Millisecond
 
 // watcher receives the region's notes while a deploy runs; done is closed once the region
-// has no operation in flight and every note up to then has been given to say.
+// has no deploy in flight and every note up to then has been given to say.
 type watcher struct {
 	say  func(string)
 	done chan struct{}
@@ -51,9 +51,10 @@ func (l *Lab) pump() {
 	for {
 		l.r.Tick()
 		l.mu.Lock()
-		// The operation first, then the outbox: once no operation is in flight, the notes
-		// that ended it are in this outbox.
-		idle := l.r.Operation() == nil
+		// The operation first, then the outbox: once no deploy is in flight, the notes that
+		// ended it are in this outbox.
+		op := l.r.Operation()
+		idle := op == nil || op.Kind != region.OpDeploy
 		out := l.r.Drain()
 		ws := append([]*watcher(nil), l.watchers...)
 		if idle {
@@ -94,7 +95,6 @@ func (l *Lab) carry(i region.Intent) {
 	case region.SetRole:
 		if in := l.proc(i.Instance); in != nil {
 			in.meta.SetRole(i.Role)
-			l.printf("instance %s (%s) now has instance profile %s", in.id, region.ZoneName(in.letter), i.Role)
 		}
 	case region.Register:
 		in := l.proc(i.Instance)

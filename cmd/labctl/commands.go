@@ -17,11 +17,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"healthchecklab/cmd/labctl/internal/labops"
-	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/locallab"
 )
 
 // newRootCmd builds the command tree. getenv supplies LABCTL_STATE, LABCTL_TARGET and

@@ -1,8 +1,11 @@
 // Package locallab runs the whole health-check lab on one machine: dynalite (seeded) behind
-// the authorizing proxy, the Parameter Store stand-in, one web-server process per zone with
-// its own IMDSv2 stand-in, and the local load balancer in front of them. It also does what
-// the lab's console steps and deploys do (swap a role, terminate an instance, roll out a
-// ServerCode) and serves those operations as a small control API for labctl's verbs.
+// the authorizing proxy, the Parameter Store stand-in, a web-server process with its own
+// IMDSv2 stand-in for every instance, and the local load balancer in front of them. It is
+// the shell around the local region (package region), which holds every AWS rule the lab
+// follows: the lab serves the region's EC2, Elastic Load Balancing, Auto Scaling and
+// CloudFormation at its AWS endpoint, carries out what the region decides (shell.go) and
+// reports back what its processes did. A small control API serves what AWS has no API for
+// (the local rolling deploy, the load balancer's counters, shutdown).
 package locallab
 
 import (

@@ -27,12 +27,14 @@ const AccountID = standin.AccountID
 // UserName is the IAM user whose key pair `labctl local env` hands out.
 const UserName = "labctl"
 
+// hexID returns n random bytes in hex, for tokens.
 func hexID(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
 
+// tableARN and parameterARN name the resources the roles' policies grant.
 func tableARN(name string) string {
 	return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", region.Name, AccountID, name)
 }

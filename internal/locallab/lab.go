@@ -423,15 +423,7 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress func(str
 	if progress == nil {
 		progress = func(string) {}
 	}
-	w := &watcher{done: make(chan struct{})}
-	var last string
-	var lastMu sync.Mutex
-	w.say = func(msg string) {
-		lastMu.Lock()
-		last = msg
-		lastMu.Unlock()
-		progress(msg)
-	}
+	w := newWatcher()
 	// The pump drains under mu: it cannot take the update's first notes before w watches.
 	l.mu.Lock()
 	if err := l.r.Deploy(code); err != nil {
@@ -441,17 +433,27 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress func(str
 	l.watchers = append(l.watchers, w)
 	l.mu.Unlock()
 	l.wake()
-	select {
-	case <-w.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-l.ctx.Done():
-		return errors.New("lab stopped")
+	last := ""
+	forward := func() {
+		for _, msg := range w.take() {
+			last = msg
+			progress(msg)
+		}
+	}
+	for ended := false; !ended; {
+		select {
+		case <-w.more:
+		case <-w.done:
+			ended = true
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.ctx.Done():
+			return errors.New("lab stopped")
+		}
+		forward()
 	}
 	for _, st := range l.r.Stacks() {
 		if st.Name == l.names.ServiceStack() && st.Status != "UPDATE_COMPLETE" {
-			lastMu.Lock()
-			defer lastMu.Unlock()
 			return fmt.Errorf("stack %s: %s (%s)", st.Name, st.Status, last)
 		}
 	}

@@ -28,11 +28,38 @@ import (
 // pumpInterval is how often the pump moves the region's clock on when nothing wakes it.
 const pumpInterval = 50 * time.Millisecond
 
-// watcher receives the region's notes while a deploy runs; done is closed once the region
-// has no deploy in flight and every note up to then has been given to say.
+// watcher queues the region's notes for a deploy that follows them; done is closed once the
+// region has no deploy in flight and every note up to then is queued. The pump never waits
+// for the deploy's reader: a client that stops reading cannot stall the lab.
 type watcher struct {
-	say  func(string)
-	done chan struct{}
+	mu    sync.Mutex
+	notes []string
+	more  chan struct{} // a note was queued
+	done  chan struct{}
+}
+
+func newWatcher() *watcher {
+	return &watcher{more: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// say queues one note.
+func (w *watcher) say(msg string) {
+	w.mu.Lock()
+	w.notes = append(w.notes, msg)
+	w.mu.Unlock()
+	select {
+	case w.more <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the queued notes and empties the queue.
+func (w *watcher) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := w.notes
+	w.notes = nil
+	return n
 }
 
 // wake asks the pump for a round now, after an event reached the region.

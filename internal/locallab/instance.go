@@ -93,7 +93,10 @@ func (l *Lab) start(ctx context.Context, in *instance) (err error) {
 	if in.log, err = os.Create(filepath.Join(logDir, in.id+".log")); err != nil {
 		return err
 	}
-	in.argv = []string{l.bin,
+	l.mu.Lock()
+	bin := l.bin
+	l.mu.Unlock()
+	in.argv = []string{bin,
 		"-listen", addr,
 		"-server-code", string(in.code),
 		"-table", dynalite.DefaultTableName,

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"healthchecklab/cmd/labctl/internal/labops"
-	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/internal/locallab"
 )
 
 // TestErrors checks the one-line errors and non-zero exit of bad command lines, with no lab

@@ -17,11 +17,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"healthchecklab/cmd/labctl/internal/labops"
-	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/cmd/labctl/internal/view"
+	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/config"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/nodeversion"
 )
 
@@ -333,8 +334,8 @@ local lab ready in %s: %s%s
 
 func zoneNames() []string {
 	var zs []string
-	for _, z := range locallab.Letters {
-		zs = append(zs, locallab.ZoneName(z))
+	for _, z := range region.Letters {
+		zs = append(zs, region.ZoneName(z))
 	}
 	return zs
 }

@@ -14,9 +14,9 @@ import (
 
 	"healthchecklab/cmd/labctl/internal/actions"
 	"healthchecklab/cmd/labctl/internal/labops"
-	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/locallab"
 )
 
 // setLocalEnv applies `labctl local env` to the test's environment as `eval` in a shell

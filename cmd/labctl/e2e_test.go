@@ -14,8 +14,9 @@ import (
 	"time"
 
 	"healthchecklab/cmd/labctl/internal/labops"
-	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/repo"
 )
 
@@ -118,7 +119,7 @@ func allCurrent(st labops.Status, f func(labops.Target) bool) (bool, string) {
 			return false, string(b)
 		}
 	}
-	return n == len(locallab.Letters), fmt.Sprintf("%d current targets", n)
+	return n == len(region.Letters), fmt.Sprintf("%d current targets", n)
 }
 
 // TestLocalLabTenCheckpoints starts the local lab with --fast and walks the ten checkpoints

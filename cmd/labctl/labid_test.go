@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"healthchecklab/cmd/labctl/internal/actions"
-	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/labnames"
+	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/repo"
 )
 

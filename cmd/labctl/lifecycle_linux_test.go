@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/internal/localb"
+	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/repo"
 )
 

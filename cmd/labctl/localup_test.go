@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/internal/locallab"
 )
 
 // TestLocalUpRefusesLockedState: while another `local up` holds the state file's lock (it

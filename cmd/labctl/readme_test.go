@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"healthchecklab/cmd/labctl/internal/labops"
-	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/repo"
 )
 

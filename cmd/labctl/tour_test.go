@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"healthchecklab/cmd/labctl/internal/labops"
-	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/cmd/labctl/internal/tour"
 	"healthchecklab/cmd/labctl/internal/view"
+	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/repo"
 )
 
@@ -305,7 +306,7 @@ func resetAndScreens(t *testing.T, l testLab) {
 	if after.Parameter != "true" {
 		t.Errorf("parameter after reset: %s", after.Parameter)
 	}
-	for _, z := range locallab.Letters {
+	for _, z := range region.Letters {
 		if a, b := zoneTarget(after, z), zoneTarget(before, z); a.InstanceID != b.InstanceID || a.Role != lab.RoleName(lab.DefaultNamingPrefix) {
 			t.Errorf("zone %s after reset: %+v (before %s)", z, a, b.InstanceID)
 		}

@@ -2,7 +2,8 @@ package region
 
 // Driving the model (what a shell does):
 //
-//   - Create it with New(LabConfig(time.Now, seed)), setting LoadBalancerURL and TableName.
+//   - Create it with New(LabConfig(time.Now, seed)), setting LoadBalancerURL and TableName
+//     (and Names for a copy with a LabId).
 //     Serve its AWS side with ec2.Service(r), elbv2.Service(r), autoscaling.Service(r) and
 //     cloudformation.Service(r); run the load balancer with localb.Options{Health: r}, so
 //     that health checks go into the model and routing comes out of it.
@@ -20,7 +21,7 @@ package region
 // Where this model and AWS's documentation meet, and where they part.
 //
 // Rules that follow the documentation and differ from what the local lab (package locallab)
-// did before this model:
+// did before it ran on this model:
 //
 //   - A newly registered target turns healthy after one passing check, not HealthyThreshold
 //     (ELB user guide, "Health checks for Application Load Balancer target groups": "After
@@ -50,8 +51,8 @@ package region
 //   - A launch that fails is retried after LaunchRetryDelay, in the same zone; the lab tried
 //     three times at once and then gave up.
 //
-// Deliberate differences that remain (the README's list of differences should say so once
-// the lab runs on this model):
+// Deliberate differences that remain (the README's list of what the local lab does
+// differently from AWS says so too):
 //
 //   - A draining target always waits the full deregistration delay; ALB ends it early when
 //     the target has no in-flight requests (ELB user guide, "Deregistration delay").

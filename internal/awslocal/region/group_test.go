@@ -339,3 +339,37 @@ func TestDeployFailure(t *testing.T) {
 		t.Fatalf("launch template version %s", v)
 	}
 }
+
+// TestRepairOperation: the group replacing a member outside a rolling update is an
+// operation for live views, from the termination until the group is whole again (its new
+// target past its initial check); a rolling update is the deploy's operation instead.
+func TestRepairOperation(t *testing.T) {
+	r, s := healthyLab(t, nil)
+	if op := r.Operation(); op != nil {
+		t.Fatalf("operation %+v on a settled group", op)
+	}
+	old := only(t, r, "c")
+	_, err := r.TerminateInstance(old, false)
+	must(t, err)
+	s.Run()
+	op := r.Operation()
+	if op == nil || op.Kind != region.OpRepair || op.Zone != "c" || op.ServerCode != string(r.ServerCode()) || !op.Started.Equal(s.C.Now()) {
+		t.Fatalf("operation %+v, want repair in c since the termination", op)
+	}
+	s.Wait(delay) // drained, terminated, replaced
+	nw := only(t, r, "c")
+	if nw == old {
+		t.Fatal("zone c not replaced")
+	}
+	if op := r.Operation(); op == nil || op.Kind != region.OpRepair || op.Last == "" {
+		t.Fatalf("operation %+v while the new target is initial", op)
+	}
+	s.Check(ok200, nw)
+	if op := r.Operation(); op != nil {
+		t.Fatalf("operation %+v after the group is whole", op)
+	}
+	must(t, r.Deploy(lab.CodeBasic))
+	if op := r.Operation(); op == nil || op.Kind != region.OpDeploy {
+		t.Fatalf("operation %+v during a deploy", op)
+	}
+}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 )
 
 // identity holds the names, ids and ARNs the lab's resources carry in the AWS answers, made
@@ -29,7 +29,7 @@ type identity struct {
 	publicSubnets      []string // the load balancer's, in Letters order
 }
 
-func newIdentity(rng *rand.Rand, created time.Time) identity {
+func newIdentity(rng *rand.Rand, created time.Time, names labnames.Names) identity {
 	hex := func(n int) string {
 		const digits = "0123456789abcdef"
 		b := make([]byte, n)
@@ -42,9 +42,9 @@ func newIdentity(rng *rand.Rand, created time.Time) identity {
 		return fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/%s", Name, AccountID, name, uuid(rng))
 	}
 	id := identity{created: created}
-	id.serviceStackID = stackID(lab.ServiceStackName)
-	id.vpcStackID = stackID(lab.VPCStackName)
-	id.groupName = lab.ServiceStackName + "-WebTierGroup" + upperID(rng, 8) + "-" + upperID(rng, 12)
+	id.serviceStackID = stackID(names.ServiceStack())
+	id.vpcStackID = stackID(names.VPCStack())
+	id.groupName = names.ServiceStack() + "-WebTierGroup" + upperID(rng, 8) + "-" + upperID(rng, 12)
 	id.groupARN = fmt.Sprintf("arn:aws:autoscaling:%s:%s:autoScalingGroup:%s:autoScalingGroupName/%s", Name, AccountID, uuid(rng), id.groupName)
 	id.targetGroupName = "Health-WebTi-" + upperID(rng, 12)
 	id.targetGroupARN = fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:targetgroup/%s/%s", Name, AccountID, id.targetGroupName, hex(16))
@@ -68,13 +68,11 @@ func ProfileARN(name string) string {
 
 // Roles are the two instance profiles of the stack, named like their roles: the normal one
 // first, then the one without DynamoDB access.
-func Roles() []string {
-	return []string{lab.RoleName(lab.DefaultNamingPrefix), lab.NoDDBRoleName(lab.DefaultNamingPrefix)}
-}
+func (r *Region) Roles() []string { return []string{r.cfg.Names.Role(), r.cfg.Names.NoDDBRole()} }
 
 // profileNamed returns the role of the instance profile named name or with ARN arn.
-func profileNamed(name, arn string) (string, bool) {
-	for _, r := range Roles() {
+func (r *Region) profileNamed(name, arn string) (string, bool) {
+	for _, r := range r.Roles() {
 		if name == r || arn == ProfileARN(r) {
 			return r, true
 		}

@@ -141,7 +141,7 @@ func (r *Region) launch(letter string, v int) *instance {
 		member: true, lifecycle: lifePending, health: healthy,
 	}
 	r.instances = append(r.instances, in)
-	role := Roles()[0]
+	role := r.Roles()[0]
 	r.newAssociation(id, role, assocAssociated)
 	r.intent(Intent{Kind: Launch, Instance: id, Launch: &LaunchSpec{
 		ID: id, Letter: letter, Zone: ZoneName(letter), Role: role, Code: in.code,
@@ -169,6 +169,7 @@ func (r *Region) beginTerminate(in *instance, why string) bool {
 	}
 	if in.member {
 		in.lifecycle = lifeTerminating
+		r.beginRepair(in)
 	}
 	r.notef("%s: terminating instance %s in %s", why, in.id, ZoneName(in.letter))
 	if in.target && r.tg.Get(in.id).State != targethealth.StateDraining {
@@ -251,9 +252,9 @@ func (r *Region) Instances() []ec2.Instance {
 			Zone: ZoneName(in.letter), State: in.state, PrivateIP: in.privateIP, PrivateDNS: in.hostname,
 			SubnetID: r.ids.subnets[zoneIndex(in.letter)], VpcID: r.ids.vpcID, LaunchTime: in.launched,
 			Tags: []ec2.Tag{
-				{Key: "Name", Value: lab.DefaultNamingPrefix},
+				{Key: "Name", Value: r.cfg.Names.Prefix},
 				{Key: "aws:autoscaling:groupName", Value: r.ids.groupName},
-				{Key: "aws:cloudformation:stack-name", Value: lab.ServiceStackName},
+				{Key: "aws:cloudformation:stack-name", Value: r.cfg.Names.ServiceStack()},
 				{Key: lab.ServerCodeTagKey, Value: string(in.code)},
 			},
 		}
@@ -301,7 +302,7 @@ func (r *Region) ReplaceAssociation(id, name, arn string) (ec2.Association, erro
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.settle()
-	role, ok := profileNamed(name, arn)
+	role, ok := r.profileNamed(name, arn)
 	if !ok {
 		return ec2.Association{}, ec2.ProfileNotFound(name, arn)
 	}

@@ -24,6 +24,7 @@ import (
 
 	"healthchecklab/internal/config"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 	"healthchecklab/internal/standin"
 	"healthchecklab/internal/targethealth"
 )
@@ -63,6 +64,9 @@ type Config struct {
 	LoadBalancerURL string
 	// TableName is the RecommendationService table, as the stack's output names it.
 	TableName string
+	// Names are the stack, parameter and role names of this copy of the lab (its LabId);
+	// LabConfig sets the lab's own.
+	Names labnames.Names
 }
 
 // LabConfig is the lab's stack as the CDK app declares it, with the given clock and seed;
@@ -75,6 +79,7 @@ func LabConfig(now func() time.Time, seed uint64) Config {
 		// check type EC2 with a 5-minute grace period.
 		Min: config.MinCapacity, Desired: desired, Max: desired + 1,
 		HealthCheckType: HealthCheckEC2, HealthCheckGrace: 5 * time.Minute,
+		Names: labnames.Names{Prefix: lab.DefaultNamingPrefix},
 	}
 }
 
@@ -89,6 +94,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("region: health check type %q: use EC2 or ELB", c.HealthCheckType)
 	case c.HealthCheckGrace < 0:
 		return fmt.Errorf("region: grace period %s", c.HealthCheckGrace)
+	case c.Names.Prefix == "":
+		return errors.New("region: no naming prefix (Names.Prefix)")
 	}
 	if _, err := lab.ParseServerCode(string(c.ServerCode)); err != nil {
 		return err
@@ -175,6 +182,7 @@ type Region struct {
 	stackStatus  string
 	stackUpdated time.Time
 	rollout      *rollout
+	repair       *repair // the group replacing instances, outside a rolling update
 }
 
 // ErrBusy is returned by Deploy while a rolling update is in progress.
@@ -203,7 +211,7 @@ func New(cfg Config) (*Region, error) {
 		desired: cfg.Desired, version: 1, codes: map[int]lab.ServerCode{1: cfg.ServerCode}, code: cfg.ServerCode,
 		tg: tg, stackStatus: "CREATE_COMPLETE",
 	}
-	r.ids = newIdentity(r.rng, cfg.Now().UTC())
+	r.ids = newIdentity(r.rng, cfg.Now().UTC(), cfg.Names)
 	r.mu.Lock()
 	r.settle()
 	r.mu.Unlock()
@@ -219,8 +227,11 @@ func (r *Region) intent(i Intent) { r.out.Intents = append(r.out.Intents, i) }
 
 func (r *Region) notef(format string, args ...any) {
 	r.out.Notes = append(r.out.Notes, Note{At: r.now(), Text: fmt.Sprintf(format, args...)})
+	last := r.out.Notes[len(r.out.Notes)-1].Text
 	if r.rollout != nil {
-		r.rollout.last = r.out.Notes[len(r.out.Notes)-1].Text
+		r.rollout.last = last
+	} else if r.repair != nil {
+		r.repair.last = last
 	}
 }
 
@@ -254,6 +265,7 @@ func (r *Region) settle() {
 		r.checkGroupHealth()
 		r.stepRollout()
 		r.reconcile()
+		r.endRepair()
 		if len(r.out.Intents)+len(r.out.Notes) == before {
 			return
 		}
@@ -297,7 +309,7 @@ func ParseZone(s string) (string, error) {
 	if l := letterOf(s); l != "" {
 		return l, nil
 	}
-	return "", fmt.Errorf("unknown zone %q: use %s", s, strings.Join(Letters, ", "))
+	return "", fmt.Errorf("unknown zone %q: the local lab's zones are %s (e.g. --az c)", s, strings.Join(Letters, ", "))
 }
 
 // letterOf returns the letter of a zone name or a letter ("local-1c", "c"), or "".

@@ -660,7 +660,7 @@ func TestParseZone(t *testing.T) {
 		if got != tt.want || (err != nil) != tt.wantErr {
 			t.Errorf("ParseZone(%q) = %q, %v", tt.in, got, err)
 		}
-		if err != nil && !strings.Contains(err.Error(), "use a, b, c") {
+		if err != nil && !strings.Contains(err.Error(), "the local lab's zones are a, b, c (e.g. --az c)") {
 			t.Errorf("ParseZone(%q): %v", tt.in, err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"healthchecklab/internal/awslocal/cloudformation"
 	"healthchecklab/internal/awslocal/ec2"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labnames"
 	"healthchecklab/internal/targethealth"
 )
 
@@ -17,23 +18,27 @@ func (r *Region) Stacks() []cloudformation.Stack {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.settle()
-	url := r.cfg.LoadBalancerURL
-	return []cloudformation.Stack{
-		{Name: lab.VPCStackName, ID: r.ids.vpcStackID, Status: "CREATE_COMPLETE", Created: r.ids.created},
+	url, names := r.cfg.LoadBalancerURL, r.cfg.Names
+	stacks := []cloudformation.Stack{
+		{Name: names.VPCStack(), ID: r.ids.vpcStackID, Status: "CREATE_COMPLETE", Created: r.ids.created},
 		{
-			Name: lab.ServiceStackName, ID: r.ids.serviceStackID, Status: r.stackStatus, Created: r.ids.created, Updated: r.stackUpdated,
+			Name: names.ServiceStack(), ID: r.ids.serviceStackID, Status: r.stackStatus, Created: r.ids.created, Updated: r.stackUpdated,
 			Outputs: []cloudformation.Output{
 				{Key: lab.OutputWebsiteURL, Value: url},
 				{Key: lab.OutputHealthCheckURL, Value: url + r.cfg.HealthCheck.Path},
 				{Key: lab.OutputTargetGroupArn, Value: r.ids.targetGroupARN},
 				{Key: lab.OutputAutoScalingGroupName, Value: r.ids.groupName},
-				{Key: lab.OutputParameterName, Value: lab.ParameterName},
-				{Key: lab.OutputNoDDBProfileName, Value: Roles()[1]},
-				{Key: lab.OutputInstanceProfileName, Value: Roles()[0]},
+				{Key: lab.OutputParameterName, Value: names.Parameter()},
+				{Key: lab.OutputNoDDBProfileName, Value: names.NoDDBRole()},
+				{Key: lab.OutputInstanceProfileName, Value: names.Role()},
 				{Key: lab.OutputTableName, Value: r.cfg.TableName},
 			},
 		},
 	}
+	if names.LabID != "" { // as the stack declares it: only on a copy with an id
+		stacks[1].Outputs = append(stacks[1].Outputs, cloudformation.Output{Key: labnames.OutputLabID, Value: names.LabID})
+	}
+	return stacks
 }
 
 // rollout is a rolling update of the group in flight.
@@ -163,16 +168,71 @@ type Operation struct {
 	Last       string    `json:"last_message,omitempty"`
 }
 
-// Operation returns the deploy in progress, or nil.
+// Operation kinds.
+const (
+	OpDeploy = "deploy" // a rolling update of the stack (Deploy)
+	OpRepair = "repair" // the group replacing a member that is terminating
+)
+
+// Operation returns the deploy in progress, else the group's replacing of an instance in
+// progress, or nil.
 func (r *Region) Operation() *Operation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.settle()
-	ro := r.rollout
-	if ro == nil {
-		return nil
+	if ro := r.rollout; ro != nil {
+		return &Operation{Kind: OpDeploy, ServerCode: string(ro.code), Zone: ro.letter, Started: ro.started, Last: ro.last}
 	}
-	return &Operation{Kind: "deploy", ServerCode: string(ro.code), Zone: ro.letter, Started: ro.started, Last: ro.last}
+	if rp := r.repair; rp != nil {
+		return &Operation{Kind: OpRepair, ServerCode: string(r.codes[r.version]), Zone: rp.letter, Started: rp.started, Last: rp.last}
+	}
+	return nil
+}
+
+// repair is the group replacing members, for live views: from a member's termination
+// outside a rolling update until the group is whole again.
+type repair struct {
+	letter  string // the zone of the first member terminated
+	started time.Time
+	last    string // latest note
+}
+
+// beginRepair records that member in is being terminated, unless a rolling update (which
+// replaces instances itself) or a repair is already in progress.
+func (r *Region) beginRepair(in *instance) {
+	if r.rollout == nil && r.repair == nil {
+		r.repair = &repair{letter: in.letter, started: r.now()}
+	}
+}
+
+// endRepair ends the repair once the group is whole: as many members as desired, each in
+// service and healthy, and each target past its initial health checks.
+func (r *Region) endRepair() {
+	if r.repair == nil {
+		return
+	}
+	if r.rollout != nil {
+		r.repair = nil
+		return
+	}
+	members := 0
+	for _, in := range r.instances {
+		if !in.member {
+			continue
+		}
+		members++
+		if in.lifecycle != lifeInService || in.health != healthy {
+			return
+		}
+		switch r.tg.Get(in.id).State {
+		case targethealth.StateHealthy, targethealth.StateUnhealthy:
+		default:
+			return
+		}
+	}
+	if members == r.desired {
+		r.repair = nil
+	}
 }
 
 // ServerCode is the stack's ServerCode (the one its last complete deploy rolled out).

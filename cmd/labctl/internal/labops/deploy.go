@@ -11,10 +11,10 @@ import (
 	"sync"
 	"time"
 
-	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/labnames"
+	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/procgroup"
 	"healthchecklab/internal/repo"
 )

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"healthchecklab/cmd/labctl/internal/actions"
 	"healthchecklab/cmd/labctl/internal/target"
@@ -171,6 +172,13 @@ func (l *Lab) StaleCredentials(ctx context.Context, az string) (string, error) {
 	return l.attachProfile(ctx, aws.ToString(in.InstanceId), zone, l.Output(lab.OutputNoDDBProfileName))
 }
 
+// How often, and how many times, attachProfile looks again at an association that is still
+// associating (EC2 documents no duration; the local lab's lasts a second).
+const (
+	associatingPoll     = 250 * time.Millisecond
+	maxAssociatingPolls = 120
+)
+
 // attachProfile replaces the instance-profile association of one instance with profile and
 // returns a one-line confirmation (also when it already had that profile).
 func (l *Lab) attachProfile(ctx context.Context, id, zone, profile string) (string, error) {
@@ -185,6 +193,25 @@ func (l *Lab) attachProfile(ctx context.Context, id, zone, profile string) (stri
 	a := assocs[0]
 	if a.IamInstanceProfile != nil && actions.ProfileName(aws.ToString(a.IamInstanceProfile.Arn)) == profile {
 		return fmt.Sprintf("instance %s (%s) already has instance profile %s", id, zone, profile), nil
+	}
+	// A replacement made moments ago is still associating, and EC2 replaces only an
+	// associated association (ReplaceIamInstanceProfileAssociation answers IncorrectState):
+	// wait for it to settle, as a console user would.
+	for tries := 0; a.State == ec2types.IamInstanceProfileAssociationStateAssociating; tries++ {
+		if tries == maxAssociatingPolls {
+			return "", fmt.Errorf("instance %s (%s): association %s still associating after %s", id, zone,
+				aws.ToString(a.AssociationId), maxAssociatingPolls*associatingPoll)
+		}
+		if err := l.sleep(ctx, associatingPoll); err != nil {
+			return "", err
+		}
+		if assocs, err = l.A.ProfileAssociations(ctx, id); err != nil {
+			return "", l.T.Explain(err)
+		}
+		if len(assocs) == 0 {
+			return "", fmt.Errorf("instance %s (%s) has no instance profile association", id, zone)
+		}
+		a = assocs[0]
 	}
 	if _, err := l.A.ReplaceProfile(ctx, aws.ToString(a.AssociationId), profile); err != nil {
 		return "", l.T.Explain(err)

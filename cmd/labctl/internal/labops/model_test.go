@@ -105,7 +105,7 @@ func settle(t *testing.T, h *labtest.Lab, d time.Duration) {
 // model behind the AWS endpoint) on both targets, on the fake clock.
 func TestVerbsOnModel(t *testing.T) {
 	ctx := context.Background()
-	noDDB := region.Roles()[1]
+	noDDB := lab.NoDDBRoleName(lab.DefaultNamingPrefix)
 	cases := []verbCase{
 		{
 			name: "status", code: lab.CodeBasic,
@@ -120,7 +120,7 @@ func TestVerbsOnModel(t *testing.T) {
 				}
 				for _, tg := range st.Targets {
 					if tg.State != "healthy" || !tg.Current || tg.Lifecycle != "InService" || tg.ServerCode != "basic" ||
-						tg.Role != region.Roles()[0] || tg.Zone != region.ZoneName(tg.Letter) {
+						tg.Role != lab.RoleName(lab.DefaultNamingPrefix) || tg.Zone != region.ZoneName(tg.Letter) {
 						t.Errorf("target %+v", tg)
 					}
 				}
@@ -343,7 +343,7 @@ func TestVerbsOnModel(t *testing.T) {
 				took := h.Now().Sub(start)
 				st := status(t, l)
 				c := zoneOf(t, st, "c")
-				if c.InstanceID == old || c.State != "healthy" || c.Role != region.Roles()[0] || c.ServerCode != "errorhandling" {
+				if c.InstanceID == old || c.State != "healthy" || c.Role != lab.RoleName(lab.DefaultNamingPrefix) || c.ServerCode != "errorhandling" {
 					t.Fatalf("zone c after repair: %+v", c)
 				}
 				for _, tg := range st.Targets {
@@ -450,11 +450,11 @@ func TestVerbsOnModel(t *testing.T) {
 					t.Fatalf("Reset: %v\n%s", err, p)
 				}
 				st := status(t, l)
-				if st.Parameter != "true" || zoneOf(t, st, "a").Role != region.Roles()[0] || st.Zones["a"] != ids["a"] {
+				if st.Parameter != "true" || zoneOf(t, st, "a").Role != lab.RoleName(lab.DefaultNamingPrefix) || st.Zones["a"] != ids["a"] {
 					t.Fatalf("after reset: %+v", st)
 				}
 				out := p.String()
-				for _, want := range []string{"RecommendationServiceEnabled=true", "now has instance profile " + region.Roles()[0],
+				for _, want := range []string{"RecommendationServiceEnabled=true", "now has instance profile " + lab.RoleName(lab.DefaultNamingPrefix),
 					"ServerCode basic already runs: nothing to deploy", "checked: 3 healthy targets, and 6 of 6 answers personalized"} {
 					if !strings.Contains(out, want) {
 						t.Errorf("progress lacks %q:\n%s", want, out)

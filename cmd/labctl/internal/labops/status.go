@@ -14,10 +14,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"healthchecklab/cmd/labctl/internal/actions"
-	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/localb"
+	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/targethealth"
 )
 

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/targethealth"
 )
 

@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"healthchecklab/cmd/labctl/internal/labops"
-	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/cmd/labctl/internal/tour"
 	"healthchecklab/internal/awslocal"
@@ -39,6 +38,7 @@ import (
 	"healthchecklab/internal/awslocal/sigv4"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/localb"
+	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/standin/dynalite"
 	"healthchecklab/internal/standin/ssmstub"
 	"healthchecklab/internal/targethealth"
@@ -219,7 +219,7 @@ func (h *Lab) dependencyError(s server) string {
 	if h.down {
 		return "operation error DynamoDB: GetItem, https response error: dial tcp 127.0.0.1:4567: connect: connection refused"
 	}
-	if s.role != region.Roles()[0] {
+	if s.role != h.R.Roles()[0] {
 		c := h.keys.ForRole(s.role, s.id)
 		who, _ := h.keys.Principal(c.AccessKeyID)
 		return "operation error DynamoDB: GetItem, api error AccessDeniedException: " + awslocal.DeniedMessage(who, "dynamodb:GetItem",

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go/logging"
 
-	"healthchecklab/cmd/labctl/internal/locallab"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/locallab"
 )
 
 // Kind names a target.

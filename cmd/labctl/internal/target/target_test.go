@@ -16,7 +16,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
 
-	"healthchecklab/cmd/labctl/internal/locallab"
+	"healthchecklab/internal/locallab"
 )
 
 // isolate points the SDK's standard configuration at nothing of the machine's: no

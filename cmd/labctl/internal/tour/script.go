@@ -239,8 +239,8 @@ Scaling leaves the instance alone, because its own health check is EC2's, not th
 		N: 8, Title: "Repair zone c",
 		Explain: `The operator's fix is to replace the broken instance: terminate it without lowering
 the group's desired capacity, and Auto Scaling launches a replacement in the same zone with
-the normal role. The new target goes initial → healthy after two passing checks; on AWS a
-few errors while it boots are normal.`,
+the normal role once the old one has drained and terminated. The new target goes initial →
+healthy after its first passing check; on AWS a few errors while it boots are normal.`,
 		Actions: []Action{{Verb: "repair", Zone: "c"}},
 		Observe: []string{"labctl sample"},
 		Look:    "the old instance drains and is terminated; a new `i-0…` id in zone c goes initial → healthy; `sample`: all three personalized",

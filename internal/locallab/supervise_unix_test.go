@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/repo"
 	"healthchecklab/internal/supervise"
@@ -139,33 +140,26 @@ func TestBadDay(t *testing.T) {
 
 	// 2. kill -9 the web server in zone a: the same instance comes back, its target recovers
 	// through its health checks.
-	l.mu.Lock()
-	inA := l.zones["a"]
-	l.mu.Unlock()
-	old = inA.sup.Process().Pid()
+	inA := current(t, l, "a")
+	old = inA.supervisor().Process().Pid()
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(ctx, t, "web server a restarted", func() bool {
-		st := inA.sup.Status()
+		st := inA.supervisor().Status()
 		return st.State == supervise.Running && st.Restarts == 1
 	})
 	recovered(ctx, t, l)
-	l.mu.Lock()
-	same := l.zones["a"] == inA
-	l.mu.Unlock()
-	if !same {
+	if current(t, l, "a") != inA {
 		t.Error("zone a has another instance: the web server should have restarted in place")
 	}
-	if !strings.Contains(progress.String(), fmt.Sprintf("web server of %s in %s (pid %d) exited (signal: killed)", inA.id, ZoneName("a"), old)) {
+	if !strings.Contains(progress.String(), fmt.Sprintf("web server of %s in %s (pid %d) exited (signal: killed)", inA.id, region.ZoneName("a"), old)) {
 		t.Error("lab log lacks the web server's exit")
 	}
 
 	// 3. Freeze the web server in zone b: not an exit, so no restart; its target times out.
-	l.mu.Lock()
-	inB := l.zones["b"]
-	l.mu.Unlock()
-	frozenPID := inB.sup.Process().Pid()
+	inB := current(t, l, "b")
+	frozenPID := inB.supervisor().Process().Pid()
 	if err := syscall.Kill(frozenPID, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +167,7 @@ func TestBadDay(t *testing.T) {
 		tg := l.lb.Target(inB.id)
 		return tg.State == targethealth.StateUnhealthy && tg.Reason == "Target.Timeout"
 	})
-	if st := inB.sup.Status(); st.State != supervise.Running || st.PID != frozenPID || st.Restarts != 0 {
+	if st := inB.supervisor().Status(); st.State != supervise.Running || st.PID != frozenPID || st.Restarts != 0 {
 		t.Errorf("frozen web server: %+v, want still running, not restarted", st)
 	}
 	if runtime.GOOS == "linux" {
@@ -208,16 +202,20 @@ func TestBadDay(t *testing.T) {
 		t.Errorf("restarts %v: want 1 for %s, 0 for the frozen %s", restarts, inA.id, inB.id)
 	}
 
-	// 4. A terminated instance is stopped for good: Auto Scaling replaces it.
-	if !l.terminateAsync(inA) {
-		t.Fatal("terminate refused")
+	// 4. A terminated instance (EC2's TerminateInstances, through the region) is stopped for
+	// good: Auto Scaling replaces it.
+	if _, err := l.r.Terminate([]string{inA.id}); err != nil {
+		t.Fatal(err)
 	}
 	waitFor(ctx, t, "instance terminated", func() bool {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return inA.state == "terminated"
+		for _, in := range l.r.Instances() {
+			if in.ID == inA.id {
+				return in.State == "terminated"
+			}
+		}
+		return false
 	})
-	if st := inA.sup.Status(); st.State != supervise.Stopped || st.Restarts != 1 {
+	if st := inA.supervisor().Status(); st.State != supervise.Stopped || st.Restarts != 1 {
 		t.Errorf("terminated instance's web server: %+v, want stopped (and no restart after its one crash)", st)
 	}
 	if strings.Contains(logged.String(), "proxy error") {
@@ -258,8 +256,22 @@ func recovered(ctx context.Context, t *testing.T, l *Lab) {
 		if err == nil && code == http.StatusOK && json.Unmarshal([]byte(body), &page) == nil && page.Personalized {
 			zones[page.Metadata.Zone] = true
 		}
-		return len(zones) == len(Letters)
+		return len(zones) == len(region.Letters)
 	})
+}
+
+// current returns the processes of zone letter's current instance.
+func current(t *testing.T, l *Lab, letter string) *instance {
+	t.Helper()
+	for _, s := range l.r.Status() {
+		if s.Letter == letter && s.Current {
+			if in := l.proc(s.ID); in != nil {
+				return in
+			}
+		}
+	}
+	t.Fatalf("zone %s has no running instance", letter)
+	return nil
 }
 
 // waitFor polls cond until it holds or ctx ends.

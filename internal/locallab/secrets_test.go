@@ -62,23 +62,28 @@ func TestSecretsNeverLogged(t *testing.T) {
 		secrets[role+" session token"] = c.SessionToken
 	}
 	var zoneC string
-	for _, in := range l.allInstances() {
-		for _, role := range l.roles() {
-			c := l.instanceCredentials(role, in.id)
-			secrets[in.id+" "+role+" secret key"] = c.SecretAccessKey
-			secrets[in.id+" "+role+" session token"] = c.Token
+	for _, in := range l.r.Status() {
+		for _, role := range l.r.Roles() {
+			c := l.instanceCredentials(role, in.ID)
+			secrets[in.ID+" "+role+" secret key"] = c.SecretAccessKey
+			secrets[in.ID+" "+role+" session token"] = c.Token
 		}
-		if in.zone == "c" {
-			zoneC = in.id
+		if in.Letter == "c" && in.Current {
+			zoneC = in.ID
 		}
 	}
 
-	// zone c signs with the noDDB role from now on: its server logs AccessDeniedException.
-	a := l.findInstance(zoneC)
-	if a == nil {
-		t.Fatalf("no instance in zone c among %v", l.allInstances())
+	// zone c signs with the noDDB role from now on (the console step, through the region):
+	// its server logs AccessDeniedException.
+	assoc := ""
+	for _, a := range l.r.Associations() {
+		if a.InstanceID == zoneC && a.State == "associated" {
+			assoc = a.ID
+		}
 	}
-	l.associate(a, lab.NoDDBRoleName(l.prefix))
+	if _, err := l.r.ReplaceAssociation(assoc, lab.NoDDBRoleName(l.prefix), ""); err != nil {
+		t.Fatalf("replace the association of zone c's instance %q: %v", zoneC, err)
+	}
 	zoneCLog := filepath.Join(l.Dir(), "logs", zoneC+".log")
 	for deadline := time.Now().Add(45 * time.Second); ; {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, l.URL()+"/", nil)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"healthchecklab/assets"
+	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/procgroup"
 	"healthchecklab/internal/standin/dynalite"
@@ -103,15 +104,15 @@ type Process struct {
 // metadata services run inside it), dynalite, and the web server of every instance not yet
 // terminated, by zone.
 func (l *Lab) Processes() []Process {
-	ps := []Process{{Status: supervise.Status{Name: "labctl", State: supervise.Running, PID: os.Getpid(), Since: l.ids.created}}}
+	ps := []Process{{Status: supervise.Status{Name: "labctl", State: supervise.Running, PID: os.Getpid(), Since: l.created}}}
 	if l.ddbSup != nil {
 		ps = append(ps, Process{Status: l.ddbSup.Status()})
 	}
 	l.mu.Lock()
 	var web []Process
-	for _, in := range l.instances {
-		if in.sup != nil {
-			web = append(web, Process{Status: in.sup.Status(), InstanceID: in.id, Zone: ZoneName(in.zone)})
+	for _, in := range l.procs {
+		if sup := in.supervisor(); sup != nil {
+			web = append(web, Process{Status: sup.Status(), InstanceID: in.id, Zone: region.ZoneName(in.letter)})
 		}
 	}
 	l.mu.Unlock()
@@ -225,10 +226,10 @@ func (p *webProc) Stop() {
 // metadata service, on the same port. Its target recovers through its health checks.
 func (l *Lab) superviseWeb(in *instance, first *webProc) {
 	sup := supervise.Watch(first, supervise.Options{
-		Name: fmt.Sprintf("web server of %s in %s", in.id, ZoneName(in.zone)), Policy: l.webPolicy, OnEvent: l.onProcessEvent,
+		Name: fmt.Sprintf("web server of %s in %s", in.id, region.ZoneName(in.letter)), Policy: l.webPolicy, OnEvent: l.onProcessEvent,
 		Start: func(context.Context) (supervise.Process, error) { return startWebProc(in) },
 	})
-	l.mu.Lock()
+	in.mu.Lock()
 	in.sup = sup
-	l.mu.Unlock()
+	in.mu.Unlock()
 }

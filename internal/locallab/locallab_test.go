@@ -8,48 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
-
-func TestParseZone(t *testing.T) {
-	tests := []struct {
-		in, want string
-		wantErr  bool
-	}{
-		{"a", "a", false},
-		{"C", "c", false},
-		{"local-1b", "b", false},
-		{" c ", "c", false},
-		{"d", "", true},
-		{"", "", true},
-		{"us-east-1a", "", true},
-		{"local-1", "", true},
-	}
-	for _, tt := range tests {
-		got, err := ParseZone(tt.in)
-		if got != tt.want || (err != nil) != tt.wantErr {
-			t.Errorf("ParseZone(%q) = %q, %v", tt.in, got, err)
-		}
-		if err != nil && !strings.Contains(err.Error(), "the local lab's zones are a, b, c (e.g. --az c)") {
-			t.Errorf("error %q does not name the zones", err)
-		}
-	}
-}
-
-func TestNewInstanceID(t *testing.T) {
-	re := regexp.MustCompile(`^i-0[0-9a-f]{16}$`)
-	seen := map[string]bool{}
-	for range 100 {
-		id := newInstanceID()
-		if !re.MatchString(id) || seen[id] {
-			t.Fatalf("instance id %q: not i-0 + 16 hex, or repeated", id)
-		}
-		seen[id] = true
-	}
-}
 
 func TestDefaultStatePath(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }

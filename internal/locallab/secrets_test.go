@@ -3,6 +3,7 @@ package locallab
 import (
 	"bytes"
 	"context"
+	"healthchecklab/internal/repo"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -26,7 +27,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("node is needed for dynalite (README: Node.js 22 or 24, 20 still works; then make deps)")
 	}
-	root, err := filepath.Abs(filepath.Join("..", "..", "..", ".."))
+	root, err := repo.Root(".")
 	if err != nil {
 		t.Fatal(err)
 	}

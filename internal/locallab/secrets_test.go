@@ -3,7 +3,6 @@ package locallab
 import (
 	"bytes"
 	"context"
-	"healthchecklab/internal/repo"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/repo"
 )
 
 // TestSecretsNeverLogged: a running lab's key pairs (the user's, each role session's, each

@@ -16,6 +16,7 @@ import (
 	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/locallab"
 )
 
@@ -64,7 +65,7 @@ func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
 // running lab), --target aws and LABCTL_TARGET=aws see the same targets through the SDK.
 func checkBothTargets(t *testing.T, state string) {
 	t.Helper()
-	st, err := locallab.ReadState(state)
+	st, err := labclient.ReadState(state)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func checkBothTargets(t *testing.T, state string) {
 // naming the AWS error code (where AWS gave one) and what to do, with a non-zero exit.
 func checkErrorLines(t *testing.T, state string) {
 	t.Helper()
-	st, err := locallab.ReadState(state)
+	st, err := labclient.ReadState(state)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 	"healthchecklab/cmd/labctl/internal/actions"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/labnames"
-	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/repo"
 )
 
@@ -31,7 +31,7 @@ func TestTourUnderLabID(t *testing.T) {
 	names := labnames.Names{Prefix: lab.DefaultNamingPrefix, LabID: "c1"}
 	l := startLab(t, root, buildWebServer(t, root, t.TempDir()), "--lab-id", names.LabID)
 
-	st, err := locallab.ReadState(l.state)
+	st, err := labclient.ReadState(l.state)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/localb"
 	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/repo"
@@ -91,7 +92,7 @@ func frozenTargetIs504(t *testing.T, state, webBin, upOutput string) {
 	if !strings.Contains(upOutput, "idle timeout 4s") {
 		t.Errorf("local up --fast does not report the 4 s idle timeout:\n%s", upOutput)
 	}
-	st, err := locallab.ReadState(state)
+	st, err := labclient.ReadState(state)
 	if err != nil {
 		t.Fatal(err)
 	}

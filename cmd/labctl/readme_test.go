@@ -13,6 +13,7 @@ import (
 
 	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/repo"
 )
@@ -125,7 +126,7 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 		}
 	}
 	state := startLocalLab(t, root, "healthcheck")
-	st, err := locallab.ReadState(state)
+	st, err := labclient.ReadState(state)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,13 +25,9 @@ import (
 	"time"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/targethealth"
 )
-
-// TargetHeader names the response header carrying the ID of the target that served (or
-// failed) a request, so tools can attribute even a load-balancer 502 to a target. ALB has no
-// such header; it is a convenience of the local lab.
-const TargetHeader = "X-Localb-Target"
 
 // HealthCheckUserAgent is the User-Agent of health-check requests, as ALB sends it.
 const HealthCheckUserAgent = "ELB-HealthChecker/2.0"
@@ -260,7 +256,7 @@ func (lb *LB) Register(t Target) error {
 		},
 		Transport: b.tr,
 		ModifyResponse: func(resp *http.Response) error {
-			resp.Header.Set(TargetHeader, t.ID)
+			resp.Header.Set(labclient.TargetHeader, t.ID)
 			if resp.StatusCode >= 500 {
 				lb.target5xx.Add(1)
 			}
@@ -420,7 +416,7 @@ func (lb *LB) proxyError(w http.ResponseWriter, r *http.Request, id string, err 
 		// The client went away; there is nobody to answer and nothing to count.
 		return
 	}
-	w.Header().Set(TargetHeader, id)
+	w.Header().Set(labclient.TargetHeader, id)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		lb.elb504.Add(1)

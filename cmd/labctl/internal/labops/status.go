@@ -16,33 +16,32 @@ import (
 	"healthchecklab/cmd/labctl/internal/actions"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/internal/lab"
-	"healthchecklab/internal/localb"
-	"healthchecklab/internal/locallab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/targethealth"
 )
 
 // Status is what `labctl status` shows; `status --json` prints it, and tools read its
 // targets list.
 type Status struct {
-	Target      string              `json:"target"` // aws or local
-	Stack       string              `json:"stack"`
-	StackStatus string              `json:"stack_status"`
-	Account     string              `json:"account"`
-	Region      string              `json:"region"`
-	ServerCode  string              `json:"server_code"` // of the serving instances; "a, b" while mixed
-	Parameter   string              `json:"parameter"`   // value of RecommendationServiceEnabled
-	URL         string              `json:"url"`         // the WebsiteURL output
-	Endpoint    string              `json:"endpoint,omitempty"`
-	HealthCheck HealthCheck         `json:"health_check"`
-	Targets     []Target            `json:"targets"`
-	Counters    *localb.Counters    `json:"counters,omitempty"`  // local lab only
-	Busy        string              `json:"busy,omitempty"`      // what is in progress, if anything
-	Operation   *locallab.Operation `json:"operation,omitempty"` // the local lab's deploy or repair in flight
-	Zones       map[string]Zone     `json:"zones"`               // by letter
+	Target      string                `json:"target"` // aws or local
+	Stack       string                `json:"stack"`
+	StackStatus string                `json:"stack_status"`
+	Account     string                `json:"account"`
+	Region      string                `json:"region"`
+	ServerCode  string                `json:"server_code"` // of the serving instances; "a, b" while mixed
+	Parameter   string                `json:"parameter"`   // value of RecommendationServiceEnabled
+	URL         string                `json:"url"`         // the WebsiteURL output
+	Endpoint    string                `json:"endpoint,omitempty"`
+	HealthCheck HealthCheck           `json:"health_check"`
+	Targets     []Target              `json:"targets"`
+	Counters    *labclient.LBCounters `json:"counters,omitempty"`  // local lab only
+	Busy        string                `json:"busy,omitempty"`      // what is in progress, if anything
+	Operation   *labclient.Operation  `json:"operation,omitempty"` // the local lab's deploy or repair in flight
+	Zones       map[string]Zone       `json:"zones"`               // by letter
 	// Processes are the local lab's processes (labctl, dynalite, each web server) with their
 	// supervision state and restarts; none on AWS.
-	Processes []locallab.Process `json:"processes,omitempty"`
-	Lab       *LabIdentity       `json:"lab,omitempty"` // which local lab answered
+	Processes []labclient.Process `json:"processes,omitempty"`
+	Lab       *LabIdentity        `json:"lab,omitempty"` // which local lab answered
 }
 
 // LabIdentity names the local lab a verb acted on. Labs can run side by side, one per state
@@ -250,7 +249,7 @@ func (l *Lab) Status(ctx context.Context) (Status, error) {
 	}
 	var (
 		snap     snapshot
-		counters locallab.Counters
+		counters labclient.Counters
 		stack    actions.Stack
 	)
 	g, gctx := errgroup.WithContext(ctx)

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"healthchecklab/internal/lab"
-	"healthchecklab/internal/locallab"
+	"healthchecklab/internal/labclient"
 )
 
 // Kind names a target.
@@ -33,9 +33,9 @@ const EnvVar = "LABCTL_TARGET"
 // Target is what the verbs act on, with the SDK configuration that reaches it.
 type Target struct {
 	Kind   Kind
-	Stack  string           // CloudFormation stack name
-	Config aws.Config       // standard configuration (aws) or the lab's endpoint and keys (local)
-	Lab    *locallab.Client // the local lab's control API; nil on AWS
+	Stack  string            // CloudFormation stack name
+	Config aws.Config        // standard configuration (aws) or the lab's endpoint and keys (local)
+	Lab    *labclient.Client // the local lab's control API; nil on AWS
 }
 
 // Options are the command line's and the environment's choices.
@@ -88,7 +88,7 @@ func Resolve(ctx context.Context, o Options) (*Target, error) {
 		return local(ctx, o)
 	case "":
 		t, err := local(ctx, o)
-		if errors.Is(err, locallab.ErrNoLab) {
+		if errors.Is(err, labclient.ErrNoLab) {
 			return nil, ErrNoTarget
 		}
 		return t, err
@@ -111,7 +111,7 @@ func credentialsError(err error) error {
 // pair and region from the state file, and nothing from the user's AWS configuration (no
 // profile, no endpoint variables: the state file decides).
 func local(ctx context.Context, o Options) (*Target, error) {
-	c, err := locallab.Dial(ctx, o.StatePath)
+	c, err := labclient.Dial(ctx, o.StatePath)
 	if err != nil {
 		return nil, err
 	}

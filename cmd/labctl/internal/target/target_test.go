@@ -12,11 +12,11 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"healthchecklab/internal/labclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
-
-	"healthchecklab/internal/locallab"
 )
 
 // isolate points the SDK's standard configuration at nothing of the machine's: no
@@ -108,9 +108,9 @@ func TestResolveLocalIgnoresAWSConfig(t *testing.T) {
 	}))
 	defer ctl.Close()
 	path := filepath.Join(t.TempDir(), "local.json")
-	st := locallab.State{PID: 1, ControlURL: ctl.URL, Token: "t", Region: "local-1",
+	st := labclient.State{PID: 1, ControlURL: ctl.URL, Token: "t", Region: "local-1",
 		Endpoint: "http://127.0.0.1:4566", AccessKeyID: "AKIALAB", SecretAccessKey: "s"}
-	if err := locallab.WriteState(path, st); err != nil {
+	if err := labclient.WriteState(path, st); err != nil {
 		t.Fatal(err)
 	}
 	tg, err := Resolve(context.Background(), Options{StatePath: path, Stack: "HealthCheckLab"})

@@ -81,7 +81,7 @@ func (g *globals) open(cmd *cobra.Command, asJSON bool) (*labops.Lab, error) {
 }
 
 // openWith is open with another way to open the stack (labops.OpenForDeploy).
-func (g *globals) openWith(cmd *cobra.Command, asJSON bool, openStack func(context.Context, *target.Target) (*labops.Lab, error)) (*labops.Lab, error) {
+func (g *globals) openWith(cmd *cobra.Command, asJSON bool, openStack func(context.Context, *target.Where) (*labops.Lab, error)) (*labops.Lab, error) {
 	ctx := cmd.Context()
 	stackFlag := cmd.Flag("stack")
 	t, err := target.Resolve(ctx, target.Options{Flag: g.target, Env: g.getenv(target.EnvVar), Stack: g.stack,

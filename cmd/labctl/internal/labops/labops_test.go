@@ -67,7 +67,7 @@ func fakeNPX(t *testing.T, script string) {
 func unreachableLab() *Lab {
 	cfg := aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String("http://127.0.0.1:1"), RetryMaxAttempts: 1,
 		Credentials: aws.AnonymousCredentials{}}
-	return &Lab{T: &target.Target{Kind: target.AWS, Stack: lab.ServiceStackName, Config: cfg}, A: actions.New(cfg),
+	return &Lab{T: &target.Where{Kind: target.AWS, Stack: lab.ServiceStackName, Config: cfg}, A: actions.New(cfg),
 		Stack: actions.Stack{Name: lab.ServiceStackName, Outputs: map[string]string{
 			lab.OutputTargetGroupArn: "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/x/1", lab.OutputAutoScalingGroupName: "g",
 		}}}

@@ -323,7 +323,7 @@ func (h *Lab) Shutdowns() int {
 // file, whose control API it dials; aws from the SDK's standard configuration, pointed at
 // the lab's endpoint by the environment as a user would (AWS_ENDPOINT_URL, a key pair,
 // AWS_REGION, no shared files). The environment is the test's (t.Setenv).
-func (h *Lab) Target(kind target.Kind) *target.Target {
+func (h *Lab) Target(kind target.Kind) *target.Where {
 	h.T.Helper()
 	if kind == target.AWS {
 		none := filepath.Join(h.T.TempDir(), "none")

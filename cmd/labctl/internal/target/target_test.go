@@ -131,7 +131,7 @@ func TestExplain(t *testing.T) {
 		return &smithy.OperationError{ServiceID: service, OperationName: name, Err: err}
 	}
 	api := func(code, msg string) error { return &smithy.GenericAPIError{Code: code, Message: msg} }
-	onAWS := &Target{Kind: AWS, Stack: "HealthCheckLab", Config: aws.Config{Region: "eu-west-1"}}
+	onAWS := &Where{Kind: AWS, Stack: "HealthCheckLab", Config: aws.Config{Region: "eu-west-1"}}
 	tests := []struct {
 		name string
 		err  error
@@ -198,7 +198,7 @@ func TestExplainNameLookup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tg := &Target{Kind: AWS, Stack: "HealthCheckLab", Config: aws.Config{Region: tt.region}}
+			tg := &Where{Kind: AWS, Stack: "HealthCheckLab", Config: aws.Config{Region: tt.region}}
 			got := tg.Explain(lookup(tt.region, tt.timeout))
 			if got == nil || !strings.Contains(got.Error(), tt.want) || strings.Contains(got.Error(), tt.not) || strings.Contains(got.Error(), "\n") {
 				t.Fatalf("Explain = %v\nwant one line containing %q, without %q", got, tt.want, tt.not)

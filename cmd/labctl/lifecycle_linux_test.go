@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"healthchecklab/internal/labclient"
-	"healthchecklab/internal/localb"
 	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/repo"
 )
@@ -142,7 +141,7 @@ func frozenTargetIs504(t *testing.T, state, webBin, upOutput string) {
 		t.Errorf("codes %v with one target frozen, want a 504", codes)
 	}
 	var status struct {
-		Counters *localb.Counters `json:"counters"`
+		Counters *labclient.LBCounters `json:"counters"`
 	}
 	if err := json.Unmarshal([]byte(mustLabctl(t, state, "status", "--json")), &status); err != nil {
 		t.Fatal(err)

@@ -50,10 +50,7 @@ func statusView(st labops.Status) view.Status {
 			SuccessCodes: hc.SuccessCodes, DeregistrationDelay: seconds(hc.DeregistrationDelay),
 		},
 	}
-	if k := st.Counters; k != nil {
-		v.Counters = &view.Counters{Requests: k.Requests, ELB502: k.ELB502, ELB503: k.ELB503, ELB504: k.ELB504,
-			Target5xx: k.Target5xx, FailOpen: k.FailOpen}
-	}
+	v.Counters = st.Counters
 	if op := st.Operation; op != nil {
 		v.Operation = &view.Operation{Kind: op.Kind, ServerCode: op.ServerCode, Zone: op.Zone, Started: op.Started, Last: op.Last}
 	} else if st.Busy != "" {
@@ -101,10 +98,7 @@ func statusView(st labops.Status) view.Status {
 // sampleView is what the screens show of a sample; answers from no known zone are zone "?".
 func sampleView(sm labops.Sample) view.Sample {
 	v := view.Sample{URL: sm.URL, Requests: sm.Requests, Codes: codeCounts(sm.Codes)}
-	if k := sm.Counters; k != nil {
-		v.Counters = &view.Counters{Requests: k.Requests, ELB502: k.ELB502, ELB503: k.ELB503, ELB504: k.ELB504,
-			Target5xx: k.Target5xx, FailOpen: k.FailOpen}
-	}
+	v.Counters = sm.Counters
 	for _, z := range sm.Zones {
 		vz := view.ZoneSample{Zone: z.Letter, Instances: z.Instances, Requests: z.Requests, Codes: codeCounts(z.Codes),
 			Personalized: z.Personalized, Static: z.Static, Text: z.Text}

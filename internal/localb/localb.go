@@ -104,17 +104,6 @@ type TargetStatus struct {
 	Requests int64  `json:"requests"` // requests routed to the target since registration
 }
 
-// Counters are the load balancer's request metrics since it started.
-type Counters struct {
-	Requests  int64 `json:"requests"`
-	ELB5xx    int64 `json:"elb_5xx"`    // answered by the load balancer itself: 502, 503, 504
-	ELB502    int64 `json:"elb_502"`    // target dropped the connection or was unreachable
-	ELB503    int64 `json:"elb_503"`    // no target to route to
-	ELB504    int64 `json:"elb_504"`    // target did not answer in time
-	Target5xx int64 `json:"target_5xx"` // 5xx answers that came from a target
-	FailOpen  int64 `json:"fail_open"`  // requests routed while no target was healthy
-}
-
 // Options configure a load balancer.
 type Options struct {
 	// HealthCheck holds the target group's settings (lab.TargetGroupHealthCheck or Fast of it).
@@ -369,8 +358,8 @@ func (lb *LB) Target(id string) TargetStatus {
 }
 
 // Counters returns the request metrics so far.
-func (lb *LB) Counters() Counters {
-	c := Counters{
+func (lb *LB) Counters() labclient.LBCounters {
+	c := labclient.LBCounters{
 		Requests:  lb.requests.Load(),
 		ELB502:    lb.elb502.Load(),
 		ELB503:    lb.elb503.Load(),

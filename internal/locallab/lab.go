@@ -360,7 +360,7 @@ func (l *Lab) WaitHealthy(ctx context.Context) error {
 // Counters is what the control API answers (labclient.Counters says what): the region's
 // targets and operation, the load balancer's counts and the processes' supervision.
 func (l *Lab) Counters() labclient.Counters {
-	k := labclient.Counters{LB: labclient.LBCounters(l.lb.Counters()), Targets: map[string]labclient.TargetCounts{}, Processes: l.Processes()}
+	k := labclient.Counters{LB: l.lb.Counters(), Targets: map[string]labclient.TargetCounts{}, Processes: l.Processes()}
 	if op := l.r.Operation(); op != nil {
 		o := labclient.Operation(*op)
 		k.Operation = &o

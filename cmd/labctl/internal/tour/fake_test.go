@@ -8,6 +8,7 @@ import (
 
 	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/targethealth"
 )
 
@@ -46,7 +47,7 @@ type fakeLab struct {
 	at          time.Time // when next shows
 	ids         map[string]string
 	serial      int
-	counters    view.Counters
+	counters    labclient.LBCounters
 
 	// wrongZone, when set, is where stale credentials land whatever zone was asked for.
 	wrongZone string
@@ -110,7 +111,7 @@ func (f *fakeLab) Status(context.Context) (view.Status, error) {
 
 func (f *fakeLab) Sample(_ context.Context, n int) (view.Sample, error) {
 	e := expect(f.setup(), f.zones)
-	sm := view.Sample{URL: "http://fake", Requests: n, Codes: map[int]int{}, Counters: &view.Counters{}}
+	sm := view.Sample{URL: "http://fake", Requests: n, Codes: map[int]int{}, Counters: &labclient.LBCounters{}}
 	by := map[string]*view.ZoneSample{}
 	for _, z := range f.zones {
 		by[z] = &view.ZoneSample{Zone: z, Codes: map[int]int{}}
@@ -133,6 +134,7 @@ func (f *fakeLab) Sample(_ context.Context, n int) (view.Sample, error) {
 		case Dropped:
 			code = 502
 			sm.Counters.ELB502++
+			sm.Counters.ELB5xx++
 		}
 		if e.FailOpen {
 			sm.Counters.FailOpen++

@@ -265,9 +265,9 @@ check. The instances stay the same.`,
 			rs := []Result{kept(c, c.setup.allZones(c.after), "Auto Scaling replaced no instance")}
 			if k := c.sample.Counters; k != nil {
 				n := int64(c.sample.Requests)
-				rs = append(rs, Result{OK: k.FailOpen == n && k.ELB5xx() == 0,
+				rs = append(rs, Result{OK: k.FailOpen == n && k.ELB5xx == 0,
 					What: fmt.Sprintf("all %d requests routed while failing open, no load-balancer 5xx", n),
-					Saw:  fmt.Sprintf("failing open %d, load-balancer 5xx %d", k.FailOpen, k.ELB5xx())})
+					Saw:  fmt.Sprintf("failing open %d, load-balancer 5xx %d", k.FailOpen, k.ELB5xx)})
 			}
 			return rs
 		},

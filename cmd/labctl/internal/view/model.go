@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 )
 
 // Status is what the status and watch views show of a lab.
@@ -19,7 +20,7 @@ type Status struct {
 	Targets   []Target
 	// Counters are the load balancer's request metrics; nil where the target has none to
 	// read at once (on AWS they are CloudWatch metrics, minutes late).
-	Counters *Counters
+	Counters *labclient.LBCounters
 	// Operation is a deploy or repair in flight, nil when none.
 	Operation *Operation
 	// Processes are the local lab's processes; nil on AWS.
@@ -53,19 +54,6 @@ type Check struct {
 	At   time.Time
 }
 
-// Counters are load-balancer request metrics, split as ALB's CloudWatch metrics are.
-type Counters struct {
-	Requests  int64
-	ELB502    int64
-	ELB503    int64
-	ELB504    int64
-	Target5xx int64
-	FailOpen  int64 // routed to a non-healthy target because none was healthy
-}
-
-// ELB5xx is the load balancer's own 5xx answers.
-func (c Counters) ELB5xx() int64 { return c.ELB502 + c.ELB503 + c.ELB504 }
-
 // Operation is a deploy or a repair in flight.
 type Operation struct {
 	Kind       string // "deploy" or "repair"
@@ -83,7 +71,7 @@ type Sample struct {
 	// Zones has one row per zone of the lab (zones that got nothing included), and a row
 	// with Zone "?" for answers no zone can be named for.
 	Zones    []ZoneSample
-	Counters *Counters // during the sample; nil when unknown
+	Counters *labclient.LBCounters // during the sample; nil when unknown
 }
 
 // ZoneSample is what one zone answered.

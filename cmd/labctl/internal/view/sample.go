@@ -55,7 +55,7 @@ func WriteSample(w io.Writer, sm Sample, s Style) {
 	}
 	if k := sm.Counters; k != nil {
 		Wrap(w, fmt.Sprintf("during the sample: load-balancer 5xx %d (502: %d, 503: %d, 504: %d) · target 5xx %d · routed while failing open %d",
-			k.ELB5xx(), k.ELB502, k.ELB503, k.ELB504, k.Target5xx, k.FailOpen), Width, "  ")
+			k.ELB5xx, k.ELB502, k.ELB503, k.ELB504, k.Target5xx, k.FailOpen), Width, "  ")
 	}
 }
 

@@ -44,7 +44,7 @@ func WriteStatus(w io.Writer, st Status, s Style) {
 	writeNotes(w, st)
 	if k := st.Counters; k != nil {
 		Wrap(w, fmt.Sprintf("requests %d · load-balancer 5xx %d (502: %d, 503: %d, 504: %d) · target 5xx %d · routed while failing open %d",
-			k.Requests, k.ELB5xx(), k.ELB502, k.ELB503, k.ELB504, k.Target5xx, k.FailOpen), Width, "  ")
+			k.Requests, k.ELB5xx, k.ELB502, k.ELB503, k.ELB504, k.Target5xx, k.FailOpen), Width, "  ")
 	}
 }
 
@@ -76,7 +76,7 @@ func WriteWatch(w io.Writer, st Status, now time.Time, s Style) {
 	writeNotes(w, st)
 	if k := st.Counters; k != nil {
 		fmt.Fprintf(w, "requests %d · LB 5xx %d · target 5xx %d · failing open %d\n",
-			k.Requests, k.ELB5xx(), k.Target5xx, k.FailOpen)
+			k.Requests, k.ELB5xx, k.Target5xx, k.FailOpen)
 	}
 	if line := ProcessLine(st.Processes); line != "" {
 		Wrap(w, line, Width, "  ")

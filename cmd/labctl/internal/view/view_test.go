@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 )
 
 // fits fails the test for any line wider than Width, naming it.
@@ -34,7 +35,7 @@ func busyStatus() Status {
 		ZoneNames:   map[string]string{"a": "ap-southeast-2a", "b": "ap-southeast-2b", "c": "ap-southeast-2c"},
 		Operation: &Operation{Kind: "deploy", ServerCode: "healthcheck", Started: now.Add(-95 * time.Second),
 			Last: "zone b: new instance i-0fedcba9876543210 registered, waiting for 2 passing health checks before the old one drains"},
-		Counters: &Counters{Requests: 123456789, ELB502: 99999, ELB503: 12, ELB504: 3, Target5xx: 0, FailOpen: 55555},
+		Counters: &labclient.LBCounters{Requests: 123456789, ELB5xx: 99999 + 12 + 3, ELB502: 99999, ELB503: 12, ELB504: 3, Target5xx: 0, FailOpen: 55555},
 		Targets: []Target{
 			{Zone: "a", InstanceID: "i-0123456789abcdef0", State: "unhealthy", Reason: "Target.ResponseCodeMismatch", Description: long,
 				Role: lab.RoleName("MyVeryLongNamingPrefix"), ServerCode: "errorhandling", Current: true, Requests: 1234567,

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"healthchecklab/cmd/labctl/internal/actions"
-	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/target"
+	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/locallab"
@@ -188,7 +188,7 @@ func checkErrorLines(t *testing.T, state string) {
 		if a := zoneTarget(st, "a"); a.InstanceID == old || a.State != "healthy" {
 			return false, fmt.Sprintf("zone a: %+v", a)
 		}
-		return allCurrent(st, func(tg labops.Target) bool { return tg.State == "healthy" })
+		return allCurrent(st, func(tg view.Target) bool { return tg.State == "healthy" })
 	})
 }
 
@@ -283,6 +283,6 @@ func interruptRepairOnAWS(t *testing.T, state string) {
 		if b := zoneTarget(st, "b"); b.InstanceID == old || b.State != "healthy" {
 			return false, fmt.Sprintf("zone b: %+v", b)
 		}
-		return allCurrent(st, func(tg labops.Target) bool { return tg.State == "healthy" })
+		return allCurrent(st, func(tg view.Target) bool { return tg.State == "healthy" })
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"healthchecklab/cmd/labctl/internal/labops"
+	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/locallab"
@@ -98,16 +99,16 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	}
 }
 
-func zoneTarget(st labops.Status, letter string) labops.Target {
+func zoneTarget(st labops.Status, letter string) view.Target {
 	for _, t := range st.Targets {
 		if t.Current && t.Letter == letter {
 			return t
 		}
 	}
-	return labops.Target{}
+	return view.Target{}
 }
 
-func allCurrent(st labops.Status, f func(labops.Target) bool) (bool, string) {
+func allCurrent(st labops.Status, f func(view.Target) bool) (bool, string) {
 	n := 0
 	for _, t := range st.Targets {
 		if !t.Current {
@@ -202,7 +203,7 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 		if _, err := labctl(t, state, "status"); err != nil {
 			return false, err.Error()
 		}
-		return allCurrent(status(t, state), func(tg labops.Target) bool { return tg.State == "healthy" })
+		return allCurrent(status(t, state), func(tg view.Target) bool { return tg.State == "healthy" })
 	})
 	mark("lab up")
 

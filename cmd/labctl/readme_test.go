@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"healthchecklab/cmd/labctl/internal/labops"
+	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/locallab"
@@ -98,7 +98,7 @@ func startLocalLab(t *testing.T, root, code string) string {
 		if _, err := labctl(t, state, "status"); err != nil {
 			return false, err.Error()
 		}
-		return allCurrent(status(t, state), func(tg labops.Target) bool { return tg.State == "healthy" })
+		return allCurrent(status(t, state), func(tg view.Target) bool { return tg.State == "healthy" })
 	})
 	return state
 }

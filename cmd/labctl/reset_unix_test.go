@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"testing"
 
-	"healthchecklab/cmd/labctl/internal/labops"
+	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/repo"
 )
 
@@ -26,7 +26,7 @@ func TestResetVerifiesTheLab(t *testing.T) {
 	}
 	l := startLab(t, root, buildWebServer(t, root, t.TempDir()))
 	eventually(t, "three healthy targets", func() (bool, string) {
-		return allCurrent(status(t, l.state), func(tg labops.Target) bool { return tg.State == "healthy" })
+		return allCurrent(status(t, l.state), func(tg view.Target) bool { return tg.State == "healthy" })
 	})
 
 	out := mustLabctl(t, l.state, "status")

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/tour"
 	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/awslocal/region"
@@ -139,7 +138,7 @@ func TestTourFailsAndResumes(t *testing.T) {
 	eventually(t, "the interrupted deploy finishes inside the lab", func() (bool, string) {
 		st := status(t, l.state)
 		ok := st.Operation == nil && st.ServerCode == "errorhandling"
-		ok2, why := allCurrent(st, func(tg labops.Target) bool { return tg.State == "healthy" && tg.ServerCode == "errorhandling" })
+		ok2, why := allCurrent(st, func(tg view.Target) bool { return tg.State == "healthy" && tg.ServerCode == "errorhandling" })
 		return ok && ok2 && len(st.Targets) == 3, fmt.Sprintf("operation %+v, code %s: %s", st.Operation, st.ServerCode, why)
 	})
 
@@ -286,7 +285,7 @@ func tourPrompts(t *testing.T, l testLab) {
 	// Step 9 left the dependency off: back to a healthy lab for what follows.
 	mustLabctl(t, l.state, "dependency", "on")
 	eventually(t, "three healthy targets after the dependency is back", func() (bool, string) {
-		return allCurrent(status(t, l.state), func(tg labops.Target) bool { return tg.State == "healthy" })
+		return allCurrent(status(t, l.state), func(tg view.Target) bool { return tg.State == "healthy" })
 	})
 }
 

@@ -77,7 +77,7 @@ type TargetCounts struct {
 type Operation struct {
 	Kind       string    `json:"kind"` // deploy or repair
 	ServerCode string    `json:"server_code"`
-	Zone       string    `json:"zone,omitempty"` // the zone letter being updated
+	Letter     string    `json:"zone,omitempty"` // the zone being updated, by letter
 	Started    time.Time `json:"started"`
 	Last       string    `json:"last_message,omitempty"`
 }

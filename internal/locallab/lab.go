@@ -362,8 +362,7 @@ func (l *Lab) WaitHealthy(ctx context.Context) error {
 func (l *Lab) Counters() labclient.Counters {
 	k := labclient.Counters{LB: l.lb.Counters(), Targets: map[string]labclient.TargetCounts{}, Processes: l.Processes()}
 	if op := l.r.Operation(); op != nil {
-		o := labclient.Operation(*op)
-		k.Operation = &o
+		k.Operation = &labclient.Operation{Kind: op.Kind, ServerCode: op.ServerCode, Letter: op.Zone, Started: op.Started, Last: op.Last}
 		k.Busy = "deploy or repair in progress"
 	}
 	for _, t := range l.lb.Targets() {

@@ -15,6 +15,7 @@ import (
 
 	"healthchecklab/cmd/labctl/internal/actions"
 	"healthchecklab/cmd/labctl/internal/target"
+	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/repo"
 )
@@ -139,7 +140,7 @@ func TestDeployOnAWSRunsCDK(t *testing.T) {
 
 // TestStatusJSONShape: tools read `status --json`'s targets by these keys; they must stay.
 func TestStatusJSONShape(t *testing.T) {
-	b, err := json.Marshal(Status{Targets: []Target{{Zone: "eu-west-1c", InstanceID: "i-0123456789abcdef0", State: "unhealthy",
+	b, err := json.Marshal(Status{Targets: []view.Target{{Zone: "eu-west-1c", InstanceID: "i-0123456789abcdef0", State: "unhealthy",
 		Reason: "Target.ResponseCodeMismatch", Role: "WebApp1-EC2-noDDB-Role-HealthCheckLab"}}})
 	if err != nil {
 		t.Fatal(err)

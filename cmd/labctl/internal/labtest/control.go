@@ -65,7 +65,7 @@ func (h *Lab) Counters() labclient.Counters {
 	}
 	if op := h.R.Operation(); op != nil {
 		k.Busy = "deploy or repair in progress"
-		k.Operation = &labclient.Operation{Kind: op.Kind, ServerCode: op.ServerCode, Zone: op.Zone, Started: op.Started, Last: op.Last}
+		k.Operation = &labclient.Operation{Kind: op.Kind, ServerCode: op.ServerCode, Letter: op.Zone, Started: op.Started, Last: op.Last}
 	}
 	return k
 }

@@ -91,7 +91,7 @@ func (f *fakeLab) Status(context.Context) (view.Status, error) {
 	e := expect(s, f.zones)
 	st := view.Status{ServerCode: string(s.Code), Parameter: fmt.Sprint(s.DependencyOn), HealthCheck: lab.TargetGroupHealthCheck}
 	for _, z := range f.zones {
-		t := view.Target{Zone: z, InstanceID: f.ids[z], State: string(e.States[z]), Role: lab.RoleName("WebApp1"),
+		t := view.Target{Letter: z, InstanceID: f.ids[z], State: string(e.States[z]), Role: lab.RoleName("WebApp1"),
 			ServerCode: string(s.Code), Current: true, Requests: -1}
 		if e.States[z] == targethealth.StateUnhealthy {
 			t.Reason, t.Description = targethealth.ReasonResponseCodeMismatch, "Health checks failed with these codes: [503]"
@@ -114,7 +114,7 @@ func (f *fakeLab) Sample(_ context.Context, n int) (view.Sample, error) {
 	sm := view.Sample{URL: "http://fake", Requests: n, Codes: map[int]int{}, Counters: &labclient.LBCounters{}}
 	by := map[string]*view.ZoneSample{}
 	for _, z := range f.zones {
-		by[z] = &view.ZoneSample{Zone: z, Codes: map[int]int{}}
+		by[z] = &view.ZoneSample{Letter: z, Codes: map[int]int{}}
 	}
 	for i := range n {
 		z := e.Traffic[i%len(e.Traffic)]

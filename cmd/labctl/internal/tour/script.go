@@ -326,13 +326,13 @@ func diagnostic(sm view.Sample, zone, contains string) Result {
 	}
 	var seen []string
 	for _, zs := range sm.Zones {
-		if zone != "" && zs.Zone != zone || zs.Diagnostic == "" {
+		if zone != "" && zs.Letter != zone || zs.Diagnostic == "" {
 			continue
 		}
 		if strings.Contains(zs.Diagnostic, contains) {
-			return Result{OK: true, What: what, Saw: zs.Zone + ": " + view.Fit(zs.Diagnostic, 60)}
+			return Result{OK: true, What: what, Saw: zs.Letter + ": " + view.Fit(zs.Diagnostic, 60)}
 		}
-		seen = append(seen, zs.Zone+": "+view.Fit(zs.Diagnostic, 40))
+		seen = append(seen, zs.Letter+": "+view.Fit(zs.Diagnostic, 40))
 	}
 	if len(seen) == 0 {
 		seen = []string{"no diagnostic"}

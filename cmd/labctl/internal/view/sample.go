@@ -31,13 +31,13 @@ func WriteSample(w io.Writer, sm Sample, s Style) {
 				inst += fmt.Sprintf(" +%d", len(z.Instances)-1)
 			}
 		}
-		rows = append(rows, []string{z.Zone, inst, strconv.Itoa(z.Requests), Codes(z.Codes),
+		rows = append(rows, []string{z.Letter, inst, strconv.Itoa(z.Requests), Codes(z.Codes),
 			strconv.Itoa(z.Personalized), strconv.Itoa(z.Static)})
 	}
 	table(w, s, Width, cols, rows)
 	for _, z := range sm.Zones {
 		if z.Text != "" {
-			hang(w, fmt.Sprintf("%-3s", z.Zone), z.Text, Width, "   ")
+			hang(w, fmt.Sprintf("%-3s", z.Letter), z.Text, Width, "   ")
 		}
 		if z.Diagnostic != "" {
 			// Two lines at most: the error kind and the start of its message.

@@ -327,9 +327,6 @@ func (l *Lab) URL() string { return l.lbURL }
 // SSMEndpoint is where Parameter Store answers: the lab's AWS endpoint.
 func (l *Lab) SSMEndpoint() string { return l.endpointURL }
 
-// HealthCheck is the target group's settings in use.
-func (l *Lab) HealthCheck() lab.HealthCheck { return l.hc }
-
 // Dir is the lab's temporary directory; instance logs are under logs/.
 func (l *Lab) Dir() string { return l.dir }
 
@@ -381,13 +378,6 @@ func (l *Lab) StackName() string { return l.names.ServiceStack() }
 
 // ParameterName is the RecommendationServiceEnabled parameter's name in this lab.
 func (l *Lab) ParameterName() string { return l.names.Parameter() }
-
-// SetDependency sets RecommendationServiceEnabled directly in the stand-in (the CLI goes
-// through the SSM API instead; this is for tests and the lab itself).
-func (l *Lab) SetDependency(enabled bool) error {
-	_, err := l.ssm.Set(l.names.Parameter(), fmt.Sprint(enabled))
-	return err
-}
 
 // ErrBusy is returned when a deploy is already running.
 var ErrBusy = region.ErrBusy

@@ -11,7 +11,6 @@ import (
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/labnames"
-	"healthchecklab/internal/repo"
 )
 
 // TestTourUnderLabID runs a local lab as the copy `cdk deploy -c LabId=c1` would make: its
@@ -24,12 +23,8 @@ func TestTourUnderLabID(t *testing.T) {
 	}
 	// Its own lab, state file and ports: it runs beside the other lab tests.
 	t.Parallel()
-	root, err := repo.Root(".")
-	if err != nil {
-		t.Fatal(err)
-	}
 	names := labnames.Names{Prefix: lab.DefaultNamingPrefix, LabID: "c1"}
-	l := startLab(t, root, buildWebServer(t, root, t.TempDir()), "--lab-id", names.LabID)
+	l := startLab(t, labOptions{upFlags: []string{"--lab-id", names.LabID}})
 
 	st, err := labclient.ReadState(l.state)
 	if err != nil {

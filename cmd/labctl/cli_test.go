@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"healthchecklab/cmd/labctl/internal/labops"
-	"healthchecklab/internal/locallab"
+	"healthchecklab/internal/labclient"
 )
 
 // TestErrors checks the one-line errors and non-zero exit of bad command lines, with no lab
@@ -114,7 +114,7 @@ func TestFaultHelpListsEveryFISFault(t *testing.T) {
 // TestLocalEnv evaluates `labctl local env`'s lines in a POSIX shell and checks what the AWS
 // CLI and SDKs would then read.
 func TestLocalEnv(t *testing.T) {
-	st := locallab.State{
+	st := labclient.State{
 		PID: 42, URL: "http://127.0.0.1:8080", Endpoint: "http://127.0.0.1:45678", Region: "local-1",
 		AccessKeyID: "AKIAEXAMPLE000000000", SecretAccessKey: "a/b+c'd",
 	}

@@ -22,6 +22,7 @@ import (
 	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/config"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/nodeversion"
 )
@@ -45,7 +46,7 @@ then use the other verbs from a second terminal. Drive a deployed stack with:
 		SilenceErrors: true,
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.state, "state", locallab.DefaultStatePath(getenv), "state file of the local lab (env LABCTL_STATE)")
+	pf.StringVar(&g.state, "state", labclient.DefaultStatePath(getenv), "state file of the local lab (env LABCTL_STATE)")
 	pf.StringVar(&g.target, "target", "", "aws (the stack in your AWS account, standard AWS configuration) or local (default when a local lab runs; env "+target.EnvVar+")")
 	pf.StringVar(&g.stack, "stack", lab.ServiceStackName, "name of the lab's CloudFormation stack")
 
@@ -80,7 +81,7 @@ func (g *globals) open(cmd *cobra.Command, asJSON bool) (*labops.Lab, error) {
 }
 
 // openWith is open with another way to open the stack (labops.OpenForDeploy).
-func (g *globals) openWith(cmd *cobra.Command, asJSON bool, openStack func(context.Context, *target.Target) (*labops.Lab, error)) (*labops.Lab, error) {
+func (g *globals) openWith(cmd *cobra.Command, asJSON bool, openStack func(context.Context, *target.Where) (*labops.Lab, error)) (*labops.Lab, error) {
 	ctx := cmd.Context()
 	stackFlag := cmd.Flag("stack")
 	t, err := target.Resolve(ctx, target.Options{Flag: g.target, Env: g.getenv(target.EnvVar), Stack: g.stack,
@@ -139,7 +140,7 @@ func newLocalCmd(statePath *string, getenv func(string) string) *cobra.Command {
 		Short: "Stop the running local lab",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := locallab.Dial(cmd.Context(), *statePath)
+			c, err := labclient.Dial(cmd.Context(), *statePath)
 			if err != nil {
 				return err
 			}
@@ -155,7 +156,7 @@ func newLocalCmd(statePath *string, getenv func(string) string) *cobra.Command {
 		Short: `Print shell lines that point the AWS CLI and SDKs at the running local lab: eval "$(labctl local env)"`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := locallab.Dial(cmd.Context(), *statePath)
+			c, err := labclient.Dial(cmd.Context(), *statePath)
 			if err != nil {
 				return err
 			}
@@ -168,7 +169,7 @@ func newLocalCmd(statePath *string, getenv func(string) string) *cobra.Command {
 		Short: `Print the running local lab's web site address (its load balancer): curl "$(labctl local url)/"`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := locallab.Dial(cmd.Context(), *statePath)
+			c, err := labclient.Dial(cmd.Context(), *statePath)
 			if err != nil {
 				return err
 			}
@@ -212,7 +213,7 @@ func portTaken(addr string) error {
 // shellEnv is what `labctl local env` prints: the lab's endpoint, its user's key pair and
 // region in the variables every AWS SDK and the AWS CLI read, and the variables that would
 // take precedence over them unset.
-func shellEnv(st locallab.State) string {
+func shellEnv(st labclient.State) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# local lab at %s (pid %d): AWS CLI and SDKs now use its AWS endpoint\n", st.URL, st.PID)
 	for _, kv := range [][2]string{
@@ -240,7 +241,7 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 func localUp(ctx context.Context, out io.Writer, statePath, labID string, o locallab.Options) error {
 	// The state file's lock, held until this lab has stopped, keeps a second lab from
 	// starting on the same state file, even one started at the same moment.
-	unlock, err := locallab.LockState(statePath)
+	unlock, err := labclient.LockState(statePath)
 	if err != nil {
 		return err
 	}
@@ -287,13 +288,13 @@ func localUp(ctx context.Context, out io.Writer, statePath, labID string, o loca
 	}
 	var once sync.Once
 	stopc := make(chan struct{})
-	token := locallab.NewToken()
+	token := labclient.NewToken()
 	ctl := &http.Server{Handler: l.Handler(token, func() { once.Do(func() { close(stopc) }) }), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = ctl.Serve(ln) }()
 	defer ctl.Close()
 
 	pid := os.Getpid()
-	if err := locallab.WriteState(statePath, locallab.State{
+	if err := labclient.WriteState(statePath, labclient.State{
 		PID: pid, ControlURL: "http://" + ln.Addr().String(), Token: token, URL: l.URL(), Stack: l.StackName(),
 		SSMEndpoint: l.SSMEndpoint(), Region: locallab.Region, Started: start,
 		Endpoint: l.Endpoint(), AccessKeyID: l.UserCredentials().AccessKeyID, SecretAccessKey: l.UserCredentials().SecretAccessKey,
@@ -301,7 +302,7 @@ func localUp(ctx context.Context, out io.Writer, statePath, labID string, o loca
 	}); err != nil {
 		return fmt.Errorf("write state file: %w", err)
 	}
-	defer locallab.RemoveState(statePath, pid)
+	defer labclient.RemoveState(statePath, pid)
 
 	fmt.Fprintf(out, "AWS endpoint at %s; control API at http://%s (state file %s); waiting for the three targets to pass their health checks\n", l.Endpoint(), ln.Addr(), statePath)
 	if err := l.WaitHealthy(ctx); err != nil {

@@ -13,9 +13,10 @@ import (
 	"time"
 
 	"healthchecklab/cmd/labctl/internal/actions"
-	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/target"
+	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/locallab"
 )
 
@@ -64,7 +65,7 @@ func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
 // running lab), --target aws and LABCTL_TARGET=aws see the same targets through the SDK.
 func checkBothTargets(t *testing.T, state string) {
 	t.Helper()
-	st, err := locallab.ReadState(state)
+	st, err := labclient.ReadState(state)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func checkBothTargets(t *testing.T, state string) {
 // naming the AWS error code (where AWS gave one) and what to do, with a non-zero exit.
 func checkErrorLines(t *testing.T, state string) {
 	t.Helper()
-	st, err := locallab.ReadState(state)
+	st, err := labclient.ReadState(state)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +188,7 @@ func checkErrorLines(t *testing.T, state string) {
 		if a := zoneTarget(st, "a"); a.InstanceID == old || a.State != "healthy" {
 			return false, fmt.Sprintf("zone a: %+v", a)
 		}
-		return allCurrent(st, func(tg labops.Target) bool { return tg.State == "healthy" })
+		return allCurrent(st, func(tg view.Target) bool { return tg.State == "healthy" })
 	})
 }
 
@@ -282,6 +283,6 @@ func interruptRepairOnAWS(t *testing.T, state string) {
 		if b := zoneTarget(st, "b"); b.InstanceID == old || b.State != "healthy" {
 			return false, fmt.Sprintf("zone b: %+v", b)
 		}
-		return allCurrent(st, func(tg labops.Target) bool { return tg.State == "healthy" })
+		return allCurrent(st, func(tg view.Target) bool { return tg.State == "healthy" })
 	})
 }

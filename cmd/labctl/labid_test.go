@@ -9,9 +9,8 @@ import (
 	"healthchecklab/cmd/labctl/internal/actions"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/labnames"
-	"healthchecklab/internal/locallab"
-	"healthchecklab/internal/repo"
 )
 
 // TestTourUnderLabID runs a local lab as the copy `cdk deploy -c LabId=c1` would make: its
@@ -24,14 +23,10 @@ func TestTourUnderLabID(t *testing.T) {
 	}
 	// Its own lab, state file and ports: it runs beside the other lab tests.
 	t.Parallel()
-	root, err := repo.Root(".")
-	if err != nil {
-		t.Fatal(err)
-	}
 	names := labnames.Names{Prefix: lab.DefaultNamingPrefix, LabID: "c1"}
-	l := startLab(t, root, buildWebServer(t, root, t.TempDir()), "--lab-id", names.LabID)
+	l := startLab(t, labOptions{upFlags: []string{"--lab-id", names.LabID}})
 
-	st, err := locallab.ReadState(l.state)
+	st, err := labclient.ReadState(l.state)
 	if err != nil {
 		t.Fatal(err)
 	}

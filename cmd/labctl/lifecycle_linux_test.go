@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"healthchecklab/internal/localb"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/repo"
 )
@@ -91,7 +91,7 @@ func frozenTargetIs504(t *testing.T, state, webBin, upOutput string) {
 	if !strings.Contains(upOutput, "idle timeout 4s") {
 		t.Errorf("local up --fast does not report the 4 s idle timeout:\n%s", upOutput)
 	}
-	st, err := locallab.ReadState(state)
+	st, err := labclient.ReadState(state)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func frozenTargetIs504(t *testing.T, state, webBin, upOutput string) {
 		t.Errorf("codes %v with one target frozen, want a 504", codes)
 	}
 	var status struct {
-		Counters *localb.Counters `json:"counters"`
+		Counters *labclient.LBCounters `json:"counters"`
 	}
 	if err := json.Unmarshal([]byte(mustLabctl(t, state, "status", "--json")), &status); err != nil {
 		t.Fatal(err)

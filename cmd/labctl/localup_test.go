@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"healthchecklab/internal/locallab"
+	"healthchecklab/internal/labclient"
 )
 
 // TestLocalUpRefusesLockedState: while another `local up` holds the state file's lock (it
@@ -15,7 +15,7 @@ import (
 // line, before it builds or starts anything.
 func TestLocalUpRefusesLockedState(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "local.json")
-	unlock, err := locallab.LockState(state)
+	unlock, err := labclient.LockState(state)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,10 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/repo"
 )
@@ -52,56 +50,6 @@ func readmeBlocks(t *testing.T, root string) map[string]string {
 	return blocks
 }
 
-// startLocalLab runs `labctl local up --fast` in-process until the test ends and returns
-// the state file's path once three targets are healthy.
-func startLocalLab(t *testing.T, root, code string) string {
-	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatal("node is needed for dynalite (see README: Node.js 22 or 24, 20 still works; then make deps)")
-	}
-	dir := t.TempDir()
-	state := filepath.Join(dir, "local.json")
-	bin := os.Getenv("LABCTL_WEBSERVER_BIN")
-	if bin == "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		var err error
-		if bin, err = locallab.BuildWebServer(ctx, root, dir); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"local", "up", "--fast", "--port", "0", "--server-code", code,
-			"--state", state, "--webserver-bin", bin, "--repo", root}, &out, &out, noEnv)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(60 * time.Second):
-			t.Errorf("local up did not stop within 60s")
-		}
-		if t.Failed() {
-			t.Logf("local up output:\n%s", out.String())
-		}
-	})
-	eventually(t, "local lab up with three healthy targets", func() (bool, string) {
-		select {
-		case c := <-done:
-			t.Fatalf("local up exited %d:\n%s", c, out.String())
-		default:
-		}
-		if _, err := labctl(t, state, "status"); err != nil {
-			return false, err.Error()
-		}
-		return allCurrent(status(t, state), func(tg labops.Target) bool { return tg.State == "healthy" })
-	})
-	return state
-}
-
 // TestREADMEWalkthroughOnLocalLab runs the README's AWS walkthrough commands, as written,
 // with the real AWS CLI against a local lab (ServerCode healthcheck, the lab's last stage),
 // after `eval "$(./labctl local env)"`, and checks what the README says to look for.
@@ -124,8 +72,8 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 			t.Fatalf("README has no walkthrough block %q", name)
 		}
 	}
-	state := startLocalLab(t, root, "healthcheck")
-	st, err := locallab.ReadState(state)
+	state := startLab(t, labOptions{code: "healthcheck"}).state
+	st, err := labclient.ReadState(state)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 )
 
 // printStatus draws a status on the 80-column screen of package view.
@@ -50,14 +51,9 @@ func statusView(st labops.Status) view.Status {
 			SuccessCodes: hc.SuccessCodes, DeregistrationDelay: seconds(hc.DeregistrationDelay),
 		},
 	}
-	if k := st.Counters; k != nil {
-		v.Counters = &view.Counters{Requests: k.Requests, ELB502: k.ELB502, ELB503: k.ELB503, ELB504: k.ELB504,
-			Target5xx: k.Target5xx, FailOpen: k.FailOpen}
-	}
-	if op := st.Operation; op != nil {
-		v.Operation = &view.Operation{Kind: op.Kind, ServerCode: op.ServerCode, Zone: op.Zone, Started: op.Started, Last: op.Last}
-	} else if st.Busy != "" {
-		v.Operation = &view.Operation{Kind: st.Busy}
+	v.Counters = st.Counters
+	if v.Operation = st.Operation; v.Operation == nil && st.Busy != "" {
+		v.Operation = &labclient.Operation{Kind: st.Busy}
 	}
 	letterOf := map[string]string{}
 	for letter, z := range st.Zones {
@@ -68,48 +64,29 @@ func statusView(st labops.Status) view.Status {
 		letterOf[z.Name] = letter
 	}
 	for _, p := range st.Processes {
-		vp := view.Process{Name: p.Name, InstanceID: p.InstanceID, Zone: letterOf[p.Zone], PID: p.PID,
+		vp := view.Process{Name: p.Name, InstanceID: p.InstanceID, Letter: letterOf[p.Zone], PID: p.PID,
 			State: string(p.State), Restarts: p.Restarts, LastExit: p.LastExit}
 		if p.Frozen {
 			vp.State = "frozen"
 		}
-		if vp.Zone == "" {
-			vp.Zone = p.Zone
+		if vp.Letter == "" {
+			vp.Letter = p.Zone
 		}
 		v.Processes = append(v.Processes, vp)
 	}
-	for _, t := range st.Targets {
-		vt := view.Target{Zone: t.Letter, InstanceID: t.InstanceID, State: t.State, Reason: t.Reason,
-			Description: t.Description, Role: t.Role, ServerCode: t.ServerCode, Current: t.Current, Requests: t.Requests}
-		if vt.Zone == "" {
-			vt.Zone = t.Zone
-		}
-		if st.Counters == nil {
-			vt.Requests = -1
-		}
-		for _, c := range t.Checks {
-			vt.Checks = append(vt.Checks, view.Check{OK: c.OK, Code: c.Code, At: c.At})
-		}
-		if t.NextCheck != nil {
-			vt.NextCheck = *t.NextCheck
-		}
-		v.Targets = append(v.Targets, vt)
-	}
+	v.Targets = st.Targets
 	return v
 }
 
 // sampleView is what the screens show of a sample; answers from no known zone are zone "?".
 func sampleView(sm labops.Sample) view.Sample {
 	v := view.Sample{URL: sm.URL, Requests: sm.Requests, Codes: codeCounts(sm.Codes)}
-	if k := sm.Counters; k != nil {
-		v.Counters = &view.Counters{Requests: k.Requests, ELB502: k.ELB502, ELB503: k.ELB503, ELB504: k.ELB504,
-			Target5xx: k.Target5xx, FailOpen: k.FailOpen}
-	}
+	v.Counters = sm.Counters
 	for _, z := range sm.Zones {
-		vz := view.ZoneSample{Zone: z.Letter, Instances: z.Instances, Requests: z.Requests, Codes: codeCounts(z.Codes),
+		vz := view.ZoneSample{Letter: z.Letter, Instances: z.Instances, Requests: z.Requests, Codes: codeCounts(z.Codes),
 			Personalized: z.Personalized, Static: z.Static, Text: z.Text}
-		if vz.Zone == "" {
-			vz.Zone = "?"
+		if vz.Letter == "" {
+			vz.Letter = "?"
 		}
 		if len(z.Diagnostics) > 0 {
 			vz.Diagnostic = z.Diagnostics[0]

@@ -6,9 +6,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"healthchecklab/cmd/labctl/internal/labops"
-	"healthchecklab/internal/repo"
 )
 
 // TestResetVerifiesTheLab: status lists the lab's processes; reset checks the lab after it
@@ -20,14 +17,7 @@ func TestResetVerifiesTheLab(t *testing.T) {
 	}
 	// Its own lab, state file and ports: it runs beside the other lab tests.
 	t.Parallel()
-	root, err := repo.Root(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := startLab(t, root, buildWebServer(t, root, t.TempDir()))
-	eventually(t, "three healthy targets", func() (bool, string) {
-		return allCurrent(status(t, l.state), func(tg labops.Target) bool { return tg.State == "healthy" })
-	})
+	l := startLab(t, labOptions{})
 
 	out := mustLabctl(t, l.state, "status")
 	for _, want := range []string{"PROCESS", "RESTARTS", "labctl", "dynalite", "web a", "web b", "web c"} {
@@ -49,7 +39,7 @@ func TestResetVerifiesTheLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Kill(ddb, syscall.SIGCONT)
-	out, err = labctl(t, l.state, "reset")
+	out, err := labctl(t, l.state, "reset")
 	if err == nil {
 		t.Fatalf("reset succeeded with the dependency frozen:\n%s", out)
 	}

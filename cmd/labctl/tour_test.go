@@ -5,82 +5,22 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/tour"
 	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/lab"
-	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/repo"
 )
 
-// testLab is a fast local lab started in-process for one test.
-type testLab struct {
-	state string
-	out   *syncBuffer
-}
-
-// buildWebServer returns a web-server binary: LABCTL_WEBSERVER_BIN when set, else one built
-// from the checkout into dir.
-func buildWebServer(t *testing.T, root, dir string) string {
-	t.Helper()
-	if bin := os.Getenv("LABCTL_WEBSERVER_BIN"); bin != "" {
-		return bin
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	bin, err := locallab.BuildWebServer(ctx, root, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
-
-// startLab runs `labctl local up --fast` on a free port with the given web server (and any
-// further flags of local up) until the test ends, and returns once the lab answers.
-func startLab(t *testing.T, root, bin string, upFlags ...string) testLab {
-	t.Helper()
-	l := testLab{state: filepath.Join(t.TempDir(), "local.json"), out: &syncBuffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, append([]string{"local", "up", "--fast", "--port", "0", "--server-code", "basic",
-			"--state", l.state, "--webserver-bin", bin, "--repo", root}, upFlags...), l.out, l.out, noEnv)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("local up exited %d:\n%s", code, l.out)
-			}
-		case <-time.After(60 * time.Second):
-			t.Errorf("local up did not stop within 60s")
-		}
-	})
-	eventually(t, "the local lab answers", func() (bool, string) {
-		select {
-		case code := <-done:
-			done <- code
-			t.Fatalf("local up exited %d:\n%s", code, l.out)
-		default:
-		}
-		_, err := labctl(t, l.state, "status")
-		return err == nil, fmt.Sprint(err)
-	})
-	return l
-}
-
 // tourRun runs `labctl tour` with args; stop, when set, cancels it (Ctrl-C) once its output
 // contains that text.
-func (l testLab) tour(t *testing.T, stop string, args ...string) (code int, out string) {
+func (l *testLab) tour(t *testing.T, stop string, args ...string) (code int, out string) {
 	t.Helper()
 	var buf syncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -113,9 +53,7 @@ func TestTourFailsAndResumes(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("the stuck web server is a shell script")
 	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatal("node is needed for dynalite (see README: Node.js 22 or 24, 20 still works; then make deps)")
-	}
+	needNode(t)
 	t.Parallel()
 	root, err := repo.Root(".")
 	if err != nil {
@@ -128,7 +66,7 @@ func TestTourFailsAndResumes(t *testing.T) {
 	if err := os.WriteFile(stuck, []byte("#!/bin/sh\nexec '"+real+"' \"$@\" -server-code basic\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	l := startLab(t, root, stuck)
+	l := startLab(t, labOptions{webBin: stuck})
 
 	// Ctrl-C while step 3 deploys.
 	code, out := l.tour(t, "» labctl deploy --server-code errorhandling", "--yes", "--from", "3")
@@ -139,7 +77,7 @@ func TestTourFailsAndResumes(t *testing.T) {
 	eventually(t, "the interrupted deploy finishes inside the lab", func() (bool, string) {
 		st := status(t, l.state)
 		ok := st.Operation == nil && st.ServerCode == "errorhandling"
-		ok2, why := allCurrent(st, func(tg labops.Target) bool { return tg.State == "healthy" && tg.ServerCode == "errorhandling" })
+		ok2, why := allCurrent(st, func(tg view.Target) bool { return tg.State == "healthy" && tg.ServerCode == "errorhandling" })
 		return ok && ok2 && len(st.Targets) == 3, fmt.Sprintf("operation %+v, code %s: %s", st.Operation, st.ServerCode, why)
 	})
 
@@ -178,7 +116,7 @@ func wide(out string) []string {
 
 // tourOnLocalLab runs `labctl tour --yes` on a lab at the start of the story while
 // `labctl watch` follows it, and checks what both showed.
-func tourOnLocalLab(t *testing.T, l testLab) {
+func tourOnLocalLab(t *testing.T, l *testLab) {
 	t.Helper()
 	wctx, wstop := context.WithCancel(context.Background())
 	var watchOut syncBuffer
@@ -245,7 +183,7 @@ func withStdin(t *testing.T, input string, f func()) {
 // tourPrompts checks the tour's prompts at the command line: an unknown key asks again and
 // runs nothing, q stops it (exit 0, with the line that resumes it), and input that ends without an answer is an error that says
 // --yes.
-func tourPrompts(t *testing.T, l testLab) {
+func tourPrompts(t *testing.T, l *testLab) {
 	t.Helper()
 	withStdin(t, "x\nq\n", func() {
 		code, out := l.tour(t, "")
@@ -286,13 +224,13 @@ func tourPrompts(t *testing.T, l testLab) {
 	// Step 9 left the dependency off: back to a healthy lab for what follows.
 	mustLabctl(t, l.state, "dependency", "on")
 	eventually(t, "three healthy targets after the dependency is back", func() (bool, string) {
-		return allCurrent(status(t, l.state), func(tg labops.Target) bool { return tg.State == "healthy" })
+		return allCurrent(status(t, l.state), func(tg view.Target) bool { return tg.State == "healthy" })
 	})
 }
 
 // resetAndScreens checks reset (role and parameter back, nothing replaced) and the screens
 // on a terminal: coloured states, none with NO_COLOR, 80 columns either way.
-func resetAndScreens(t *testing.T, l testLab) {
+func resetAndScreens(t *testing.T, l *testLab) {
 	t.Helper()
 	// reset restores the role and the parameter without replacing anything.
 	mustLabctl(t, l.state, "fault", "stale-credentials", "--az", "c")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/targethealth"
 )
 
@@ -58,7 +59,7 @@ func assert504(t *testing.T, lb *LB, base string) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	code, body, hdr := resp.StatusCode, string(b), resp.Header.Get(TargetHeader)
+	code, body, hdr := resp.StatusCode, string(b), resp.Header.Get(labclient.TargetHeader)
 	if code != http.StatusGatewayTimeout || hdr != "a" || !strings.Contains(body, "504") {
 		t.Fatalf("got %d %q (target %q), want the load balancer's 504 for a", code, body, hdr)
 	}

@@ -25,13 +25,9 @@ import (
 	"time"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/targethealth"
 )
-
-// TargetHeader names the response header carrying the ID of the target that served (or
-// failed) a request, so tools can attribute even a load-balancer 502 to a target. ALB has no
-// such header; it is a convenience of the local lab.
-const TargetHeader = "X-Localb-Target"
 
 // HealthCheckUserAgent is the User-Agent of health-check requests, as ALB sends it.
 const HealthCheckUserAgent = "ELB-HealthChecker/2.0"
@@ -106,17 +102,6 @@ type TargetStatus struct {
 	targethealth.Health
 	URL      string `json:"url"`
 	Requests int64  `json:"requests"` // requests routed to the target since registration
-}
-
-// Counters are the load balancer's request metrics since it started.
-type Counters struct {
-	Requests  int64 `json:"requests"`
-	ELB5xx    int64 `json:"elb_5xx"`    // answered by the load balancer itself: 502, 503, 504
-	ELB502    int64 `json:"elb_502"`    // target dropped the connection or was unreachable
-	ELB503    int64 `json:"elb_503"`    // no target to route to
-	ELB504    int64 `json:"elb_504"`    // target did not answer in time
-	Target5xx int64 `json:"target_5xx"` // 5xx answers that came from a target
-	FailOpen  int64 `json:"fail_open"`  // requests routed while no target was healthy
 }
 
 // Options configure a load balancer.
@@ -260,7 +245,7 @@ func (lb *LB) Register(t Target) error {
 		},
 		Transport: b.tr,
 		ModifyResponse: func(resp *http.Response) error {
-			resp.Header.Set(TargetHeader, t.ID)
+			resp.Header.Set(labclient.TargetHeader, t.ID)
 			if resp.StatusCode >= 500 {
 				lb.target5xx.Add(1)
 			}
@@ -373,8 +358,8 @@ func (lb *LB) Target(id string) TargetStatus {
 }
 
 // Counters returns the request metrics so far.
-func (lb *LB) Counters() Counters {
-	c := Counters{
+func (lb *LB) Counters() labclient.LBCounters {
+	c := labclient.LBCounters{
 		Requests:  lb.requests.Load(),
 		ELB502:    lb.elb502.Load(),
 		ELB503:    lb.elb503.Load(),
@@ -420,7 +405,7 @@ func (lb *LB) proxyError(w http.ResponseWriter, r *http.Request, id string, err 
 		// The client went away; there is nobody to answer and nothing to count.
 		return
 	}
-	w.Header().Set(TargetHeader, id)
+	w.Header().Set(labclient.TargetHeader, id)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		lb.elb504.Add(1)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/targethealth"
 )
 
@@ -112,7 +113,7 @@ func get(t *testing.T, base string) (int, string, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp.Header.Get(TargetHeader)
+	return resp.StatusCode, string(b), resp.Header.Get(labclient.TargetHeader)
 }
 
 func TestFast(t *testing.T) {

@@ -2,74 +2,45 @@ package locallab
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"sync"
 	"time"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 )
 
-// The control API is JSON over HTTP on loopback, guarded by a bearer token that only the
-// state file (mode 0600) holds, so other local users cannot drive someone's lab. It serves
-// only what has no AWS API: the local rolling deploy, the load balancer's counters and
-// shutdown. Everything else goes through the lab's AWS endpoint.
-const (
-	pathCounters = "/v1/counters"
-	pathDeploy   = "/v1/deploy"
-	pathShutdown = "/v1/shutdown"
-)
-
-// Request is the body of the mutating control calls.
-type Request struct {
-	ServerCode string `json:"server_code,omitempty"`
-}
-
-// Event is one line of a streamed operation (repair, deploy): progress, then Done or Error.
-type Event struct {
-	Time    time.Time `json:"time"`
-	Message string    `json:"message,omitempty"`
-	Error   string    `json:"error,omitempty"`
-	Done    bool      `json:"done,omitempty"`
-}
-
-// NewToken returns a random control-API token.
-func NewToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+// The control API's paths, bodies and answers are labclient's (its contract.go); this
+// file serves them.
 
 // Handler serves the control API. shutdown is called by POST /v1/shutdown (`labctl local down`).
 func (l *Lab) Handler(token string, shutdown func()) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+pathCounters, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+labclient.PathCounters, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, l.Counters())
 	})
-	mux.HandleFunc("POST "+pathDeploy, func(w http.ResponseWriter, r *http.Request) {
-		var req Request
+	mux.HandleFunc("POST "+labclient.PathDeploy, func(w http.ResponseWriter, r *http.Request) {
+		var req labclient.Request
 		if !readJSON(w, r, &req) {
 			return
 		}
 		code, err := lab.ParseServerCode(req.ServerCode)
 		if err != nil {
-			writeJSON(w, http.StatusBadRequest, Event{Error: err.Error()})
+			writeJSON(w, http.StatusBadRequest, labclient.Event{Error: err.Error()})
 			return
 		}
 		l.stream(w, r, func(ctx context.Context, say func(string)) error { return l.Deploy(ctx, code, say) })
 	})
-	mux.HandleFunc("POST "+pathShutdown, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusAccepted, Event{Time: time.Now(), Message: "stopping the local lab", Done: true})
+	mux.HandleFunc("POST "+labclient.PathShutdown, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusAccepted, labclient.Event{Time: time.Now(), Message: "stopping the local lab", Done: true})
 		go shutdown()
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := []byte(r.Header.Get("Authorization"))
 		if subtle.ConstantTimeCompare(got, []byte("Bearer "+token)) != 1 {
-			writeJSON(w, http.StatusUnauthorized, Event{Error: "bad or missing control token"})
+			writeJSON(w, http.StatusUnauthorized, labclient.Event{Error: "bad or missing control token"})
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -85,7 +56,7 @@ func (l *Lab) stream(w http.ResponseWriter, r *http.Request, op func(context.Con
 	flusher, _ := w.(http.Flusher)
 	var mu sync.Mutex
 	gone := false
-	send := func(ev Event) {
+	send := func(ev labclient.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		if gone {
@@ -104,14 +75,14 @@ func (l *Lab) stream(w http.ResponseWriter, r *http.Request, op func(context.Con
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		done <- op(l.ctx, func(msg string) { send(Event{Message: msg}) })
+		done <- op(l.ctx, func(msg string) { send(labclient.Event{Message: msg}) })
 	}()
 	select {
 	case err := <-done:
 		if err != nil {
-			send(Event{Error: err.Error()})
+			send(labclient.Event{Error: err.Error()})
 		} else {
-			send(Event{Done: true})
+			send(labclient.Event{Done: true})
 		}
 	case <-r.Context().Done():
 	}
@@ -124,7 +95,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		writeJSON(w, http.StatusBadRequest, Event{Error: "bad request: " + err.Error()})
+		writeJSON(w, http.StatusBadRequest, labclient.Event{Error: "bad request: " + err.Error()})
 		return false
 	}
 	return true
@@ -135,6 +106,3 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
 }
-
-// ErrNoLab means no local lab answers at the address the state file gives (or there is none).
-var ErrNoLab = errors.New("no lab running (start one with `labctl local up`)")

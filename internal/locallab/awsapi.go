@@ -16,6 +16,7 @@ import (
 	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/awslocal/sigv4"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/standin"
 	"healthchecklab/internal/standin/dynalite"
 	"healthchecklab/internal/standin/imds"
@@ -23,9 +24,6 @@ import (
 
 // AccountID is the account the local lab pretends to run in.
 const AccountID = standin.AccountID
-
-// UserName is the IAM user whose key pair `labctl local env` hands out.
-const UserName = "labctl"
 
 // hexID returns n random bytes in hex, for tokens.
 func hexID(n int) string {
@@ -117,12 +115,12 @@ func (l *Lab) Endpoint() string { return l.endpointURL }
 // UserCredentials is the key pair of the lab's user, which may call every operation.
 func (l *Lab) UserCredentials() sigv4.Credentials { return l.user }
 
-// RoleCredentials returns a session (named UserName) of each instance role, by role name.
-func (l *Lab) RoleCredentials() map[string]RoleCredentials {
-	out := map[string]RoleCredentials{}
+// RoleCredentials returns a session (named labclient.UserName) of each instance role, by role name.
+func (l *Lab) RoleCredentials() map[string]labclient.RoleCredentials {
+	out := map[string]labclient.RoleCredentials{}
 	for _, role := range []string{lab.RoleName(l.prefix), lab.NoDDBRoleName(l.prefix)} {
-		c := l.keys.ForRole(role, UserName)
-		out[role] = RoleCredentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}
+		c := l.keys.ForRole(role, labclient.UserName)
+		out[role] = labclient.RoleCredentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}
 	}
 	return out
 }

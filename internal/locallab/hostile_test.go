@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/standin/dynalite"
 )
 
@@ -24,7 +25,7 @@ import (
 // with 400 ValidationException, and so must the lab; a normal GetItem still answers after it.
 func sendHostileGetItem(ctx context.Context, t *testing.T, l *Lab) {
 	t.Helper()
-	var keys RoleCredentials
+	var keys labclient.RoleCredentials
 	for role, c := range l.RoleCredentials() {
 		if !strings.Contains(role, "noDDB") {
 			keys = c

@@ -30,6 +30,7 @@ import (
 	"healthchecklab/internal/awslocal/sigv4"
 	"healthchecklab/internal/config"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/labnames"
 	"healthchecklab/internal/localb"
 	"healthchecklab/internal/repo"
@@ -160,7 +161,7 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 		procs: map[string]*instance{}, kick: make(chan struct{}, 1),
 		keys: awslocal.NewKeys(AccountID),
 	}
-	l.user = l.keys.NewUser(UserName)
+	l.user = l.keys.NewUser(labclient.UserName)
 	defer func() {
 		if err != nil {
 			l.Close()
@@ -326,9 +327,6 @@ func (l *Lab) URL() string { return l.lbURL }
 // SSMEndpoint is where Parameter Store answers: the lab's AWS endpoint.
 func (l *Lab) SSMEndpoint() string { return l.endpointURL }
 
-// HealthCheck is the target group's settings in use.
-func (l *Lab) HealthCheck() lab.HealthCheck { return l.hc }
-
 // Dir is the lab's temporary directory; instance logs are under logs/.
 func (l *Lab) Dir() string { return l.dir }
 
@@ -356,37 +354,16 @@ func (l *Lab) WaitHealthy(ctx context.Context) error {
 	}
 }
 
-// Operation is the deploy or repair in flight, for live views: the region's.
-type Operation = region.Operation
-
-// Counters is what the local lab knows and AWS offers no API for (CloudWatch metrics
-// aside): the load balancer's 5xx counters, each target's requests, recent health-check
-// results and next check, and the deploy or repair in flight.
-type Counters struct {
-	LB        localb.Counters         `json:"counters"`
-	Targets   map[string]TargetCounts `json:"targets"` // by target (instance) id
-	Busy      string                  `json:"busy,omitempty"`
-	Operation *Operation              `json:"operation,omitempty"`
-	// Processes are the lab's processes and their supervision (state, restarts).
-	Processes []Process `json:"processes,omitempty"`
-}
-
-// TargetCounts is one target's part of Counters.
-type TargetCounts struct {
-	Requests  int64                `json:"requests"`
-	Checks    []targethealth.Check `json:"checks,omitempty"`
-	NextCheck *time.Time           `json:"next_check,omitempty"`
-}
-
-// Counters reports what Counters describes: the region's targets and operation, the load
-// balancer's counts and the processes' supervision.
-func (l *Lab) Counters() Counters {
-	k := Counters{LB: l.lb.Counters(), Targets: map[string]TargetCounts{}, Operation: l.r.Operation(), Processes: l.Processes()}
-	if k.Operation != nil {
+// Counters is what the control API answers (labclient.Counters says what): the region's
+// targets and operation, the load balancer's counts and the processes' supervision.
+func (l *Lab) Counters() labclient.Counters {
+	k := labclient.Counters{LB: l.lb.Counters(), Targets: map[string]labclient.TargetCounts{}, Processes: l.Processes()}
+	if op := l.r.Operation(); op != nil {
+		k.Operation = &labclient.Operation{Kind: op.Kind, ServerCode: op.ServerCode, Letter: op.Zone, Started: op.Started, Last: op.Last}
 		k.Busy = "deploy or repair in progress"
 	}
 	for _, t := range l.lb.Targets() {
-		tc := TargetCounts{Requests: t.Requests, Checks: t.Recent}
+		tc := labclient.TargetCounts{Requests: t.Requests, Checks: t.Recent}
 		if n := len(t.Recent); n > 0 && t.State != targethealth.StateDraining {
 			next := t.Recent[n-1].At.Add(l.hc.Interval)
 			tc.NextCheck = &next
@@ -401,13 +378,6 @@ func (l *Lab) StackName() string { return l.names.ServiceStack() }
 
 // ParameterName is the RecommendationServiceEnabled parameter's name in this lab.
 func (l *Lab) ParameterName() string { return l.names.Parameter() }
-
-// SetDependency sets RecommendationServiceEnabled directly in the stand-in (the CLI goes
-// through the SSM API instead; this is for tests and the lab itself).
-func (l *Lab) SetDependency(enabled bool) error {
-	_, err := l.ssm.Set(l.names.Parameter(), fmt.Sprint(enabled))
-	return err
-}
 
 // ErrBusy is returned when a deploy is already running.
 var ErrBusy = region.ErrBusy

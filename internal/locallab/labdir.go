@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/gofrs/flock"
+
+	"healthchecklab/internal/labclient"
 )
 
 // A lab keeps the web-server binary and the instance logs in a temporary directory that
@@ -102,7 +104,7 @@ func RemoveStaleLabDirs(tmp string) ([]StaleDir, error) {
 // is free, and the pid it names.
 func staleLabDir(dir string) (pid int, stale bool) {
 	fi, err := os.Lstat(dir)
-	if err != nil || !fi.IsDir() || ownedByMe(fi) != nil {
+	if err != nil || !fi.IsDir() || labclient.OwnedByMe(fi) != nil {
 		return 0, false
 	}
 	b, err := os.ReadFile(filepath.Join(dir, markerPID))

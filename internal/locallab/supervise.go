@@ -14,6 +14,7 @@ import (
 	"healthchecklab/assets"
 	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/procgroup"
 	"healthchecklab/internal/standin/dynalite"
 	"healthchecklab/internal/supervise"
@@ -90,29 +91,21 @@ func webServerPolicy(hc lab.HealthCheck) (supervise.Policy, error) {
 	return p, nil
 }
 
-// Process is one process of the lab and its supervision state, for `labctl status`.
-type Process struct {
-	supervise.Status
-	InstanceID string `json:"instance_id,omitempty"` // a web server's instance
-	Zone       string `json:"zone,omitempty"`        // its zone name
-	// Frozen is a running process that is stopped (SIGSTOP): not dead, so not restarted, but
-	// silent. Linux only.
-	Frozen bool `json:"frozen,omitempty"`
-}
-
 // Processes lists the lab's processes: labctl itself (load balancer, AWS endpoint and
 // metadata services run inside it), dynalite, and the web server of every instance not yet
 // terminated, by zone.
-func (l *Lab) Processes() []Process {
-	ps := []Process{{Status: supervise.Status{Name: "labctl", State: supervise.Running, PID: os.Getpid(), Since: l.created}}}
+func (l *Lab) Processes() []labclient.Process {
+	ps := []labclient.Process{process(supervise.Status{Name: "labctl", State: supervise.Running, PID: os.Getpid(), Since: l.created})}
 	if l.ddbSup != nil {
-		ps = append(ps, Process{Status: l.ddbSup.Status()})
+		ps = append(ps, process(l.ddbSup.Status()))
 	}
 	l.mu.Lock()
-	var web []Process
+	var web []labclient.Process
 	for _, in := range l.procs {
 		if sup := in.supervisor(); sup != nil {
-			web = append(web, Process{Status: sup.Status(), InstanceID: in.id, Zone: region.ZoneName(in.letter)})
+			p := process(sup.Status())
+			p.InstanceID, p.Zone = in.id, region.ZoneName(in.letter)
+			web = append(web, p)
 		}
 	}
 	l.mu.Unlock()
@@ -124,9 +117,14 @@ func (l *Lab) Processes() []Process {
 	})
 	ps = append(ps, web...)
 	for i := range ps {
-		ps[i].Frozen = ps[i].State == supervise.Running && frozen(ps[i].PID)
+		ps[i].Frozen = ps[i].State == string(supervise.Running) && frozen(ps[i].PID)
 	}
 	return ps
+}
+
+// process is a supervisor's status as the control API reports it.
+func process(s supervise.Status) labclient.Process {
+	return labclient.Process{Name: s.Name, State: string(s.State), PID: s.PID, Restarts: s.Restarts, LastExit: s.LastExit, Since: s.Since}
 }
 
 // onProcessEvent puts a supervisor's event in the lab's log.

@@ -338,7 +338,7 @@ func (g *Group) candidates() (ids []string, failOpen bool) {
 	return open, len(open) > 0
 }
 
-// Pick chooses the target for the next request, round robin over Candidates. ok is false
+// Pick chooses the target for the next request, round robin over candidates. ok is false
 // when the group has no target to route to (the load balancer then answers 503).
 func (g *Group) Pick() (id string, failOpen, ok bool) {
 	g.mu.Lock()

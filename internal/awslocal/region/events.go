@@ -119,7 +119,7 @@ func (r *Region) Checked(id string, res targethealth.Result) error {
 // scenario does. Stopped instances fail the group's EC2 health check and are replaced in
 // the other zones.
 func (r *Region) PowerOff(zone string) error {
-	l, err := ParseZone(zone)
+	l, err := ParseLetter(zone)
 	if err != nil {
 		return err
 	}

@@ -193,7 +193,7 @@ func (r *Region) checkGroupHealth() {
 // InsufficientInstanceCapacity does (available false), or succeed again. When a zone
 // recovers, the group rebalances into it.
 func (r *Region) SetZoneCapacity(zone string, available bool) error {
-	l, err := ParseZone(zone)
+	l, err := ParseLetter(zone)
 	if err != nil {
 		return err
 	}

@@ -303,9 +303,9 @@ func uuid(rng *rand.Rand) string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// ParseZone accepts a zone letter ("c") or a full zone name ("local-1c") and returns the
-// letter. The error is one line naming the valid letters.
-func ParseZone(s string) (string, error) {
+// ParseLetter accepts a zone letter ("c") or a full zone name ("local-1c") and returns the
+// letter (labops.ParseZone does the same for any group's zones and returns the name). The error is one line naming the valid letters.
+func ParseLetter(s string) (string, error) {
 	if l := letterOf(s); l != "" {
 		return l, nil
 	}

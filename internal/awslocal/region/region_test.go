@@ -641,7 +641,7 @@ func TestStatus(t *testing.T) {
 	}
 }
 
-func TestParseZone(t *testing.T) {
+func TestParseLetter(t *testing.T) {
 	tests := []struct {
 		in, want string
 		wantErr  bool
@@ -656,12 +656,12 @@ func TestParseZone(t *testing.T) {
 		{"local-1", "", true},
 	}
 	for _, tt := range tests {
-		got, err := region.ParseZone(tt.in)
+		got, err := region.ParseLetter(tt.in)
 		if got != tt.want || (err != nil) != tt.wantErr {
-			t.Errorf("ParseZone(%q) = %q, %v", tt.in, got, err)
+			t.Errorf("ParseLetter(%q) = %q, %v", tt.in, got, err)
 		}
 		if err != nil && !strings.Contains(err.Error(), "the local lab's zones are a, b, c (e.g. --az c)") {
-			t.Errorf("ParseZone(%q): %v", tt.in, err)
+			t.Errorf("ParseLetter(%q): %v", tt.in, err)
 		}
 	}
 	r, _ := newRegion(t, nil)

@@ -13,8 +13,8 @@ import (
 
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/labnames"
-	"healthchecklab/internal/locallab"
 	"healthchecklab/internal/procgroup"
 	"healthchecklab/internal/repo"
 )
@@ -40,7 +40,7 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress Progress
 	}
 	if l.T.Kind == target.Local {
 		start := l.now()
-		err := l.T.Lab.Deploy(ctx, string(code), func(ev locallab.Event) {
+		err := l.T.Lab.Deploy(ctx, string(code), func(ev labclient.Event) {
 			progress(fmt.Sprintf("%6.1fs  %s", ev.Time.Sub(start).Seconds(), ev.Message))
 		})
 		if err != nil && ctx.Err() != nil {

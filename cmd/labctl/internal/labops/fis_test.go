@@ -93,7 +93,7 @@ func fisLab(t *testing.T, fake *fakeFIS, kind target.Kind, outputs map[string]st
 		BaseEndpoint: aws.String(srv.URL),
 	}
 	return &Lab{
-		T:     &target.Target{Kind: kind, Stack: "HealthCheckLab", Config: cfg},
+		T:     &target.Where{Kind: kind, Stack: "HealthCheckLab", Config: cfg},
 		A:     actions.New(cfg),
 		Stack: actions.Stack{Name: "HealthCheckLab", Outputs: outputs},
 	}

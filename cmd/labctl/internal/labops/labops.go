@@ -26,7 +26,7 @@ import (
 
 // Lab is an opened HealthCheckLab stack on one target.
 type Lab struct {
-	T     *target.Target
+	T     *target.Where
 	A     *actions.Actions
 	Stack actions.Stack
 	// Clock is what the waits read and wait on; nil means the wall clock.
@@ -45,7 +45,7 @@ var requiredOutputs = []string{
 }
 
 // Open finds the stack on the target and checks that it has the lab's outputs.
-func Open(ctx context.Context, t *target.Target) (*Lab, error) {
+func Open(ctx context.Context, t *target.Where) (*Lab, error) {
 	l := &Lab{T: t, A: actions.New(t.Config)}
 	st, err := l.A.DescribeStack(ctx, t.Stack)
 	if err != nil {
@@ -63,7 +63,7 @@ func Open(ctx context.Context, t *target.Target) (*Lab, error) {
 
 // OpenForDeploy is Open for `deploy`, which on AWS may create the stack: there a stack that
 // does not exist yet is no error, and the deploy follows the targets once it does.
-func OpenForDeploy(ctx context.Context, t *target.Target) (*Lab, error) {
+func OpenForDeploy(ctx context.Context, t *target.Where) (*Lab, error) {
 	l, err := Open(ctx, t)
 	if t.Kind == target.AWS && errors.Is(err, target.ErrStackNotFound) {
 		return &Lab{T: t, A: actions.New(t.Config), Stack: actions.Stack{Name: t.Stack, Region: t.Config.Region}}, nil

@@ -15,6 +15,7 @@ import (
 
 	"healthchecklab/cmd/labctl/internal/actions"
 	"healthchecklab/cmd/labctl/internal/target"
+	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/repo"
 )
@@ -67,7 +68,7 @@ func fakeNPX(t *testing.T, script string) {
 func unreachableLab() *Lab {
 	cfg := aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String("http://127.0.0.1:1"), RetryMaxAttempts: 1,
 		Credentials: aws.AnonymousCredentials{}}
-	return &Lab{T: &target.Target{Kind: target.AWS, Stack: lab.ServiceStackName, Config: cfg}, A: actions.New(cfg),
+	return &Lab{T: &target.Where{Kind: target.AWS, Stack: lab.ServiceStackName, Config: cfg}, A: actions.New(cfg),
 		Stack: actions.Stack{Name: lab.ServiceStackName, Outputs: map[string]string{
 			lab.OutputTargetGroupArn: "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/x/1", lab.OutputAutoScalingGroupName: "g",
 		}}}
@@ -139,7 +140,7 @@ func TestDeployOnAWSRunsCDK(t *testing.T) {
 
 // TestStatusJSONShape: tools read `status --json`'s targets by these keys; they must stay.
 func TestStatusJSONShape(t *testing.T) {
-	b, err := json.Marshal(Status{Targets: []Target{{Zone: "eu-west-1c", InstanceID: "i-0123456789abcdef0", State: "unhealthy",
+	b, err := json.Marshal(Status{Targets: []view.Target{{Zone: "eu-west-1c", InstanceID: "i-0123456789abcdef0", State: "unhealthy",
 		Reason: "Target.ResponseCodeMismatch", Role: "WebApp1-EC2-noDDB-Role-HealthCheckLab"}}})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/labtest"
 	"healthchecklab/cmd/labctl/internal/target"
+	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/lab"
 )
@@ -43,7 +44,7 @@ type verbCase struct {
 }
 
 // zoneOf returns the status row of the serving instance in zone letter z.
-func zoneOf(t *testing.T, st labops.Status, z string) labops.Target {
+func zoneOf(t *testing.T, st labops.Status, z string) view.Target {
 	t.Helper()
 	for _, tg := range st.Targets {
 		if tg.Current && tg.Letter == z {
@@ -51,7 +52,7 @@ func zoneOf(t *testing.T, st labops.Status, z string) labops.Target {
 		}
 	}
 	t.Fatalf("no serving target in zone %s: %+v", z, st.Targets)
-	return labops.Target{}
+	return view.Target{}
 }
 
 func status(t *testing.T, l *labops.Lab) labops.Status {

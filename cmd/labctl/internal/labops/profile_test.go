@@ -36,7 +36,7 @@ func TestAttachProfileWaitsWhileAssociating(t *testing.T) {
 	}
 	e := awslocaltest.Serve(t, ec2.Service(r))
 	awsCfg := e.UserConfig()
-	l := &Lab{T: &target.Target{Kind: target.AWS, Stack: lab.ServiceStackName, Config: awsCfg}, A: actions.New(awsCfg)}
+	l := &Lab{T: &target.Where{Kind: target.AWS, Stack: lab.ServiceStackName, Config: awsCfg}, A: actions.New(awsCfg)}
 	id := r.Status()[0].ID
 	normal, noDDB := r.Roles()[0], r.Roles()[1]
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

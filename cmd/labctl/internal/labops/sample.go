@@ -14,7 +14,7 @@ import (
 
 	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
-	"healthchecklab/internal/localb"
+	"healthchecklab/internal/labclient"
 )
 
 // page is the part of the web server's JSON answer that sample reads.
@@ -43,16 +43,16 @@ type ZoneSample struct {
 
 // Sample is the result of `labctl sample`.
 type Sample struct {
-	URL      string           `json:"url"`
-	Requests int              `json:"requests"`
-	Codes    map[string]int   `json:"status_codes"`
-	Zones    []ZoneSample     `json:"zones"`
-	Counters *localb.Counters `json:"counters,omitempty"` // load-balancer counters during the sample (local lab only)
+	URL      string                `json:"url"`
+	Requests int                   `json:"requests"`
+	Codes    map[string]int        `json:"status_codes"`
+	Zones    []ZoneSample          `json:"zones"`
+	Counters *labclient.LBCounters `json:"counters,omitempty"` // load-balancer counters during the sample (local lab only)
 }
 
 // Sample sends n sequential GET requests (Accept: application/json) to the WebsiteURL
 // output and sorts the answers by zone: the page's metadata names it, and on the local lab
-// a load-balancer error carries the target's instance id in localb.TargetHeader. On the
+// a load-balancer error carries the target's instance id in labclient.TargetHeader. On the
 // local lab it also reports the load balancer's counters during the sample.
 func (l *Lab) Sample(ctx context.Context, n int) (Sample, error) {
 	before, err := l.Status(ctx)
@@ -85,7 +85,7 @@ func (l *Lab) Sample(ctx context.Context, n int) (Sample, error) {
 
 		var p page
 		parsed := strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && json.Unmarshal(body, &p) == nil
-		id := resp.Header.Get(localb.TargetHeader)
+		id := resp.Header.Get(labclient.TargetHeader)
 		zone := ""
 		if parsed {
 			zone, _ = p.Metadata["availability_zone"].(string)
@@ -136,7 +136,7 @@ func (l *Lab) Sample(ctx context.Context, n int) (Sample, error) {
 			return Sample{}, err
 		}
 		k0, k1 := *before.Counters, after.LB
-		s.Counters = &localb.Counters{
+		s.Counters = &labclient.LBCounters{
 			Requests: k1.Requests - k0.Requests, ELB5xx: k1.ELB5xx - k0.ELB5xx, ELB502: k1.ELB502 - k0.ELB502,
 			ELB503: k1.ELB503 - k0.ELB503, ELB504: k1.ELB504 - k0.ELB504, Target5xx: k1.Target5xx - k0.Target5xx,
 			FailOpen: k1.FailOpen - k0.FailOpen,

@@ -15,34 +15,33 @@ import (
 
 	"healthchecklab/cmd/labctl/internal/actions"
 	"healthchecklab/cmd/labctl/internal/target"
+	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
-	"healthchecklab/internal/localb"
-	"healthchecklab/internal/locallab"
-	"healthchecklab/internal/targethealth"
+	"healthchecklab/internal/labclient"
 )
 
 // Status is what `labctl status` shows; `status --json` prints it, and tools read its
 // targets list.
 type Status struct {
-	Target      string              `json:"target"` // aws or local
-	Stack       string              `json:"stack"`
-	StackStatus string              `json:"stack_status"`
-	Account     string              `json:"account"`
-	Region      string              `json:"region"`
-	ServerCode  string              `json:"server_code"` // of the serving instances; "a, b" while mixed
-	Parameter   string              `json:"parameter"`   // value of RecommendationServiceEnabled
-	URL         string              `json:"url"`         // the WebsiteURL output
-	Endpoint    string              `json:"endpoint,omitempty"`
-	HealthCheck HealthCheck         `json:"health_check"`
-	Targets     []Target            `json:"targets"`
-	Counters    *localb.Counters    `json:"counters,omitempty"`  // local lab only
-	Busy        string              `json:"busy,omitempty"`      // what is in progress, if anything
-	Operation   *locallab.Operation `json:"operation,omitempty"` // the local lab's deploy or repair in flight
-	Zones       map[string]Zone     `json:"zones"`               // by letter
+	Target      string                `json:"target"` // aws or local
+	Stack       string                `json:"stack"`
+	StackStatus string                `json:"stack_status"`
+	Account     string                `json:"account"`
+	Region      string                `json:"region"`
+	ServerCode  string                `json:"server_code"` // of the serving instances; "a, b" while mixed
+	Parameter   string                `json:"parameter"`   // value of RecommendationServiceEnabled
+	URL         string                `json:"url"`         // the WebsiteURL output
+	Endpoint    string                `json:"endpoint,omitempty"`
+	HealthCheck HealthCheck           `json:"health_check"`
+	Targets     []view.Target         `json:"targets"`
+	Counters    *labclient.LBCounters `json:"counters,omitempty"`  // local lab only
+	Busy        string                `json:"busy,omitempty"`      // what is in progress, if anything
+	Operation   *labclient.Operation  `json:"operation,omitempty"` // the local lab's deploy or repair in flight
+	Zones       map[string]Zone       `json:"zones"`               // by letter
 	// Processes are the local lab's processes (labctl, dynalite, each web server) with their
 	// supervision state and restarts; none on AWS.
-	Processes []locallab.Process `json:"processes,omitempty"`
-	Lab       *LabIdentity       `json:"lab,omitempty"` // which local lab answered
+	Processes []labclient.Process `json:"processes,omitempty"`
+	Lab       *LabIdentity        `json:"lab,omitempty"` // which local lab answered
 }
 
 // LabIdentity names the local lab a verb acted on. Labs can run side by side, one per state
@@ -69,26 +68,6 @@ type HealthCheck struct {
 type Zone struct {
 	Name       string `json:"name"`
 	InstanceID string `json:"instance_id"`
-}
-
-// Target is one registered target (or a group member not yet registered) with its
-// instance's facts.
-type Target struct {
-	Zone        string `json:"zone"`   // zone name, e.g. eu-west-1c
-	Letter      string `json:"letter"` // a, b, c
-	InstanceID  string `json:"instance_id"`
-	State       string `json:"state"`
-	Reason      string `json:"reason,omitempty"`
-	Description string `json:"description,omitempty"`
-	Role        string `json:"role"` // the attached instance profile's name
-	ServerCode  string `json:"server_code"`
-	Lifecycle   string `json:"lifecycle,omitempty"` // in the Auto Scaling group; "" when no longer a member
-	Requests    int64  `json:"requests"`            // served through the local load balancer (local lab only)
-	Current     bool   `json:"current"`             // one of the group's serving instances (false while an old one drains)
-	// Checks are the latest health-check results, oldest first, and NextCheck when the next
-	// is due: the local lab shows what ALB keeps to itself.
-	Checks    []targethealth.Check `json:"checks,omitempty"`
-	NextCheck *time.Time           `json:"next_check,omitempty"`
 }
 
 // HealthCheck reads the target group's health-check settings once.
@@ -183,14 +162,14 @@ func (l *Lab) read(ctx context.Context) (snapshot, error) {
 // targets joins the snapshot into one row per target, sorted by zone, serving instances
 // first. Group members the target group does not list yet appear as unused,
 // Target.NotRegistered: what the load balancer answers when asked about them.
-func (s snapshot) targets() []Target {
+func (s snapshot) targets() []view.Target {
 	members := map[string]asgtypes.Instance{}
 	for _, in := range s.group.Instances {
 		members[aws.ToString(in.InstanceId)] = in
 	}
-	var ts []Target
-	row := func(id string) Target {
-		t := Target{InstanceID: id, Role: s.profile[id]}
+	var ts []view.Target
+	row := func(id string) view.Target {
+		t := view.Target{InstanceID: id, Role: s.profile[id]}
 		if in, ok := s.inst[id]; ok {
 			if in.Placement != nil {
 				t.Zone = aws.ToString(in.Placement.AvailabilityZone)
@@ -241,7 +220,7 @@ func (s snapshot) targets() []Target {
 func (l *Lab) Status(ctx context.Context) (Status, error) {
 	st := Status{
 		Target: string(l.T.Kind), Stack: l.Stack.Name, Account: l.Stack.Account, Region: l.Stack.Region,
-		URL: l.Output(lab.OutputWebsiteURL), Zones: map[string]Zone{}, Targets: []Target{},
+		URL: l.Output(lab.OutputWebsiteURL), Zones: map[string]Zone{}, Targets: []view.Target{},
 	}
 	if l.T.Kind == target.Local {
 		ls := l.T.Lab.State
@@ -250,7 +229,7 @@ func (l *Lab) Status(ctx context.Context) (Status, error) {
 	}
 	var (
 		snap     snapshot
-		counters locallab.Counters
+		counters labclient.Counters
 		stack    actions.Stack
 	)
 	g, gctx := errgroup.WithContext(ctx)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/targethealth"
 )
 
@@ -82,7 +83,7 @@ func (l *Lab) lookFurther() string {
 
 // wholeProblem says what keeps the targets from being whole, "" when every zone (letter by
 // zone name) has a serving instance with a healthy target.
-func wholeProblem(zones map[string]string, targets []Target) string {
+func wholeProblem(zones map[string]string, targets []view.Target) string {
 	var problems []string
 	served := map[string]bool{}
 	for _, t := range targets {

@@ -3,6 +3,8 @@ package labops
 import (
 	"testing"
 	"time"
+
+	"healthchecklab/cmd/labctl/internal/view"
 )
 
 func TestSettleTimeout(t *testing.T) {
@@ -25,22 +27,22 @@ func TestSettleTimeout(t *testing.T) {
 // instance with a healthy target; an old instance that drains does not count.
 func TestWholeProblem(t *testing.T) {
 	zones := map[string]string{"eu-west-1a": "a", "eu-west-1b": "b", "eu-west-1c": "c"}
-	healthy := func(letter, id string) Target {
-		return Target{Zone: "eu-west-1" + letter, Letter: letter, InstanceID: id, State: "healthy", Current: true}
+	healthy := func(letter, id string) view.Target {
+		return view.Target{Zone: "eu-west-1" + letter, Letter: letter, InstanceID: id, State: "healthy", Current: true}
 	}
-	whole := []Target{healthy("a", "i-a"), healthy("b", "i-b"), healthy("c", "i-c")}
+	whole := []view.Target{healthy("a", "i-a"), healthy("b", "i-b"), healthy("c", "i-c")}
 	for _, tc := range []struct {
 		name    string
-		targets []Target
+		targets []view.Target
 		want    string
 	}{
 		{"whole", whole, ""},
-		{"draining old one", append(whole, Target{Zone: "eu-west-1c", Letter: "c", InstanceID: "i-old", State: "draining"}), ""},
-		{"unhealthy", []Target{healthy("a", "i-a"),
+		{"draining old one", append(whole, view.Target{Zone: "eu-west-1c", Letter: "c", InstanceID: "i-old", State: "draining"}), ""},
+		{"unhealthy", []view.Target{healthy("a", "i-a"),
 			{Zone: "eu-west-1b", Letter: "b", InstanceID: "i-b", State: "unhealthy", Reason: "Target.Timeout", Current: true},
 			healthy("c", "i-c")}, "zone b: target i-b unhealthy (Target.Timeout)"},
 		{"zone without instance", whole[:2], "zone c: no serving instance"},
-		{"two problems", []Target{healthy("a", "i-a"), {Zone: "eu-west-1b", Letter: "b", InstanceID: "i-b", State: "initial", Current: true}},
+		{"two problems", []view.Target{healthy("a", "i-a"), {Zone: "eu-west-1b", Letter: "b", InstanceID: "i-b", State: "initial", Current: true}},
 			"zone b: target i-b initial; zone c: no serving instance"},
 	} {
 		if got := wholeProblem(zones, tc.targets); got != tc.want {

@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"healthchecklab/internal/lab"
-	"healthchecklab/internal/locallab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/targethealth"
 )
 
-// The local lab's control API paths, which locallab.Client calls: the tests reach them only
+// The local lab's control API paths, which labclient.Client calls: the tests reach them only
 // through that client, so a change on its side fails them.
 const (
 	pathCounters = "/v1/counters"
@@ -38,11 +38,11 @@ func (h *Lab) controlHandler() http.Handler {
 		h.mu.Lock()
 		h.shutdowns++
 		h.mu.Unlock()
-		writeJSON(w, http.StatusAccepted, locallab.Event{Time: h.Now(), Message: "stopping the local lab", Done: true})
+		writeJSON(w, http.StatusAccepted, labclient.Event{Time: h.Now(), Message: "stopping the local lab", Done: true})
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+h.token)) != 1 {
-			writeJSON(w, http.StatusUnauthorized, locallab.Event{Error: "bad or missing control token"})
+			writeJSON(w, http.StatusUnauthorized, labclient.Event{Error: "bad or missing control token"})
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -51,12 +51,12 @@ func (h *Lab) controlHandler() http.Handler {
 
 // Counters is what the control API answers: the load balancer's counters, each target's
 // requests, recent checks and next check, and the deploy in flight.
-func (h *Lab) Counters() locallab.Counters {
+func (h *Lab) Counters() labclient.Counters {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	k := locallab.Counters{LB: h.lb, Targets: map[string]locallab.TargetCounts{}}
+	k := labclient.Counters{LB: h.lb, Targets: map[string]labclient.TargetCounts{}}
 	for _, t := range h.R.Targets() {
-		c := locallab.TargetCounts{Requests: h.requests[t.ID], Checks: t.Recent}
+		c := labclient.TargetCounts{Requests: h.requests[t.ID], Checks: t.Recent}
 		if t.State != targethealth.StateDraining {
 			next := h.nextCheck
 			c.NextCheck = &next
@@ -65,7 +65,7 @@ func (h *Lab) Counters() locallab.Counters {
 	}
 	if op := h.R.Operation(); op != nil {
 		k.Busy = "deploy or repair in progress"
-		k.Operation = &locallab.Operation{Kind: op.Kind, ServerCode: op.ServerCode, Zone: op.Zone, Started: op.Started, Last: op.Last}
+		k.Operation = &labclient.Operation{Kind: op.Kind, ServerCode: op.ServerCode, Letter: op.Zone, Started: op.Started, Last: op.Last}
 	}
 	return k
 }
@@ -73,31 +73,31 @@ func (h *Lab) Counters() locallab.Counters {
 // serveDeploy runs the model's rolling update (rollOut) and streams its notes as the
 // control API does.
 func (h *Lab) serveDeploy(w http.ResponseWriter, r *http.Request) {
-	var req locallab.Request
+	var req labclient.Request
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, locallab.Event{Error: "bad request: " + err.Error()})
+		writeJSON(w, http.StatusBadRequest, labclient.Event{Error: "bad request: " + err.Error()})
 		return
 	}
 	code, err := lab.ParseServerCode(req.ServerCode)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, locallab.Event{Error: err.Error()})
+		writeJSON(w, http.StatusBadRequest, labclient.Event{Error: err.Error()})
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
-	send := func(ev locallab.Event) {
+	send := func(ev labclient.Event) {
 		ev.Time = h.Now()
 		_ = enc.Encode(ev)
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
 		}
 	}
-	if err := h.rollOut(r.Context(), code, func(msg string) { send(locallab.Event{Message: msg}) }); err != nil {
-		send(locallab.Event{Error: err.Error()})
+	if err := h.rollOut(r.Context(), code, func(msg string) { send(labclient.Event{Message: msg}) }); err != nil {
+		send(labclient.Event{Error: err.Error()})
 		return
 	}
-	send(locallab.Event{Done: true})
+	send(labclient.Event{Done: true})
 }
 
 // rollOut starts the model's stack update to code and passes its notes to say, moving the

@@ -37,8 +37,7 @@ import (
 	"healthchecklab/internal/awslocal/region/regiontest"
 	"healthchecklab/internal/awslocal/sigv4"
 	"healthchecklab/internal/lab"
-	"healthchecklab/internal/localb"
-	"healthchecklab/internal/locallab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/standin/dynalite"
 	"healthchecklab/internal/standin/ssmstub"
 	"healthchecklab/internal/targethealth"
@@ -63,7 +62,7 @@ type Lab struct {
 	mu        sync.Mutex // serializes driving the model: the shell, the counters, the checks
 	shell     *regiontest.Shell
 	nextCheck time.Time
-	lb        localb.Counters
+	lb        labclient.LBCounters
 	requests  map[string]int64 // per target
 	users     int              // personalized answers so far, to walk through the users
 	notesSent int              // shell notes already streamed by a deploy
@@ -83,7 +82,7 @@ var (
 // a model error, which is a bug in the model or here.
 func New(t testing.TB, code lab.ServerCode) *Lab {
 	t.Helper()
-	h := &Lab{T: t, requests: map[string]int64{}, token: locallab.NewToken()}
+	h := &Lab{T: t, requests: map[string]int64{}, token: labclient.NewToken()}
 	var err error
 	if h.SSM, err = ssmstub.NewLab("true"); err != nil {
 		t.Fatal(err)
@@ -97,7 +96,7 @@ func New(t testing.TB, code lab.ServerCode) *Lab {
 	h.Clock, h.R = h.shell.C, h.shell.R
 
 	h.keys = awslocal.NewKeys(region.AccountID)
-	h.user = h.keys.NewUser(locallab.UserName)
+	h.user = h.keys.NewUser(labclient.UserName)
 	ep := awslocal.New(awslocal.Options{
 		Region: region.Name, Keys: h.keys, Policy: awslocal.Policy{},
 		JSON: []*awslocal.JSONService{{
@@ -129,7 +128,7 @@ func New(t testing.TB, code lab.ServerCode) *Lab {
 	h.mu.Unlock()
 
 	h.StatePath = filepath.Join(t.TempDir(), "local.json")
-	if err := locallab.WriteState(h.StatePath, locallab.State{
+	if err := labclient.WriteState(h.StatePath, labclient.State{
 		PID: 1, ControlURL: h.control, Token: h.token, URL: h.URL, Stack: lab.ServiceStackName,
 		SSMEndpoint: h.Endpoint, Region: region.Name, Started: h.Clock.Now(), Endpoint: h.Endpoint,
 		AccessKeyID: h.user.AccessKeyID, SecretAccessKey: h.user.SecretAccessKey,
@@ -300,7 +299,7 @@ func (h *Lab) serveLB(w http.ResponseWriter, r *http.Request) {
 		// basic drops the connection; the load balancer answers 502 for it.
 		h.lb.ELB5xx++
 		h.lb.ELB502++
-		w.Header().Set(localb.TargetHeader, id)
+		w.Header().Set(labclient.TargetHeader, id)
 		http.Error(w, "502 Bad Gateway", http.StatusBadGateway)
 		return
 	}
@@ -324,7 +323,7 @@ func (h *Lab) Shutdowns() int {
 // file, whose control API it dials; aws from the SDK's standard configuration, pointed at
 // the lab's endpoint by the environment as a user would (AWS_ENDPOINT_URL, a key pair,
 // AWS_REGION, no shared files). The environment is the test's (t.Setenv).
-func (h *Lab) Target(kind target.Kind) *target.Target {
+func (h *Lab) Target(kind target.Kind) *target.Where {
 	h.T.Helper()
 	if kind == target.AWS {
 		none := filepath.Join(h.T.TempDir(), "none")

@@ -41,7 +41,7 @@ var principalRE = regexp.MustCompile(`(?:User|principal): (arn:\S+)`)
 
 // Explain turns an AWS SDK error into one line with the AWS error code and what to do.
 // Errors that are not the SDK's pass through unchanged.
-func (t *Target) Explain(err error) error {
+func (t *Where) Explain(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return err
 	}

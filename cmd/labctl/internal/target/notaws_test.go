@@ -38,7 +38,7 @@ func TestExplainNotAnAWSEndpoint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tg := &Target{Kind: tt.kind, Stack: "HealthCheckLab", Config: cfg}
+			tg := &Where{Kind: tt.kind, Stack: "HealthCheckLab", Config: cfg}
 			got := tg.Explain(tt.err)
 			if got == nil || !strings.Contains(got.Error(), tt.want) || strings.Contains(got.Error(), "\n") {
 				t.Fatalf("Explain(%v) = %v\nwant one line containing %q", tt.err, got, tt.want)

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"healthchecklab/internal/lab"
-	"healthchecklab/internal/locallab"
+	"healthchecklab/internal/labclient"
 )
 
 // Kind names a target.
@@ -30,12 +30,13 @@ const (
 // EnvVar chooses the target when --target is not given.
 const EnvVar = "LABCTL_TARGET"
 
-// Target is what the verbs act on, with the SDK configuration that reaches it.
-type Target struct {
+// Where is what the verbs act on (the --target choice: a stack on AWS or the local lab),
+// with the SDK configuration that reaches it. It is not an ALB target.
+type Where struct {
 	Kind   Kind
-	Stack  string           // CloudFormation stack name
-	Config aws.Config       // standard configuration (aws) or the lab's endpoint and keys (local)
-	Lab    *locallab.Client // the local lab's control API; nil on AWS
+	Stack  string            // CloudFormation stack name
+	Config aws.Config        // standard configuration (aws) or the lab's endpoint and keys (local)
+	Lab    *labclient.Client // the local lab's control API; nil on AWS
 }
 
 // Options are the command line's and the environment's choices.
@@ -55,7 +56,7 @@ var ErrNoTarget = errors.New("no lab running here and no target chosen: start on
 
 // Resolve picks the target: the flag, else LABCTL_TARGET, else the local lab when one runs.
 // It never falls back to AWS.
-func Resolve(ctx context.Context, o Options) (*Target, error) {
+func Resolve(ctx context.Context, o Options) (*Where, error) {
 	if strings.TrimSpace(o.Stack) == "" {
 		// DescribeStacks without a name lists every stack: the verbs would act on whichever came first.
 		return nil, fmt.Errorf("--stack needs a stack name (the lab's is %s)", lab.ServiceStackName)
@@ -83,12 +84,12 @@ func Resolve(ctx context.Context, o Options) (*Target, error) {
 		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 			return nil, credentialsError(err)
 		}
-		return &Target{Kind: AWS, Stack: o.Stack, Config: cfg}, nil
+		return &Where{Kind: AWS, Stack: o.Stack, Config: cfg}, nil
 	case Local:
 		return local(ctx, o)
 	case "":
 		t, err := local(ctx, o)
-		if errors.Is(err, locallab.ErrNoLab) {
+		if errors.Is(err, labclient.ErrNoLab) {
 			return nil, ErrNoTarget
 		}
 		return t, err
@@ -110,8 +111,8 @@ func credentialsError(err error) error {
 // local reaches the running local lab through its AWS endpoint, with the lab's own user key
 // pair and region from the state file, and nothing from the user's AWS configuration (no
 // profile, no endpoint variables: the state file decides).
-func local(ctx context.Context, o Options) (*Target, error) {
-	c, err := locallab.Dial(ctx, o.StatePath)
+func local(ctx context.Context, o Options) (*Where, error) {
+	c, err := labclient.Dial(ctx, o.StatePath)
 	if err != nil {
 		return nil, err
 	}
@@ -136,5 +137,5 @@ func local(ctx context.Context, o Options) (*Target, error) {
 	if !o.StackGiven && st.Stack != "" {
 		stack = st.Stack
 	}
-	return &Target{Kind: Local, Stack: stack, Config: cfg, Lab: c}, nil
+	return &Where{Kind: Local, Stack: stack, Config: cfg, Lab: c}, nil
 }

@@ -12,11 +12,11 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"healthchecklab/internal/labclient"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
-
-	"healthchecklab/internal/locallab"
 )
 
 // isolate points the SDK's standard configuration at nothing of the machine's: no
@@ -108,9 +108,9 @@ func TestResolveLocalIgnoresAWSConfig(t *testing.T) {
 	}))
 	defer ctl.Close()
 	path := filepath.Join(t.TempDir(), "local.json")
-	st := locallab.State{PID: 1, ControlURL: ctl.URL, Token: "t", Region: "local-1",
+	st := labclient.State{PID: 1, ControlURL: ctl.URL, Token: "t", Region: "local-1",
 		Endpoint: "http://127.0.0.1:4566", AccessKeyID: "AKIALAB", SecretAccessKey: "s"}
-	if err := locallab.WriteState(path, st); err != nil {
+	if err := labclient.WriteState(path, st); err != nil {
 		t.Fatal(err)
 	}
 	tg, err := Resolve(context.Background(), Options{StatePath: path, Stack: "HealthCheckLab"})
@@ -131,7 +131,7 @@ func TestExplain(t *testing.T) {
 		return &smithy.OperationError{ServiceID: service, OperationName: name, Err: err}
 	}
 	api := func(code, msg string) error { return &smithy.GenericAPIError{Code: code, Message: msg} }
-	onAWS := &Target{Kind: AWS, Stack: "HealthCheckLab", Config: aws.Config{Region: "eu-west-1"}}
+	onAWS := &Where{Kind: AWS, Stack: "HealthCheckLab", Config: aws.Config{Region: "eu-west-1"}}
 	tests := []struct {
 		name string
 		err  error
@@ -198,7 +198,7 @@ func TestExplainNameLookup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tg := &Target{Kind: AWS, Stack: "HealthCheckLab", Config: aws.Config{Region: tt.region}}
+			tg := &Where{Kind: AWS, Stack: "HealthCheckLab", Config: aws.Config{Region: tt.region}}
 			got := tg.Explain(lookup(tt.region, tt.timeout))
 			if got == nil || !strings.Contains(got.Error(), tt.want) || strings.Contains(got.Error(), tt.not) || strings.Contains(got.Error(), "\n") {
 				t.Fatalf("Explain = %v\nwant one line containing %q, without %q", got, tt.want, tt.not)

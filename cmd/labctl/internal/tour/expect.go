@@ -85,7 +85,7 @@ func current(st view.Status) map[string]view.Target {
 	m := map[string]view.Target{}
 	for _, t := range st.Targets {
 		if t.Current {
-			m[t.Zone] = t
+			m[t.Letter] = t
 		}
 	}
 	return m
@@ -217,14 +217,14 @@ func (e Expect) matchSample(sm view.Sample) (ok bool, saw string) {
 		if zs.Requests == 0 {
 			continue
 		}
-		if zs.Zone == "?" {
+		if zs.Letter == "?" {
 			anonymous = zs.Requests
 			if zs.Codes[502] != zs.Requests || !slices.ContainsFunc(e.Traffic, func(z string) bool { return e.Answers[z] == Dropped }) {
 				ok = false
 			}
 			continue
 		}
-		if !slices.Contains(e.Traffic, zs.Zone) || !answered(zs, e.Answers[zs.Zone]) {
+		if !slices.Contains(e.Traffic, zs.Letter) || !answered(zs, e.Answers[zs.Letter]) {
 			ok = false
 		}
 	}
@@ -249,11 +249,11 @@ func answered(zs view.ZoneSample, a Answer) bool {
 
 func zoneSample(sm view.Sample, z string) view.ZoneSample {
 	for _, zs := range sm.Zones {
-		if zs.Zone == z {
+		if zs.Letter == z {
 			return zs
 		}
 	}
-	return view.ZoneSample{Zone: z}
+	return view.ZoneSample{Letter: z}
 }
 
 // describeSample words a sample per zone: "a 200×4 (4 personalized), c nothing".
@@ -261,7 +261,7 @@ func describeSample(sm view.Sample) string {
 	var parts []string
 	for _, zs := range sm.Zones {
 		if zs.Requests == 0 {
-			parts = append(parts, zs.Zone+" nothing")
+			parts = append(parts, zs.Letter+" nothing")
 			continue
 		}
 		kinds := []string{}
@@ -271,7 +271,7 @@ func describeSample(sm view.Sample) string {
 		if zs.Static > 0 {
 			kinds = append(kinds, fmt.Sprintf("%d static", zs.Static))
 		}
-		p := zs.Zone + " " + view.Codes(zs.Codes)
+		p := zs.Letter + " " + view.Codes(zs.Codes)
 		if len(kinds) > 0 {
 			p += " (" + strings.Join(kinds, ", ") + ")"
 		}

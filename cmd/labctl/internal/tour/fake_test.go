@@ -8,6 +8,7 @@ import (
 
 	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/targethealth"
 )
 
@@ -46,7 +47,7 @@ type fakeLab struct {
 	at          time.Time // when next shows
 	ids         map[string]string
 	serial      int
-	counters    view.Counters
+	counters    labclient.LBCounters
 
 	// wrongZone, when set, is where stale credentials land whatever zone was asked for.
 	wrongZone string
@@ -90,7 +91,7 @@ func (f *fakeLab) Status(context.Context) (view.Status, error) {
 	e := expect(s, f.zones)
 	st := view.Status{ServerCode: string(s.Code), Parameter: fmt.Sprint(s.DependencyOn), HealthCheck: lab.TargetGroupHealthCheck}
 	for _, z := range f.zones {
-		t := view.Target{Zone: z, InstanceID: f.ids[z], State: string(e.States[z]), Role: lab.RoleName("WebApp1"),
+		t := view.Target{Letter: z, InstanceID: f.ids[z], State: string(e.States[z]), Role: lab.RoleName("WebApp1"),
 			ServerCode: string(s.Code), Current: true, Requests: -1}
 		if e.States[z] == targethealth.StateUnhealthy {
 			t.Reason, t.Description = targethealth.ReasonResponseCodeMismatch, "Health checks failed with these codes: [503]"
@@ -110,10 +111,10 @@ func (f *fakeLab) Status(context.Context) (view.Status, error) {
 
 func (f *fakeLab) Sample(_ context.Context, n int) (view.Sample, error) {
 	e := expect(f.setup(), f.zones)
-	sm := view.Sample{URL: "http://fake", Requests: n, Codes: map[int]int{}, Counters: &view.Counters{}}
+	sm := view.Sample{URL: "http://fake", Requests: n, Codes: map[int]int{}, Counters: &labclient.LBCounters{}}
 	by := map[string]*view.ZoneSample{}
 	for _, z := range f.zones {
-		by[z] = &view.ZoneSample{Zone: z, Codes: map[int]int{}}
+		by[z] = &view.ZoneSample{Letter: z, Codes: map[int]int{}}
 	}
 	for i := range n {
 		z := e.Traffic[i%len(e.Traffic)]
@@ -133,6 +134,7 @@ func (f *fakeLab) Sample(_ context.Context, n int) (view.Sample, error) {
 		case Dropped:
 			code = 502
 			sm.Counters.ELB502++
+			sm.Counters.ELB5xx++
 		}
 		if e.FailOpen {
 			sm.Counters.FailOpen++

@@ -265,9 +265,9 @@ check. The instances stay the same.`,
 			rs := []Result{kept(c, c.setup.allZones(c.after), "Auto Scaling replaced no instance")}
 			if k := c.sample.Counters; k != nil {
 				n := int64(c.sample.Requests)
-				rs = append(rs, Result{OK: k.FailOpen == n && k.ELB5xx() == 0,
+				rs = append(rs, Result{OK: k.FailOpen == n && k.ELB5xx == 0,
 					What: fmt.Sprintf("all %d requests routed while failing open, no load-balancer 5xx", n),
-					Saw:  fmt.Sprintf("failing open %d, load-balancer 5xx %d", k.FailOpen, k.ELB5xx())})
+					Saw:  fmt.Sprintf("failing open %d, load-balancer 5xx %d", k.FailOpen, k.ELB5xx)})
 			}
 			return rs
 		},
@@ -326,13 +326,13 @@ func diagnostic(sm view.Sample, zone, contains string) Result {
 	}
 	var seen []string
 	for _, zs := range sm.Zones {
-		if zone != "" && zs.Zone != zone || zs.Diagnostic == "" {
+		if zone != "" && zs.Letter != zone || zs.Diagnostic == "" {
 			continue
 		}
 		if strings.Contains(zs.Diagnostic, contains) {
-			return Result{OK: true, What: what, Saw: zs.Zone + ": " + view.Fit(zs.Diagnostic, 60)}
+			return Result{OK: true, What: what, Saw: zs.Letter + ": " + view.Fit(zs.Diagnostic, 60)}
 		}
-		seen = append(seen, zs.Zone+": "+view.Fit(zs.Diagnostic, 40))
+		seen = append(seen, zs.Letter+": "+view.Fit(zs.Diagnostic, 40))
 	}
 	if len(seen) == 0 {
 		seen = []string{"no diagnostic"}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
+	"healthchecklab/internal/targethealth"
 )
 
 // Status is what the status and watch views show of a lab.
@@ -19,60 +21,44 @@ type Status struct {
 	Targets   []Target
 	// Counters are the load balancer's request metrics; nil where the target has none to
 	// read at once (on AWS they are CloudWatch metrics, minutes late).
-	Counters *Counters
-	// Operation is a deploy or repair in flight, nil when none.
-	Operation *Operation
+	Counters *labclient.LBCounters
+	// Operation is a deploy or repair in flight (Kind alone when only that much is known),
+	// nil when none.
+	Operation *labclient.Operation
 	// Processes are the local lab's processes; nil on AWS.
 	Processes []Process
 }
 
-// Target is one registered target with what the lab knows of its instance.
+// Target is one ALB target (a registered instance, or a group member not yet registered,
+// Target.NotRegistered) with what the lab knows of its instance: the one target type of
+// labctl, which `status --json` prints (tools read its field names) and the screens draw.
 type Target struct {
-	Zone        string // letter: "a", "b", "c"
-	InstanceID  string
-	State       string // ALB's: initial, healthy, unhealthy, draining, unused
-	Reason      string // ALB's reason code, e.g. Target.ResponseCodeMismatch
-	Description string // ALB's description, e.g. "Health checks failed with these codes: [503]"
-	Role        string // the instance's role (instance profile) name
-	ServerCode  string
-	// Current is false for an instance that is being replaced (draining or terminating).
-	Current bool
-	// Requests is how many requests the load balancer sent it; negative when unknown.
-	Requests int64
-	// Checks are its most recent health-check results, oldest first; empty when the target
-	// API does not report them (ALB does not).
-	Checks []Check
-	// NextCheck is when the next health check is due; zero when unknown.
-	NextCheck time.Time
+	Zone        string `json:"zone"`                  // zone name, e.g. eu-west-1c
+	Letter      string `json:"letter"`                // a, b, c
+	InstanceID  string `json:"instance_id"`           //
+	State       string `json:"state"`                 // ALB's: initial, healthy, unhealthy, draining, unused
+	Reason      string `json:"reason,omitempty"`      // ALB's reason code, e.g. Target.ResponseCodeMismatch
+	Description string `json:"description,omitempty"` // ALB's, e.g. "Health checks failed with these codes: [503]"
+	Role        string `json:"role"`                  // the attached instance profile's name
+	ServerCode  string `json:"server_code"`
+	Lifecycle   string `json:"lifecycle,omitempty"` // in the Auto Scaling group; "" when no longer a member
+	// Requests is how many requests the local load balancer sent it (local lab only).
+	Requests int64 `json:"requests"`
+	// Current is one of the group's serving instances (false while an old one drains or
+	// terminates).
+	Current bool `json:"current"`
+	// Checks are the latest health-check results, oldest first, and NextCheck when the next
+	// is due: the local lab shows what ALB keeps to itself (on AWS both are empty).
+	Checks    []targethealth.Check `json:"checks,omitempty"`
+	NextCheck *time.Time           `json:"next_check,omitempty"`
 }
 
-// Check is one health-check result.
-type Check struct {
-	OK   bool
-	Code int // HTTP status code; 0 when there was no answer
-	At   time.Time
-}
-
-// Counters are load-balancer request metrics, split as ALB's CloudWatch metrics are.
-type Counters struct {
-	Requests  int64
-	ELB502    int64
-	ELB503    int64
-	ELB504    int64
-	Target5xx int64
-	FailOpen  int64 // routed to a non-healthy target because none was healthy
-}
-
-// ELB5xx is the load balancer's own 5xx answers.
-func (c Counters) ELB5xx() int64 { return c.ELB502 + c.ELB503 + c.ELB504 }
-
-// Operation is a deploy or a repair in flight.
-type Operation struct {
-	Kind       string // "deploy" or "repair"
-	ServerCode string // the ServerCode being rolled out
-	Zone       string // the zone being replaced, when known
-	Started    time.Time
-	Last       string // its latest progress line
+// AZ is the target's zone as the tables show it: its letter, else its zone name.
+func (t Target) AZ() string {
+	if t.Letter != "" {
+		return t.Letter
+	}
+	return t.Zone
 }
 
 // Sample is what a run of requests through the load balancer saw.
@@ -81,14 +67,14 @@ type Sample struct {
 	Requests int
 	Codes    map[int]int
 	// Zones has one row per zone of the lab (zones that got nothing included), and a row
-	// with Zone "?" for answers no zone can be named for.
+	// with Letter "?" for answers no zone can be named for.
 	Zones    []ZoneSample
-	Counters *Counters // during the sample; nil when unknown
+	Counters *labclient.LBCounters // during the sample; nil when unknown
 }
 
 // ZoneSample is what one zone answered.
 type ZoneSample struct {
-	Zone         string
+	Letter       string // the zone's letter; "?" for answers no zone can be named for
 	Instances    []string
 	Requests     int
 	Codes        map[int]int

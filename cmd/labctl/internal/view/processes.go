@@ -12,7 +12,7 @@ import (
 // its instances' business.
 type Process struct {
 	Name       string // "labctl", "dynalite", or a web server's description
-	Zone       string // a web server's zone letter; "" for the others
+	Letter     string // a web server's zone letter; "" for the others
 	InstanceID string // a web server's instance
 	PID        int    // 0 while it restarts
 	State      string // running, frozen (stopped by a signal, not restarted), restarting or stopped
@@ -25,7 +25,7 @@ func (p Process) label() string {
 	if p.InstanceID == "" {
 		return p.Name
 	}
-	return "web " + p.Zone + " " + ShortID(p.InstanceID)
+	return "web " + p.Letter + " " + ShortID(p.InstanceID)
 }
 
 // processPaint colours a process state: running good, restarting a warning.
@@ -76,7 +76,7 @@ func ProcessLine(ps []Process) string {
 		}
 		name := p.Name
 		if p.InstanceID != "" {
-			name = "web " + p.Zone
+			name = "web " + p.Letter
 		}
 		part := name + " " + p.State
 		switch {

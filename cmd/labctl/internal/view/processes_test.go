@@ -10,9 +10,9 @@ func labProcesses() []Process {
 	return []Process{
 		{Name: "labctl", PID: 4100, State: "running"},
 		{Name: "dynalite", PID: 4200, State: "running", Restarts: 1, LastExit: "signal: killed"},
-		{Name: "web server of i-0123456789abcdef0 in eu-west-1a", Zone: "a", InstanceID: "i-0123456789abcdef0", State: "restarting", Restarts: 2, LastExit: "signal: killed"},
-		{Name: "web server of i-0fedcba9876543210 in eu-west-1b", Zone: "b", InstanceID: "i-0fedcba9876543210", PID: 4400, State: "running", Restarts: 3, LastExit: "exit status 2"},
-		{Name: "web server of i-00000000000000c0c in eu-west-1c", Zone: "c", InstanceID: "i-00000000000000c0c", PID: 4500, State: "frozen"},
+		{Name: "web server of i-0123456789abcdef0 in eu-west-1a", Letter: "a", InstanceID: "i-0123456789abcdef0", State: "restarting", Restarts: 2, LastExit: "signal: killed"},
+		{Name: "web server of i-0fedcba9876543210 in eu-west-1b", Letter: "b", InstanceID: "i-0fedcba9876543210", PID: 4400, State: "running", Restarts: 3, LastExit: "exit status 2"},
+		{Name: "web server of i-00000000000000c0c in eu-west-1c", Letter: "c", InstanceID: "i-00000000000000c0c", PID: 4500, State: "frozen"},
 	}
 }
 

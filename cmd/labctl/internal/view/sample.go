@@ -31,13 +31,13 @@ func WriteSample(w io.Writer, sm Sample, s Style) {
 				inst += fmt.Sprintf(" +%d", len(z.Instances)-1)
 			}
 		}
-		rows = append(rows, []string{z.Zone, inst, strconv.Itoa(z.Requests), Codes(z.Codes),
+		rows = append(rows, []string{z.Letter, inst, strconv.Itoa(z.Requests), Codes(z.Codes),
 			strconv.Itoa(z.Personalized), strconv.Itoa(z.Static)})
 	}
 	table(w, s, Width, cols, rows)
 	for _, z := range sm.Zones {
 		if z.Text != "" {
-			hang(w, fmt.Sprintf("%-3s", z.Zone), z.Text, Width, "   ")
+			hang(w, fmt.Sprintf("%-3s", z.Letter), z.Text, Width, "   ")
 		}
 		if z.Diagnostic != "" {
 			// Two lines at most: the error kind and the start of its message.
@@ -55,7 +55,7 @@ func WriteSample(w io.Writer, sm Sample, s Style) {
 	}
 	if k := sm.Counters; k != nil {
 		Wrap(w, fmt.Sprintf("during the sample: load-balancer 5xx %d (502: %d, 503: %d, 504: %d) · target 5xx %d · routed while failing open %d",
-			k.ELB5xx(), k.ELB502, k.ELB503, k.ELB504, k.Target5xx, k.FailOpen), Width, "  ")
+			k.ELB5xx, k.ELB502, k.ELB503, k.ELB504, k.Target5xx, k.FailOpen), Width, "  ")
 	}
 }
 

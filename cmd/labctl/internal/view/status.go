@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/targethealth"
 )
 
 // recentChecks is how many health-check results the watch view shows per target.
@@ -33,7 +34,7 @@ func WriteStatus(w io.Writer, st Status, s Style) {
 	}
 	var rows [][]string
 	for _, t := range st.Targets {
-		row := []string{t.Zone, ShortID(t.InstanceID), t.State, ShortReason(t.Reason, t.Description),
+		row := []string{t.AZ(), ShortID(t.InstanceID), t.State, ShortReason(t.Reason, t.Description),
 			ShortRole(t.Role), t.ServerCode}
 		if counts {
 			row = append(row, requests(t.Requests))
@@ -44,7 +45,7 @@ func WriteStatus(w io.Writer, st Status, s Style) {
 	writeNotes(w, st)
 	if k := st.Counters; k != nil {
 		Wrap(w, fmt.Sprintf("requests %d · load-balancer 5xx %d (502: %d, 503: %d, 504: %d) · target 5xx %d · routed while failing open %d",
-			k.Requests, k.ELB5xx(), k.ELB502, k.ELB503, k.ELB504, k.Target5xx, k.FailOpen), Width, "  ")
+			k.Requests, k.ELB5xx, k.ELB502, k.ELB503, k.ELB504, k.Target5xx, k.FailOpen), Width, "  ")
 	}
 }
 
@@ -66,17 +67,17 @@ func WriteWatch(w io.Writer, st Status, now time.Time, s Style) {
 	var rows [][]string
 	for _, t := range st.Targets {
 		next := "-"
-		if !t.NextCheck.IsZero() && t.State != "draining" {
+		if t.NextCheck != nil && t.State != "draining" {
 			next = seconds(t.NextCheck.Sub(now).Round(time.Second))
 		}
-		rows = append(rows, []string{t.Zone, ShortID(t.InstanceID), t.State, checks(t.Checks), next,
+		rows = append(rows, []string{t.AZ(), ShortID(t.InstanceID), t.State, checks(t.Checks), next,
 			ShortReason(t.Reason, t.Description), ShortRole(t.Role), t.ServerCode})
 	}
 	table(w, s, Width, cols, rows)
 	writeNotes(w, st)
 	if k := st.Counters; k != nil {
 		fmt.Fprintf(w, "requests %d · LB 5xx %d · target 5xx %d · failing open %d\n",
-			k.Requests, k.ELB5xx(), k.Target5xx, k.FailOpen)
+			k.Requests, k.ELB5xx, k.Target5xx, k.FailOpen)
 	}
 	if line := ProcessLine(st.Processes); line != "" {
 		Wrap(w, line, Width, "  ")
@@ -95,9 +96,9 @@ func writeHeader(w io.Writer, st Status, now time.Time) {
 			if !t.Current {
 				continue
 			}
-			zones[t.Zone] = true
+			zones[t.AZ()] = true
 			if t.ServerCode == op.ServerCode {
-				done[t.Zone] = true
+				done[t.AZ()] = true
 			} else if !slices.Contains(old, t.ServerCode) {
 				old = append(old, t.ServerCode)
 			}
@@ -128,8 +129,8 @@ func writeHeader(w io.Writer, st Status, now time.Time) {
 		switch {
 		case op.Kind == "deploy" && op.ServerCode != "":
 			what = "rolling out ServerCode " + op.ServerCode
-		case op.Kind == "repair" && op.Zone != "":
-			what = "replacing the instance in zone " + op.Zone
+		case op.Kind == "repair" && op.Letter != "":
+			what = "replacing the instance in zone " + op.Letter
 		}
 		if !now.IsZero() && !op.Started.IsZero() {
 			what += " for " + seconds(now.Sub(op.Started).Round(time.Second))
@@ -165,10 +166,10 @@ func writeNotes(w io.Writer, st Status) {
 			if t.Description != "" {
 				text += ": " + t.Description
 			}
-			add(t.Zone, text)
+			add(t.AZ(), text)
 		}
 		if ShortRole(t.Role) == "noDDB" {
-			add(t.Zone, "role "+t.Role+" (no DynamoDB access)")
+			add(t.AZ(), "role "+t.Role+" (no DynamoDB access)")
 		}
 	}
 	for _, text := range order {
@@ -186,7 +187,7 @@ func requests(n int64) string {
 }
 
 // checks renders results oldest first: "✓✓✗✗✗".
-func checks(cs []Check) string {
+func checks(cs []targethealth.Check) string {
 	if len(cs) == 0 {
 		return "-"
 	}

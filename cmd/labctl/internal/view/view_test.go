@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/labclient"
+	"healthchecklab/internal/targethealth"
 )
 
 // fits fails the test for any line wider than Width, naming it.
@@ -32,20 +34,20 @@ func busyStatus() Status {
 		Parameter:   "false",
 		HealthCheck: lab.TargetGroupHealthCheck,
 		ZoneNames:   map[string]string{"a": "ap-southeast-2a", "b": "ap-southeast-2b", "c": "ap-southeast-2c"},
-		Operation: &Operation{Kind: "deploy", ServerCode: "healthcheck", Started: now.Add(-95 * time.Second),
+		Operation: &labclient.Operation{Kind: "deploy", ServerCode: "healthcheck", Started: now.Add(-95 * time.Second),
 			Last: "zone b: new instance i-0fedcba9876543210 registered, waiting for 2 passing health checks before the old one drains"},
-		Counters: &Counters{Requests: 123456789, ELB502: 99999, ELB503: 12, ELB504: 3, Target5xx: 0, FailOpen: 55555},
+		Counters: &labclient.LBCounters{Requests: 123456789, ELB5xx: 99999 + 12 + 3, ELB502: 99999, ELB503: 12, ELB504: 3, Target5xx: 0, FailOpen: 55555},
 		Targets: []Target{
-			{Zone: "a", InstanceID: "i-0123456789abcdef0", State: "unhealthy", Reason: "Target.ResponseCodeMismatch", Description: long,
+			{Letter: "a", InstanceID: "i-0123456789abcdef0", State: "unhealthy", Reason: "Target.ResponseCodeMismatch", Description: long,
 				Role: lab.RoleName("MyVeryLongNamingPrefix"), ServerCode: "errorhandling", Current: true, Requests: 1234567,
-				Checks:    []Check{{OK: true}, {OK: true}, {OK: false, Code: 503}, {OK: false, Code: 503}, {OK: false, Code: 503}, {OK: false, Code: 503}},
-				NextCheck: now.Add(12 * time.Second)},
-			{Zone: "b", InstanceID: "i-0aaaaaaaaaaaaaaa1", State: "draining", Reason: "Target.DeregistrationInProgress",
+				Checks:    []targethealth.Check{{OK: true}, {OK: true}, {OK: false, Code: 503}, {OK: false, Code: 503}, {OK: false, Code: 503}, {OK: false, Code: 503}},
+				NextCheck: at(now.Add(12 * time.Second))},
+			{Letter: "b", InstanceID: "i-0aaaaaaaaaaaaaaa1", State: "draining", Reason: "Target.DeregistrationInProgress",
 				Description: "Target deregistration is in progress", Role: lab.RoleName("WebApp1"), ServerCode: "errorhandling", Current: true, Requests: 10},
-			{Zone: "b", InstanceID: "i-0fedcba9876543210", State: "initial", Reason: "Elb.InitialHealthChecking",
+			{Letter: "b", InstanceID: "i-0fedcba9876543210", State: "initial", Reason: "Elb.InitialHealthChecking",
 				Description: "Initial health checks in progress", Role: lab.RoleName("WebApp1"), ServerCode: "healthcheck", Current: true,
-				Checks: []Check{{OK: true}}, NextCheck: now.Add(3 * time.Second)},
-			{Zone: "c", InstanceID: "i-0cccccccccccccccc", State: "unhealthy", Reason: "Target.SomeFutureReasonCodeThatAWSMightAddOneDay",
+				Checks: []targethealth.Check{{OK: true}}, NextCheck: at(now.Add(3 * time.Second))},
+			{Letter: "c", InstanceID: "i-0cccccccccccccccc", State: "unhealthy", Reason: "Target.SomeFutureReasonCodeThatAWSMightAddOneDay",
 				Description: long, Role: lab.NoDDBRoleName("WebApp1"), ServerCode: "errorhandling", Current: true, Requests: 0},
 		},
 	}
@@ -54,16 +56,16 @@ func busyStatus() Status {
 func TestViewsFitEightyColumns(t *testing.T) {
 	st := busyStatus()
 	quiet := Status{ServerCode: "basic", Parameter: "true", HealthCheck: lab.TargetGroupHealthCheck,
-		Targets: []Target{{Zone: "a", InstanceID: "i-0123456789abcdef0", State: "healthy", Role: lab.RoleName("WebApp1"), ServerCode: "basic", Requests: -1}}}
+		Targets: []Target{{Letter: "a", InstanceID: "i-0123456789abcdef0", State: "healthy", Role: lab.RoleName("WebApp1"), ServerCode: "basic", Requests: -1}}}
 	sm := Sample{
 		URL: "http://HealthCheckLab-LoadB-1A2B3C4D5E6F-1234567890.ap-southeast-2.elb.amazonaws.com/with/a/long/path", Requests: 10000, Codes: map[int]int{200: 4000, 502: 3000, 503: 2000, 504: 1000},
 		Zones: []ZoneSample{
-			{Zone: "a", Instances: []string{"i-0123456789abcdef0", "i-0fedcba9876543210"}, Requests: 4000,
+			{Letter: "a", Instances: []string{"i-0123456789abcdef0", "i-0fedcba9876543210"}, Requests: 4000,
 				Codes: map[int]int{200: 1000, 502: 1000, 503: 1000, 504: 1000}, Personalized: 500, Static: 500,
 				Text:       Recommendation("Valued Customer", "I Love Lucy", false),
 				Diagnostic: "AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/WebApp1-EC2-noDDB-Role-HealthCheckLab/i-0123456789abcdef0 is not authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:ap-southeast-2:123456789012:table/RecommendationService because no identity-based policy allows the dynamodb:GetItem action"},
-			{Zone: "b", Requests: 0, Codes: map[int]int{}},
-			{Zone: "?", Requests: 6000, Codes: map[int]int{502: 6000}},
+			{Letter: "b", Requests: 0, Codes: map[int]int{}},
+			{Letter: "?", Requests: 6000, Codes: map[int]int{502: 6000}},
 		},
 		Counters: st.Counters,
 	}
@@ -97,8 +99,8 @@ func TestViewsSayWhatMatters(t *testing.T) {
 	WriteStatus(&status, st, Style{})
 	WriteWatch(&watch, st, now, Style{})
 	WriteSample(&sample, Sample{URL: "http://127.0.0.1:8080", Requests: 2, Codes: map[int]int{200: 2},
-		Zones: []ZoneSample{{Zone: "a", Requests: 2, Codes: map[int]int{200: 2}, Personalized: 2,
-			Text: Recommendation("Sarah", "M*A*S*H", true)}, {Zone: "b", Codes: map[int]int{}}, {Zone: "c", Codes: map[int]int{}}}}, Style{})
+		Zones: []ZoneSample{{Letter: "a", Requests: 2, Codes: map[int]int{200: 2}, Personalized: 2,
+			Text: Recommendation("Sarah", "M*A*S*H", true)}, {Letter: "b", Codes: map[int]int{}}, {Letter: "c", Codes: map[int]int{}}}}, Style{})
 	tests := []struct {
 		name, out string
 		want      []string
@@ -252,9 +254,9 @@ func stripANSI(s string) string {
 // its last line.
 func TestScreensEndTheirLastLine(t *testing.T) {
 	quiet := Status{ServerCode: "basic", Parameter: "true", HealthCheck: lab.TargetGroupHealthCheck,
-		Targets: []Target{{Zone: "a", InstanceID: "i-0123456789abcdef0", State: "healthy", Role: lab.RoleName("WebApp1"), ServerCode: "basic", Requests: -1}}}
+		Targets: []Target{{Letter: "a", InstanceID: "i-0123456789abcdef0", State: "healthy", Role: lab.RoleName("WebApp1"), ServerCode: "basic", Requests: -1}}}
 	noted := quiet
-	noted.Targets = []Target{{Zone: "c", InstanceID: "i-0c", State: "unhealthy", Reason: "Target.ResponseCodeMismatch",
+	noted.Targets = []Target{{Letter: "c", InstanceID: "i-0c", State: "unhealthy", Reason: "Target.ResponseCodeMismatch",
 		Description: "Health checks failed with these codes: [503]", Role: lab.NoDDBRoleName("WebApp1"), ServerCode: "basic", Requests: -1}}
 	empty := Status{ServerCode: "basic", Parameter: "true", HealthCheck: lab.TargetGroupHealthCheck}
 	for name, st := range map[string]Status{"busy": busyStatus(), "quiet": quiet, "notes last": noted, "no targets": empty} {
@@ -275,3 +277,6 @@ func TestScreensEndTheirLastLine(t *testing.T) {
 		t.Errorf("sample ends without a newline: %q", sample.String())
 	}
 }
+
+// at is t as a target's NextCheck.
+func at(t time.Time) *time.Time { return &t }

@@ -1,4 +1,4 @@
-package locallab
+package labclient
 
 import (
 	"errors"

@@ -1,6 +1,6 @@
 //go:build unix
 
-package locallab
+package labclient
 
 import (
 	"fmt"
@@ -17,8 +17,8 @@ func tempStateDir() string {
 	return filepath.Join(os.TempDir(), "healthchecklab-"+strconv.Itoa(os.Getuid()))
 }
 
-// ownedByMe says why fi is not owned by the current (effective) user, or nil.
-func ownedByMe(fi fs.FileInfo) error {
+// OwnedByMe says why fi is not owned by the current (effective) user, or nil.
+func OwnedByMe(fi fs.FileInfo) error {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return fmt.Errorf("has no owner information")

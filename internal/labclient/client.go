@@ -1,4 +1,7 @@
-package locallab
+// Package labclient is the client side of a running local lab: the state file that `labctl
+// local up` writes, the control client the other verbs use, and the control API's contract
+// (contract.go). labctl's verbs import this package, never the lab itself (internal/locallab).
+package labclient
 
 import (
 	"bufio"
@@ -93,7 +96,6 @@ func ReadState(path string) (State, error) {
 type Client struct {
 	State State
 	Path  string // the state file it was read from
-	http  *http.Client
 }
 
 // Dial reads the state file at path and checks that the lab answers.
@@ -102,7 +104,7 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{State: st, Path: path, http: &http.Client{}}
+	c := &Client{State: st, Path: path}
 	if _, err := c.Counters(ctx); err != nil {
 		return nil, err
 	}
@@ -122,7 +124,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 	}
 	req.Header.Set("Authorization", "Bearer "+c.State.Token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -144,7 +146,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*http.R
 func (c *Client) Counters(ctx context.Context) (Counters, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	resp, err := c.do(ctx, http.MethodGet, pathCounters, nil)
+	resp, err := c.do(ctx, http.MethodGet, PathCounters, nil)
 	if err != nil {
 		return Counters{}, err
 	}
@@ -158,12 +160,12 @@ func (c *Client) Counters(ctx context.Context) (Counters, error) {
 
 // Deploy rolls all instances to code; progress gets each step.
 func (c *Client) Deploy(ctx context.Context, code string, progress func(Event)) error {
-	return c.stream(ctx, pathDeploy, Request{ServerCode: code}, progress)
+	return c.stream(ctx, PathDeploy, Request{ServerCode: code}, progress)
 }
 
 // Shutdown asks the lab to stop.
 func (c *Client) Shutdown(ctx context.Context) error {
-	resp, err := c.do(ctx, http.MethodPost, pathShutdown, nil)
+	resp, err := c.do(ctx, http.MethodPost, PathShutdown, nil)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package locallab
+package labclient
 
 import (
 	"encoding/json"
@@ -35,7 +35,7 @@ func privateDir(dir string, create bool) error {
 	case !fi.IsDir():
 		return fmt.Errorf("state directory %s is not a directory: give the state file another place with --state or LABCTL_STATE", dir)
 	}
-	if err := ownedByMe(fi); err != nil {
+	if err := OwnedByMe(fi); err != nil {
 		return fmt.Errorf("state directory %s %v: refusing it, the state file holds the lab's token (remove it, or use --state or LABCTL_STATE)", dir, err)
 	}
 	if othersMayWrite(fi) {

@@ -1,4 +1,4 @@
-package locallab
+package labclient
 
 import (
 	"io/fs"
@@ -10,9 +10,9 @@ import (
 // directory is already per user (under the user's profile, which others cannot write).
 func tempStateDir() string { return filepath.Join(os.TempDir(), "healthchecklab") }
 
-// ownedByMe and othersMayWrite accept any directory: on Windows the access control lists of
+// OwnedByMe and othersMayWrite accept any directory: on Windows the access control lists of
 // the user's profile, not owners and mode bits, keep other users out (Go reports every
 // writable directory as mode 0777 there).
-func ownedByMe(fs.FileInfo) error { return nil }
+func OwnedByMe(fs.FileInfo) error { return nil }
 
 func othersMayWrite(fs.FileInfo) bool { return false }

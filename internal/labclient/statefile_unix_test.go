@@ -1,6 +1,6 @@
 //go:build unix
 
-package locallab
+package labclient
 
 import (
 	"errors"

@@ -550,11 +550,11 @@ func newRepairCmd(g *globals) *cobra.Command {
 }
 
 func newDeployCmd(g *globals) *cobra.Command {
-	var code string
+	var code, hc string
 	cmd := &cobra.Command{
-		Use: "deploy --server-code X",
+		Use: "deploy --server-code X [--asg-health-check EC2|ELB]",
 		Short: "Replace all instances with a new ServerCode: on AWS `npx cdk deploy " + lab.ServiceStackName +
-			" -c ServerCode=X`, locally the lab's rolling replacement",
+			" -c ServerCode=X [-c AsgHealthCheck=ELB]`, locally the lab's rolling replacement",
 		Args: flagInstead("deploy", "--server-code", "labctl deploy --server-code %s"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if code == "" {
@@ -564,14 +564,20 @@ func newDeployCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			typ, err := lab.ParseAsgHealthCheck(strings.ToUpper(hc))
+			if err != nil {
+				return err
+			}
 			l, err := g.openWith(cmd, false, labops.OpenForDeploy)
 			if err != nil {
 				return err
 			}
-			return l.Deploy(cmd.Context(), sc, lineWriter(cmd.OutOrStdout()))
+			return l.DeployWith(cmd.Context(), sc, typ, lineWriter(cmd.OutOrStdout()))
 		},
 	}
 	cmd.Flags().StringVar(&code, "server-code", "", "basic, errorhandling or healthcheck")
+	cmd.Flags().StringVar(&hc, "asg-health-check", string(lab.AsgHealthCheckEC2),
+		"the Auto Scaling group's health check type: EC2 (the lab's choice) or ELB (replaces instances whose target is unhealthy; chapter 11)")
 	return cmd
 }
 

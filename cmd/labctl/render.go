@@ -49,6 +49,7 @@ func statusView(st labops.Status) view.Status {
 			HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold,
 			SuccessCodes: hc.SuccessCodes, DeregistrationDelay: seconds(hc.DeregistrationDelay),
 		},
+		AsgHealthCheck: st.AsgHealthCheck, Grace: seconds(st.GraceSeconds), Replaced: st.ReplacedSince(time.Time{}),
 	}
 	if k := st.Counters; k != nil {
 		v.Counters = &view.Counters{Requests: k.Requests, ELB502: k.ELB502, ELB503: k.ELB503, ELB504: k.ELB504,

@@ -27,6 +27,9 @@ const (
 // Request is the body of the mutating control calls.
 type Request struct {
 	ServerCode string `json:"server_code,omitempty"`
+	// HealthCheckType is the Auto Scaling group's health-check type a deploy sets (EC2 or
+	// ELB, as the stack context AsgHealthCheck); empty keeps the group's.
+	HealthCheckType string `json:"health_check_type,omitempty"`
 }
 
 // Event is one line of a streamed operation (repair, deploy): progress, then Done or Error.
@@ -60,7 +63,14 @@ func (l *Lab) Handler(token string, shutdown func()) http.Handler {
 			writeJSON(w, http.StatusBadRequest, Event{Error: err.Error()})
 			return
 		}
-		l.stream(w, r, func(ctx context.Context, say func(string)) error { return l.Deploy(ctx, code, say) })
+		var typ lab.AsgHealthCheck
+		if req.HealthCheckType != "" {
+			if typ, err = lab.ParseAsgHealthCheck(req.HealthCheckType); err != nil {
+				writeJSON(w, http.StatusBadRequest, Event{Error: err.Error()})
+				return
+			}
+		}
+		l.stream(w, r, func(ctx context.Context, say func(string)) error { return l.DeployWith(ctx, code, typ, say) })
 	})
 	mux.HandleFunc("POST "+pathShutdown, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, Event{Time: time.Now(), Message: "stopping the local lab", Done: true})

@@ -116,4 +116,8 @@ func TestControlAPI(t *testing.T) {
 	if err := c.Deploy(context.Background(), "deep", func(Event) {}); err == nil || !strings.Contains(err.Error(), "basic, errorhandling, healthcheck") {
 		t.Fatalf("deploy deep: %v", err)
 	}
+	err := c.DeployWith(context.Background(), Request{ServerCode: "healthcheck", HealthCheckType: "TCP"}, func(Event) {})
+	if err == nil || !strings.Contains(err.Error(), "EC2, ELB") {
+		t.Fatalf("deploy with health check type TCP: %v", err)
+	}
 }

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/localb"
 	"healthchecklab/internal/repo"
 )
 
@@ -65,6 +67,10 @@ func TestDeployRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	// --fast shortens the group's grace period as it shortens the health checks.
+	if g := l.r.Groups()[0]; g.HealthCheckType != region.HealthCheckEC2 || g.HealthCheckGrace != localb.FastGracePeriod() {
+		t.Errorf("group: health check %s, grace %s", g.HealthCheckType, g.HealthCheckGrace)
+	}
 	if err := l.WaitHealthy(ctx); err != nil {
 		t.Fatal(err)
 	}

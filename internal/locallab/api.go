@@ -16,8 +16,8 @@ import (
 
 // The control API is JSON over HTTP on loopback, guarded by a bearer token that only the
 // state file (mode 0600) holds, so other local users cannot drive someone's lab. It serves
-// only what has no AWS API: the local rolling deploy, the load balancer's counters and
-// shutdown. Everything else goes through the lab's AWS endpoint.
+// only what has no AWS API: the local rolling deploy, a zone's power interruption (on AWS
+// only FIS runs it), the load balancer's counters and shutdown. Everything else goes through the lab's AWS endpoint.
 const (
 	pathCounters = "/v1/counters"
 	pathDeploy   = "/v1/deploy"
@@ -72,6 +72,7 @@ func (l *Lab) Handler(token string, shutdown func()) http.Handler {
 		}
 		l.stream(w, r, func(ctx context.Context, say func(string)) error { return l.DeployWith(ctx, code, typ, say) })
 	})
+	mux.HandleFunc("POST "+pathZonePower, l.serveZonePower)
 	mux.HandleFunc("POST "+pathShutdown, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, Event{Time: time.Now(), Message: "stopping the local lab", Done: true})
 		go shutdown()

@@ -98,6 +98,7 @@ type Lab struct {
 	procs      map[string]*instance // the processes of every instance launched and not stopped, by id
 	watchers   []*watcher           // deploys following the region's notes
 	launchErrs []error              // launches that failed, for Start
+	powerOff   map[string]time.Time // zones without power (ZonePower), until when
 	closed     bool
 
 	outMu    sync.Mutex // serializes writes to progress

@@ -100,7 +100,7 @@ func TestControlAPI(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	for _, route := range [][2]string{{"GET", pathCounters}, {"POST", pathDeploy}, {"POST", pathShutdown}} {
+	for _, route := range [][2]string{{"GET", pathCounters}, {"POST", pathDeploy}, {"POST", pathZonePower}, {"POST", pathShutdown}} {
 		for _, auth := range []string{"", "Bearer wrong", "secret"} {
 			if code := call(route[0], route[1], auth); code != http.StatusUnauthorized {
 				t.Errorf("%s %s with Authorization %q: %d, want 401", route[0], route[1], auth, code)
@@ -119,5 +119,18 @@ func TestControlAPI(t *testing.T) {
 	err := c.DeployWith(context.Background(), Request{ServerCode: "healthcheck", HealthCheckType: "TCP"}, func(Event) {})
 	if err == nil || !strings.Contains(err.Error(), "EC2, ELB") {
 		t.Fatalf("deploy with health check type TCP: %v", err)
+	}
+	for _, tt := range []struct {
+		zone string
+		d    time.Duration
+		want string
+	}{
+		{"d", time.Minute, "the local lab's zones are a, b, c"},
+		{"c", 0, "bad --duration 0s"},
+		{"c", 2 * MaxZonePower, "up to 1h0m0s"},
+	} {
+		if _, err := c.ZonePower(context.Background(), tt.zone, tt.d); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("zone power %s for %s: %v, want %q", tt.zone, tt.d, err, tt.want)
+		}
 	}
 }

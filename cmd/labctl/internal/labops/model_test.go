@@ -487,6 +487,51 @@ func TestVerbsOnModel(t *testing.T) {
 			},
 		},
 		{
+			// Chapter 12's fault: zone c loses power for five minutes. On AWS it is the
+			// stack's FIS experiment only.
+			name: "zone-power", code: lab.CodeHealthCheck,
+			run: func(t *testing.T, h *labtest.Lab, l *labops.Lab, _ *progress) {
+				_, err := l.ZonePower(ctx, "c", lab.FaultDuration)
+				if l.T.Kind == target.AWS {
+					if err == nil || !strings.Contains(err.Error(), "labctl --target aws fault zone-power --via fis") {
+						t.Fatalf("on AWS: %v", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := l.ZonePower(ctx, "c", lab.FaultDuration); err == nil || !strings.Contains(err.Error(), "already without power") {
+					t.Errorf("second power cut: %v", err)
+				}
+				settle(t, h, 2*time.Minute)
+				st := status(t, l)
+				n := map[string]int{}
+				for _, tg := range st.Targets {
+					if tg.Current && tg.State == "healthy" {
+						n[tg.Letter]++
+					}
+				}
+				if n["a"]+n["b"] != 3 || n["c"] != 0 {
+					t.Fatalf("during the window, healthy serving targets by zone %v: %+v", n, st.Targets)
+				}
+				// Every answer personalized, from zones a and b only.
+				if got := answers(sample(t, l, 6)); strings.Contains(got, "c:") || strings.Count(got, "/p") != len(strings.Fields(got)) {
+					t.Errorf("sample during the window: %s", got)
+				}
+				settle(t, h, lab.FaultDuration)
+				n = map[string]int{}
+				for _, tg := range status(t, l).Targets {
+					if tg.Current && tg.State == "healthy" {
+						n[tg.Letter]++
+					}
+				}
+				if n["a"] != 1 || n["b"] != 1 || n["c"] != 1 {
+					t.Fatalf("after the window, healthy serving targets by zone %v", n)
+				}
+			},
+		},
+		{
 			name: "reset from a broken lab, nothing to deploy", code: lab.CodeBasic,
 			run: func(t *testing.T, h *labtest.Lab, l *labops.Lab, p *progress) {
 				if _, err := l.SetDependency(ctx, false); err != nil {

@@ -18,9 +18,10 @@ import (
 // The local lab's control API paths, which locallab.Client calls: the tests reach them only
 // through that client, so a change on its side fails them.
 const (
-	pathCounters = "/v1/counters"
-	pathDeploy   = "/v1/deploy"
-	pathShutdown = "/v1/shutdown"
+	pathCounters  = "/v1/counters"
+	pathDeploy    = "/v1/deploy"
+	pathShutdown  = "/v1/shutdown"
+	pathZonePower = "/v1/zone-power"
 )
 
 // deployLimit bounds a rolling update on the fake clock: three zones take a few minutes.
@@ -34,6 +35,7 @@ func (h *Lab) controlHandler() http.Handler {
 		writeJSON(w, http.StatusOK, h.Counters())
 	})
 	mux.HandleFunc("POST "+pathDeploy, h.serveDeploy)
+	mux.HandleFunc("POST "+pathZonePower, h.serveZonePower)
 	mux.HandleFunc("POST "+pathShutdown, func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		h.shutdowns++
@@ -187,4 +189,31 @@ func (h *Lab) CDK(ctx context.Context, _ string, argv []string, out io.Writer) (
 		}
 		return h.rollOut(ctx, sc, hc, func(msg string) { fmt.Fprintf(out, "%s | %s\n", stack, msg) })
 	}, nil
+}
+
+// serveZonePower cuts a zone's power in the model (region.PowerOff) and gives it back once
+// the window has passed on the fake clock (Sleep), as the local lab does on the wall clock.
+func (h *Lab) serveZonePower(w http.ResponseWriter, r *http.Request) {
+	var req locallab.ZonePowerRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, locallab.Event{Error: "bad request: " + err.Error()})
+		return
+	}
+	d := time.Duration(req.DurationSeconds * float64(time.Second))
+	letter, err := locallab.ValidZonePower(req.Zone, d)
+	if err == nil {
+		h.mu.Lock()
+		if _, off := h.powerOn[letter]; off {
+			err = fmt.Errorf("zone %s is already without power", letter)
+		} else if err = h.R.PowerOff(letter); err == nil {
+			h.powerOn[letter] = h.Now().Add(d)
+			h.shell.Run()
+		}
+		h.mu.Unlock()
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, locallab.Event{Error: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, locallab.Event{Time: h.Now(), Done: true, Message: locallab.ZonePowerMessage(req.Zone, d, h.Now().Add(d))})
 }

@@ -44,6 +44,15 @@ power (local lab; on AWS run fault zone-power --via fis).`,
 			if from < 1 || from > len(tour.Steps) {
 				return fmt.Errorf("bad --from %d: the tour's steps are 1 to %d, e.g. labctl tour --from 7", from, len(tour.Steps))
 			}
+			if len(chapters) > 0 && cmd.Flags().Changed("from") {
+				return errors.New("--from picks a step of the ten, --chapters the chapters past them: give one of the two")
+			}
+			for _, n := range chapters {
+				if n <= len(tour.Steps) || n > len(tour.Steps)+len(tour.Chapters) {
+					return fmt.Errorf("bad --chapters %d: the chapters past the ten steps are %d to %d, e.g. labctl tour --chapters 11,12",
+						n, len(tour.Steps)+1, len(tour.Steps)+len(tour.Chapters))
+				}
+			}
 			var md io.Writer
 			if transcript != "" {
 				f, err := os.Create(transcript)

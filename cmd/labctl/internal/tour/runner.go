@@ -224,7 +224,12 @@ func (r *runner) fail(ctx context.Context, n int, err error) error {
 // state that setup leads to.
 func (r *runner) prepare(ctx context.Context, n int, st view.Status) error {
 	s := SetupBefore(n)
-	r.printf("\nBringing the lab to the start of step %d: %s.\n", n, s)
+	what := "step"
+	if n > len(Steps) {
+		what = "chapter"
+	}
+	r.printf("\n")
+	view.Wrap(r.out, fmt.Sprintf("Bringing the lab to the start of %s %d: %s.", what, n, s), view.Width, "  ")
 	if !r.o.Yes {
 		ok, err := r.o.Prompt.Continue(ctx, "[Enter] or n: do it · q: stop:")
 		if err != nil {
@@ -234,7 +239,7 @@ func (r *runner) prepare(ctx context.Context, n int, st view.Status) error {
 			return &StoppedError{Next: n, Resume: r.o.Resume}
 		}
 	}
-	r.md.section(fmt.Sprintf("Start of step %d", n), "Bringing the lab to: "+s.String()+".")
+	r.md.section(fmt.Sprintf("Start of %s %d", what, n), "Bringing the lab to: "+s.String()+".")
 	actions := []Action{{Verb: "reset", Code: s.Code}}
 	if !s.DependencyOn {
 		actions = append(actions, Action{Verb: "dependency", On: false})

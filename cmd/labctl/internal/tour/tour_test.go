@@ -196,7 +196,7 @@ func TestTourFrom(t *testing.T) {
 	if got := strings.Join(f.calls, " "); got != "reset healthcheck deploy healthcheck fault c repair c dependency false dependency true" {
 		t.Errorf("calls %s", got)
 	}
-	if !strings.Contains(out.String(), "Bringing the lab to the start of step 8: ServerCode healthcheck, RecommendationServiceEnabled=true, zone c with the noDDB role") ||
+	if !strings.Contains(strings.Join(strings.Fields(out.String()), " "), "Bringing the lab to the start of step 8: ServerCode healthcheck, RecommendationServiceEnabled=true, zone c with the noDDB role") ||
 		strings.Contains(out.String(), "Step 7 of 10") || !strings.Contains(out.String(), "All 3 checkpoints met") {
 		t.Errorf("output:\n%s", out)
 	}

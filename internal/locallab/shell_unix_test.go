@@ -128,7 +128,7 @@ func TestZonePower(t *testing.T) {
 			zoneC = st.ID
 		}
 	}
-	const window = 6 * time.Second
+	const window = 10 * time.Second
 	if _, err := l.ZonePower("c", window); err != nil {
 		t.Fatal(err)
 	}

@@ -444,7 +444,7 @@ var fisFaultHelp = map[string]string{
 	lab.FaultInstanceLoss:     "the zone-c instance is terminated (Auto Scaling replaces it)",
 	lab.FaultStaleCredentials: "the zone-c instance runs with the noDDB instance profile",
 	lab.FaultZonePower: "zone c loses power: its instances stop, the group cannot launch there, its subnets lose all " +
-		"traffic (AWS only for now)",
+		"traffic",
 }
 
 // fisFaultLines is the help's list of the FIS faults, one indented line each.
@@ -458,14 +458,18 @@ func fisFaultLines() string {
 
 func newFaultCmd(g *globals) *cobra.Command {
 	var (
-		az, via string
-		timeout time.Duration
+		az, via  string
+		timeout  time.Duration
+		duration time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "fault stale-credentials --az c | fault NAME --via fis",
-		Short: "Attach the noDDB instance profile to one zone's instance, or run one of the stack's FIS experiments",
+		Use:   "fault stale-credentials --az c | fault zone-power --az c [--duration 5m] | fault NAME --via fis",
+		Short: "Attach the noDDB instance profile to one zone's instance, cut a zone's power, or run one of the stack's FIS experiments",
 		Long: "fault stale-credentials --az c attaches the noDDB instance profile to that zone's instance (its calls to\n" +
 			"DynamoDB are denied) until a deploy or repair replaces it.\n\n" +
+			"fault zone-power --az c --duration D (local lab) cuts the zone's power for D: its instance stops, launches\n" +
+			"there fail with InsufficientInstanceCapacity, Auto Scaling replaces it in the other zones, and when D has\n" +
+			"passed the group rebalances into the zone. On AWS it is the stack's FIS experiment (--via fis).\n\n" +
 			"fault NAME --via fis (--target aws, stack deployed with -c FaultInjection=true) starts the stack's AWS FIS\n" +
 			"experiment for NAME on zone c and follows it to its end; the experiment undoes its fault itself after " +
 			lab.FaultDuration.String() + ".\nNAME is one of:\n" + fisFaultLines(),
@@ -475,7 +479,13 @@ func newFaultCmd(g *globals) *cobra.Command {
 			switch via {
 			case "":
 				if args[0] == lab.FaultZonePower {
-					return fmt.Errorf("fault %s needs --via fis for now (--target aws, stack deployed with -c FaultInjection=true): the local lab does not run it yet", lab.FaultZonePower)
+					if az == "" {
+						return fmt.Errorf("fault %s needs the zone: labctl fault %s --az c --duration %s", lab.FaultZonePower, lab.FaultZonePower, lab.FaultDuration)
+					}
+					if _, err := labclient.ValidZonePower(az, duration); err != nil {
+						return err
+					}
+					break
 				}
 				if args[0] != FaultStaleCredentials {
 					return faultWithoutFIS(args[0])
@@ -508,6 +518,14 @@ func newFaultCmd(g *globals) *cobra.Command {
 				_, err := l.FaultViaFIS(ctx, args[0], token, lineWriter(cmd.OutOrStdout()))
 				return err
 			}
+			if args[0] == lab.FaultZonePower {
+				msg, err := l.ZonePower(cmd.Context(), az, duration)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), msg)
+				return nil
+			}
 			msg, err := l.StaleCredentials(cmd.Context(), az)
 			if err != nil {
 				return err
@@ -519,6 +537,7 @@ func newFaultCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&az, "az", "", "zone letter (a, b, c: the group's zones in name order) or zone name")
 	cmd.Flags().StringVar(&via, "via", "", "fis: run the stack's AWS FIS experiment instead (--target aws)")
 	cmd.Flags().DurationVar(&timeout, "timeout", labops.DefaultTimeout, "with --via fis: stop following the experiment after this long")
+	cmd.Flags().DurationVar(&duration, "duration", lab.FaultDuration, "zone-power on the local lab: how long the zone stays without power")
 	return cmd
 }
 
@@ -551,11 +570,11 @@ func newRepairCmd(g *globals) *cobra.Command {
 }
 
 func newDeployCmd(g *globals) *cobra.Command {
-	var code string
+	var code, hc string
 	cmd := &cobra.Command{
-		Use: "deploy --server-code X",
+		Use: "deploy --server-code X [--asg-health-check EC2|ELB]",
 		Short: "Replace all instances with a new ServerCode: on AWS `npx cdk deploy " + lab.ServiceStackName +
-			" -c ServerCode=X`, locally the lab's rolling replacement",
+			" -c ServerCode=X [-c AsgHealthCheck=ELB]`, locally the lab's rolling replacement",
 		Args: flagInstead("deploy", "--server-code", "labctl deploy --server-code %s"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if code == "" {
@@ -565,14 +584,20 @@ func newDeployCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			typ, err := lab.ParseAsgHealthCheck(strings.ToUpper(hc))
+			if err != nil {
+				return err
+			}
 			l, err := g.openWith(cmd, false, labops.OpenForDeploy)
 			if err != nil {
 				return err
 			}
-			return l.Deploy(cmd.Context(), sc, lineWriter(cmd.OutOrStdout()))
+			return l.DeployWith(cmd.Context(), sc, typ, lineWriter(cmd.OutOrStdout()))
 		},
 	}
 	cmd.Flags().StringVar(&code, "server-code", "", "basic, errorhandling or healthcheck")
+	cmd.Flags().StringVar(&hc, "asg-health-check", string(lab.AsgHealthCheckEC2),
+		"the Auto Scaling group's health check type: EC2 (the lab's choice) or ELB (replaces instances whose target is unhealthy; chapter 11)")
 	return cmd
 }
 

@@ -50,6 +50,7 @@ func statusView(st labops.Status) view.Status {
 			HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold,
 			SuccessCodes: hc.SuccessCodes, DeregistrationDelay: seconds(hc.DeregistrationDelay),
 		},
+		AsgHealthCheck: st.AsgHealthCheck, Grace: seconds(st.GraceSeconds), Replaced: st.ReplacedSince(time.Time{}),
 	}
 	v.Counters = st.Counters
 	if v.Operation = st.Operation; v.Operation == nil && st.Busy != "" {

@@ -25,19 +25,33 @@ func newTourCmd(g *globals) *cobra.Command {
 		yes        bool
 		from       int
 		transcript string
+		chapters   []int
 	)
 	cmd := &cobra.Command{
-		Use:   "tour [--yes] [--from N] [--transcript FILE]",
+		Use:   "tour [--yes] [--from N | --chapters 11,12] [--transcript FILE]",
 		Args:  flagInstead("tour", "--from", "labctl tour --from %s"),
 		Short: "Walk the lab's ten checkpoints: explain each step, run it, wait for the outcome and check it",
 		Long: `tour walks the ten checkpoints of the lab on the target. For each step it explains what
 will happen and why, runs it with the same code as the verbs, waits for the state the lab
 should reach (with live progress), then checks what a user should observe and prints ✓ or
 ✗ with what it saw. Enter runs the next step; the exit status is non-zero, naming the
-checkpoint, when one is not met. On AWS it asks before each deploy unless --yes.`,
+checkpoint, when one is not met. On AWS it asks before each deploy unless --yes.
+
+--chapters 11,12 runs the optional chapters past the ten steps instead: 11, the trap of an
+Auto Scaling group that acts on the deep health check (type ELB), and 12, a zone losing
+power (local lab; on AWS run fault zone-power --via fis).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if from < 1 || from > len(tour.Steps) {
 				return fmt.Errorf("bad --from %d: the tour's steps are 1 to %d, e.g. labctl tour --from 7", from, len(tour.Steps))
+			}
+			if len(chapters) > 0 && cmd.Flags().Changed("from") {
+				return errors.New("--from picks a step of the ten, --chapters the chapters past them: give one of the two")
+			}
+			for _, n := range chapters {
+				if n <= len(tour.Steps) || n > len(tour.Steps)+len(tour.Chapters) {
+					return fmt.Errorf("bad --chapters %d: the chapters past the ten steps are %d to %d, e.g. labctl tour --chapters 11,12",
+						n, len(tour.Steps)+1, len(tour.Steps)+len(tour.Chapters))
+				}
 			}
 			var md io.Writer
 			if transcript != "" {
@@ -54,13 +68,16 @@ checkpoint, when one is not met. On AWS it asks before each deploy unless --yes.
 				return err
 			}
 			resume := "labctl tour --from %d"
+			if len(chapters) > 0 {
+				resume = "labctl tour --chapters %d"
+			}
 			if l.T.Kind == target.AWS {
-				resume = "labctl --target aws tour --from %d"
+				resume = strings.Replace(resume, "labctl ", "labctl --target aws ", 1)
 			}
 			err = tour.Run(cmd.Context(), tourLab{l}, tour.Options{
 				Out: out, Style: view.StyleFor(out, g.getenv), Live: view.IsTerminal(out),
 				Yes: yes, From: from, AWS: l.T.Kind == target.AWS, Transcript: md,
-				Prompt: tour.NewLinePrompter(cmd.InOrStdin(), out), Resume: resume,
+				Prompt: tour.NewLinePrompter(cmd.InOrStdin(), out), Resume: resume, Chapters: chapters,
 			})
 			// Stopping with q is the user's choice, not a failure; the tour has said how
 			// to resume.
@@ -74,6 +91,7 @@ checkpoint, when one is not met. On AWS it asks before each deploy unless --yes.
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "run every step without waiting for Enter (and deploy on AWS without asking)")
 	cmd.Flags().IntVar(&from, "from", 1, "start at this step (1-10), bringing the lab to its starting state first")
 	cmd.Flags().StringVar(&transcript, "transcript", "", "write the run as Markdown to this file")
+	cmd.Flags().IntSliceVar(&chapters, "chapters", nil, "run these chapters past the ten steps instead (11, 12), e.g. --chapters 11,12")
 	return cmd
 }
 
@@ -106,8 +124,13 @@ func (t tourLab) Repair(ctx context.Context, zone string, progress func(string))
 	return t.l.Repair(ctx, zone, labops.DefaultTimeout, progress)
 }
 
-func (t tourLab) Deploy(ctx context.Context, code lab.ServerCode, progress func(string)) error {
-	return t.l.Deploy(ctx, code, progress)
+func (t tourLab) Deploy(ctx context.Context, code lab.ServerCode, hc lab.AsgHealthCheck, progress func(string)) error {
+	return t.l.DeployWith(ctx, code, hc, progress)
+}
+
+func (t tourLab) ZonePower(ctx context.Context, zone string, d time.Duration) error {
+	_, err := t.l.ZonePower(ctx, zone, d)
+	return err
 }
 
 func (t tourLab) Reset(ctx context.Context, code lab.ServerCode, progress func(string)) error {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"healthchecklab/cmd/labctl/internal/labtest"
 	"healthchecklab/cmd/labctl/internal/target"
@@ -74,6 +76,86 @@ func TestTourOnModel(t *testing.T) {
 				}
 			} else if !strings.Contains(text, "✗") {
 				t.Errorf("no failed check shown:\n%s", text)
+			}
+		})
+	}
+}
+
+// ec2Only is a tour lab whose deploys ignore the health-check type: the group keeps EC2.
+type ec2Only struct{ tourLab }
+
+func (e ec2Only) Deploy(ctx context.Context, code lab.ServerCode, _ lab.AsgHealthCheck, progress func(string)) error {
+	return e.tourLab.Deploy(ctx, code, "", progress)
+}
+
+// noPowerCut is a tour lab whose zone-power fault does nothing.
+type noPowerCut struct{ tourLab }
+
+func (noPowerCut) ZonePower(context.Context, string, time.Duration) error { return nil }
+
+// TestChaptersOnModel runs the chapters past the ten steps (tour --chapters) on the
+// in-process lab's fake clock: chapter 11 (the trap of health-check type ELB) and chapter
+// 12 (a zone loses power) pass, and each fails when its behaviour is taken away: a group
+// that keeps type EC2 replaces nothing, a zone that keeps its power never leaves the load
+// balancer.
+func TestChaptersOnModel(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		kind     target.Kind
+		chapters []int
+		lab      func(tourLab) tour.Lab
+		fail     int    // the chapter that must fail; 0 for none
+		check    string // the failed check's words
+	}{
+		{name: "local, chapters 11 and 12", kind: target.Local, chapters: []int{11, 12}},
+		{name: "aws, chapter 11", kind: target.AWS, chapters: []int{11}},
+		{name: "local, the group keeps type EC2", kind: target.Local, chapters: []int{11},
+			lab: func(l tourLab) tour.Lab { return ec2Only{l} }, fail: 11, check: "replaced the instance of every zone"},
+		{name: "local, the zone keeps its power", kind: target.Local, chapters: []int{12},
+			lab: func(l tourLab) tour.Lab { return noPowerCut{l} }, fail: 12, check: "unhealthy or was deregistered"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := labtest.New(t, lab.CodeBasic)
+			var tl tour.Lab = tourLab{h.Open(tc.kind)}
+			if tc.lab != nil {
+				tl = tc.lab(tourLab{h.Open(tc.kind)})
+			}
+			var out, md bytes.Buffer
+			err := tour.Run(context.Background(), tl, tour.Options{
+				Out: &out, Style: view.Style{}, Yes: true, AWS: tc.kind == target.AWS,
+				Transcript: &md, Clock: h, Chapters: tc.chapters,
+			})
+			if testing.Verbose() {
+				t.Log(out.String())
+			}
+			text := out.String()
+			var cp *tour.CheckpointError
+			if tc.fail == 0 {
+				if err != nil {
+					t.Fatalf("tour: %v\n%s", err, text)
+				}
+				if strings.Contains(text, "✗") || !strings.Contains(text, "checkpoints met in") {
+					t.Errorf("tour output:\n%s", text)
+				}
+				for _, n := range tc.chapters {
+					if !strings.Contains(text, tour.Chapters[n-11].Title) {
+						t.Errorf("chapter %d not shown", n)
+					}
+				}
+				if slices.Contains(tc.chapters, 12) {
+					for _, want := range []string{"time to recover", "errors"} {
+						if !strings.Contains(md.String(), want) {
+							t.Errorf("transcript lacks %q:\n%s", want, md.String())
+						}
+					}
+				}
+				return
+			}
+			if !errors.As(err, &cp) || cp.Step.N != tc.fail {
+				t.Fatalf("tour = %v, want chapter %d not met\n%s", err, tc.fail, text)
+			}
+			if !slices.ContainsFunc(cp.Failed, func(r tour.Result) bool { return strings.Contains(r.What, tc.check) }) {
+				t.Errorf("failed checks %+v, want one about %q", cp.Failed, tc.check)
 			}
 		})
 	}

@@ -160,7 +160,12 @@ func (c *Client) Counters(ctx context.Context) (Counters, error) {
 
 // Deploy rolls all instances to code; progress gets each step.
 func (c *Client) Deploy(ctx context.Context, code string, progress func(Event)) error {
-	return c.stream(ctx, PathDeploy, Request{ServerCode: code}, progress)
+	return c.DeployWith(ctx, Request{ServerCode: code}, progress)
+}
+
+// DeployWith is Deploy with every field of the request (the group's health-check type too).
+func (c *Client) DeployWith(ctx context.Context, req Request, progress func(Event)) error {
+	return c.stream(ctx, PathDeploy, req, progress)
 }
 
 // Shutdown asks the lab to stop.

@@ -18,6 +18,9 @@ const (
 	PathCounters = "/v1/counters"
 	PathDeploy   = "/v1/deploy"
 	PathShutdown = "/v1/shutdown"
+	// PathZonePower starts chapter 12's fault, which AWS runs as the FIS scenario "AZ
+	// Availability: Power Interruption" and has no other API for.
+	PathZonePower = "/v1/zone-power"
 )
 
 // TargetHeader names the response header in which the local load balancer gives the ID of
@@ -32,6 +35,9 @@ const UserName = "labctl"
 // Request is the body of the mutating control calls.
 type Request struct {
 	ServerCode string `json:"server_code,omitempty"`
+	// HealthCheckType is the Auto Scaling group's health-check type a deploy sets (EC2 or
+	// ELB, as the stack context AsgHealthCheck); empty keeps the group's.
+	HealthCheckType string `json:"health_check_type,omitempty"`
 }
 
 // Event is one line of a streamed operation (deploy): progress, then Done or Error.

@@ -120,3 +120,9 @@ func TestFastIdleTimeout(t *testing.T) {
 		t.Fatalf("default idle timeout %s, want lab.IdleTimeout %s", lb.IdleTimeout(), lab.IdleTimeout)
 	}
 }
+
+func TestFastGracePeriod(t *testing.T) {
+	if got := FastGracePeriod(); got != 20*time.Second {
+		t.Fatalf("FastGracePeriod = %s, want 20s (5 min scaled as 15 s to 1 s)", got)
+	}
+}

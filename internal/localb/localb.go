@@ -52,6 +52,13 @@ func FastIdleTimeout() time.Duration {
 	return scaleFast(lab.TargetGroupHealthCheck, lab.IdleTimeout)
 }
 
+// FastGracePeriod is lab.HealthCheckGracePeriod, Auto Scaling's health-check grace period,
+// shrunk in the proportion Fast shrinks the lab's target group interval (5 min to 20 s), so
+// that a --fast lab's group waits as many health checks before acting on them as AWS's does.
+func FastGracePeriod() time.Duration {
+	return scaleFast(lab.TargetGroupHealthCheck, lab.HealthCheckGracePeriod)
+}
+
 // scaleFast shrinks d in the proportion Fast shrinks hc's interval.
 func scaleFast(hc lab.HealthCheck, d time.Duration) time.Duration {
 	if hc.Interval <= 0 {

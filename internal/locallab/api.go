@@ -13,7 +13,8 @@ import (
 )
 
 // The control API's paths, bodies and answers are labclient's (its contract.go); this
-// file serves them.
+// file serves them. It serves only what has no AWS API: the local rolling deploy, a zone's
+// power interruption (on AWS only FIS runs it), the load balancer's counters and shutdown.
 
 // Handler serves the control API. shutdown is called by POST /v1/shutdown (`labctl local down`).
 func (l *Lab) Handler(token string, shutdown func()) http.Handler {
@@ -31,8 +32,16 @@ func (l *Lab) Handler(token string, shutdown func()) http.Handler {
 			writeJSON(w, http.StatusBadRequest, labclient.Event{Error: err.Error()})
 			return
 		}
-		l.stream(w, r, func(ctx context.Context, say func(string)) error { return l.Deploy(ctx, code, say) })
+		var typ lab.AsgHealthCheck
+		if req.HealthCheckType != "" {
+			if typ, err = lab.ParseAsgHealthCheck(req.HealthCheckType); err != nil {
+				writeJSON(w, http.StatusBadRequest, labclient.Event{Error: err.Error()})
+				return
+			}
+		}
+		l.stream(w, r, func(ctx context.Context, say func(string)) error { return l.DeployWith(ctx, code, typ, say) })
 	})
+	mux.HandleFunc("POST "+labclient.PathZonePower, l.serveZonePower)
 	mux.HandleFunc("POST "+labclient.PathShutdown, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, labclient.Event{Time: time.Now(), Message: "stopping the local lab", Done: true})
 		go shutdown()

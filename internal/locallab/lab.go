@@ -64,8 +64,9 @@ type Options struct {
 type Lab struct {
 	opts   Options
 	hc     lab.HealthCheck
-	dir    string  // temporary directory: web-server binary and instance logs
-	labDir *labDir // dir's marks: the next lab removes it if this process dies unclean
+	grace  time.Duration // the group's health-check grace period (shortened with Fast)
+	dir    string        // temporary directory: web-server binary and instance logs
+	labDir *labDir       // dir's marks: the next lab removes it if this process dies unclean
 	bin    string
 	prefix string         // the role names' prefix (names.RolePrefix())
 	names  labnames.Names // the stack, parameter and role names of this copy
@@ -98,6 +99,7 @@ type Lab struct {
 	procs      map[string]*instance // the processes of every instance launched and not stopped, by id
 	watchers   []*watcher           // deploys following the region's notes
 	launchErrs []error              // launches that failed, for Start
+	powerOff   map[string]time.Time // zones without power (ZonePower), until when
 	closed     bool
 
 	outMu    sync.Mutex // serializes writes to progress
@@ -132,9 +134,9 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
-	hc, idle := lab.TargetGroupHealthCheck, lab.IdleTimeout
+	hc, idle, grace := lab.TargetGroupHealthCheck, lab.IdleTimeout, lab.HealthCheckGracePeriod
 	if o.Fast {
-		hc, idle = localb.Fast(hc), localb.FastIdleTimeout()
+		hc, idle, grace = localb.Fast(hc), localb.FastIdleTimeout(), localb.FastGracePeriod()
 	}
 	root := o.RepoRoot
 	if root == "" {
@@ -156,7 +158,7 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 	}
 	lctx, cancel := context.WithCancel(context.Background())
 	l := &Lab{
-		opts: o, hc: hc, dir: ld.path, labDir: ld, names: names, prefix: names.RolePrefix(),
+		opts: o, hc: hc, grace: grace, dir: ld.path, labDir: ld, names: names, prefix: names.RolePrefix(),
 		ctx: lctx, cancel: cancel, progress: o.Progress, webPolicy: webPolicy, created: time.Now().UTC(),
 		procs: map[string]*instance{}, kick: make(chan struct{}, 1),
 		keys: awslocal.NewKeys(AccountID),
@@ -188,7 +190,7 @@ func Start(ctx context.Context, o Options) (_ *Lab, err error) {
 
 	// The region as the lab's stack creates it, with this copy's names.
 	rcfg := region.LabConfig(time.Now, randomSeed())
-	rcfg.HealthCheck, rcfg.ServerCode, rcfg.Names = hc, o.Code, names
+	rcfg.HealthCheck, rcfg.ServerCode, rcfg.Names, rcfg.HealthCheckGrace = hc, o.Code, names, grace
 	rcfg.LoadBalancerURL, rcfg.TableName = l.lbURL, dynalite.DefaultTableName
 	if l.r, err = region.New(rcfg); err != nil {
 		return nil, err
@@ -385,10 +387,21 @@ var ErrBusy = region.ErrBusy
 // Deploy updates the stack to code, as `cdk deploy` with a new ServerCode does: the region
 // rolls the group over one zone at a time (region.Deploy says how). progress receives the
 // region's notes until the update ends; Deploy returns then, with an error when the update
-// rolled back.
+// rolled back. The group keeps its health-check type.
 func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress func(string)) error {
+	return l.DeployWith(ctx, code, "", progress)
+}
+
+// DeployWith is Deploy that also sets the group's health-check type, as `cdk deploy -c
+// AsgHealthCheck=<typ>` does (empty keeps it), with the lab's grace period.
+func (l *Lab) DeployWith(ctx context.Context, code lab.ServerCode, typ lab.AsgHealthCheck, progress func(string)) error {
 	if _, err := lab.ParseServerCode(string(code)); err != nil {
 		return err
+	}
+	if typ != "" {
+		if _, err := lab.ParseAsgHealthCheck(string(typ)); err != nil {
+			return err
+		}
 	}
 	if progress == nil {
 		progress = func(string) {}
@@ -396,6 +409,12 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress func(str
 	w := newWatcher()
 	// The pump drains under mu: it cannot take the update's first notes before w watches.
 	l.mu.Lock()
+	if typ != "" {
+		if err := l.r.SetHealthCheck(string(typ), l.grace); err != nil {
+			l.mu.Unlock()
+			return err
+		}
+	}
 	if err := l.r.Deploy(code); err != nil {
 		l.mu.Unlock()
 		return err

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"healthchecklab/internal/awslocal/region"
 	"healthchecklab/internal/lab"
+	"healthchecklab/internal/localb"
 	"healthchecklab/internal/repo"
 )
 
@@ -65,6 +67,10 @@ func TestDeployRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	// --fast shortens the group's grace period as it shortens the health checks.
+	if g := l.r.Groups()[0]; g.HealthCheckType != region.HealthCheckEC2 || g.HealthCheckGrace != localb.FastGracePeriod() {
+		t.Errorf("group: health check %s, grace %s", g.HealthCheckType, g.HealthCheckGrace)
+	}
 	if err := l.WaitHealthy(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -92,4 +98,68 @@ func TestDeployRollsBack(t *testing.T) {
 	if err := l.WaitHealthy(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestZonePower: a zone's power interruption on a real lab. Its instance's processes stop,
+// the group replaces it in another zone while the zone cannot launch, and once the window
+// ends the group rebalances one instance back into the zone.
+func TestZonePower(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a whole lab")
+	}
+	t.Parallel()
+	root, err := repo.Root(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	l, err := Start(ctx, Options{Code: lab.CodeBasic, Fast: true, RepoRoot: root, Progress: &syncBuffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.WaitHealthy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var zoneC string
+	for _, st := range l.r.Status() {
+		if st.Letter == "c" && st.Current {
+			zoneC = st.ID
+		}
+	}
+	const window = 10 * time.Second
+	if _, err := l.ZonePower("c", window); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.ZonePower("local-1c", window); err == nil || !strings.Contains(err.Error(), "already without power") {
+		t.Errorf("a second interruption of zone c: %v", err)
+	}
+	// until polls the region every 100 ms until ok holds of its members by zone.
+	until := func(what string, ok func(inService map[string]int) bool) {
+		t.Helper()
+		for {
+			n := map[string]int{}
+			for _, m := range l.r.Groups()[0].Instances {
+				if m.LifecycleState == "InService" && l.r.Target(m.ID).State == "healthy" {
+					n[strings.TrimPrefix(m.Zone, region.Name)]++
+				}
+			}
+			if ok(n) {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: members in service and healthy by zone %v", what, n)
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	until("three in service in zones a and b", func(n map[string]int) bool { return n["a"]+n["b"] == 3 && n["c"] == 0 })
+	if l.proc(zoneC) != nil {
+		t.Errorf("zone c's instance %s still has its processes", zoneC)
+	}
+	until("one back in zone c after the window", func(n map[string]int) bool {
+		return n["a"] == 1 && n["b"] == 1 && n["c"] == 1
+	})
 }

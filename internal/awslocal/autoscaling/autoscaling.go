@@ -1,6 +1,6 @@
 // Package autoscaling speaks Auto Scaling's Query protocol for the calls the lab makes:
-// DescribeAutoScalingGroups and TerminateInstanceInAutoScalingGroup, over the group a
-// Backend holds.
+// DescribeAutoScalingGroups, DescribeScalingActivities and TerminateInstanceInAutoScalingGroup,
+// over the group a Backend holds.
 package autoscaling
 
 import (
@@ -55,6 +55,8 @@ type Backend interface {
 	// TerminateInstance starts terminating a member; without decrement the group launches a
 	// replacement in the same zone.
 	TerminateInstance(id string, decrement bool) (Activity, error)
+	// Activities lists the group's scaling activities, newest first.
+	Activities() []Activity
 }
 
 // Service returns Auto Scaling's wire format over b.
@@ -68,6 +70,7 @@ func Service(b Backend) *query.Service {
 	s.Actions = map[string]query.Action{
 		"DescribeAutoScalingGroups":           h.describeGroups,
 		"TerminateInstanceInAutoScalingGroup": h.terminateInstance,
+		"DescribeScalingActivities":           h.describeActivities,
 	}
 	return s
 }
@@ -214,8 +217,43 @@ func (h handlers) terminateInstance(_ context.Context, p query.Params) (any, err
 	if err != nil {
 		return nil, err
 	}
-	return terminateResult{Activity: activityXML{
+	return terminateResult{Activity: activityOut(a)}, nil
+}
+
+type describeActivitiesResult struct {
+	Activities []activityXML `xml:"Activities>member"`
+	NextToken  string        `xml:"NextToken,omitempty"`
+}
+
+func activityOut(a Activity) activityXML {
+	return activityXML{
 		ActivityID: a.ID, AutoScalingGroupName: a.GroupName, Description: a.Description, Cause: a.Cause,
 		StartTime: query.Time(a.Start), StatusCode: a.StatusCode, Progress: a.Progress, Details: a.Details,
-	}}, nil
+	}
+}
+
+// describeActivities follows DescribeScalingActivities (EC2 Auto Scaling API reference): the
+// activities of the named group (or of every group), newest first, at most MaxRecords
+// (1–100, default 100) a page.
+func (h handlers) describeActivities(_ context.Context, p query.Params) (any, error) {
+	size, ok := p.Int("MaxRecords", 100)
+	if !ok || size < 1 || size > 100 {
+		return nil, validation("1 validation error detected: Value '%s' at 'maxRecords' failed to satisfy constraint: Member must have value less than or equal to 100", p.Get("MaxRecords"))
+	}
+	name := p.Get("AutoScalingGroupName")
+	var picked []Activity
+	for _, a := range h.b.Activities() {
+		if name == "" || a.GroupName == name {
+			picked = append(picked, a)
+		}
+	}
+	start, end, next, ok := query.Page(len(picked), p.Get("NextToken"), size)
+	if !ok {
+		return nil, validation("The token '%s' is invalid.", p.Get("NextToken"))
+	}
+	res := describeActivitiesResult{NextToken: next, Activities: []activityXML{}}
+	for _, a := range picked[start:end] {
+		res.Activities = append(res.Activities, activityOut(a))
+	}
+	return res, nil
 }

@@ -133,3 +133,33 @@ func TestTerminateInstanceInAutoScalingGroup(t *testing.T) {
 		t.Errorf("terminating %v", terminating)
 	}
 }
+
+// TestDescribeScalingActivities: the group's terminations, newest first, paged by
+// MaxRecords, filtered by group name.
+func TestDescribeScalingActivities(t *testing.T) {
+	b, s := newBackend(t, 1)
+	e := awslocaltest.Serve(t, autoscaling.Service(b))
+	c := sdk.NewFromConfig(e.UserConfig())
+	ctx := context.Background()
+	zoneA, zoneB := s.Only("a"), s.Only("b")
+	for _, id := range []string{zoneA, zoneB} {
+		if _, err := s.R.TerminateInstance(id, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := c.DescribeScalingActivities(ctx, &sdk.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String(s.R.GroupName()), MaxRecords: aws.Int32(1)})
+	if err != nil || len(out.Activities) != 1 || aws.ToString(out.Activities[0].Description) != "Terminating EC2 instance: "+zoneB || out.NextToken == nil {
+		t.Fatalf("%v %+v", err, out)
+	}
+	out, err = c.DescribeScalingActivities(ctx, &sdk.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String(s.R.GroupName()), NextToken: out.NextToken})
+	if err != nil || len(out.Activities) != 1 || aws.ToString(out.Activities[0].Description) != "Terminating EC2 instance: "+zoneA ||
+		!strings.Contains(aws.ToString(out.Activities[0].Cause), "user request") || out.NextToken != nil {
+		t.Fatalf("%v %+v", err, out)
+	}
+	out, err = c.DescribeScalingActivities(ctx, &sdk.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String("other")})
+	if err != nil || len(out.Activities) != 0 {
+		t.Fatalf("other group: %v %+v", err, out)
+	}
+	_, err = c.DescribeScalingActivities(ctx, &sdk.DescribeScalingActivitiesInput{MaxRecords: aws.Int32(101)})
+	awslocaltest.Code(t, err, "ValidationError")
+}

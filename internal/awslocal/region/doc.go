@@ -14,7 +14,9 @@ package region
 //     processes, then report Stopped; report Stopped also when they exit on their own).
 //   - Deploy(code) starts a rolling update; Operation follows it until it returns nil, and
 //     Stacks tells how it ended. Status is the live view of every instance.
-//   - Chapter 12's fault is PowerOff(zone) and, after its window, PowerOn(zone).
+//   - Chapter 11's trap is SetHealthCheck(ELB, grace) (a stack update of the group's
+//     health-check type); Activities lists each replacement as Auto Scaling's scaling
+//     activities do. Chapter 12's fault is PowerOff(zone) and, after its window, PowerOn(zone).
 //
 // regiontest.Shell does all of this instantly on a fake clock, for tests.
 

@@ -185,8 +185,65 @@ func (r *Region) checkGroupHealth() {
 		}
 		in.health = unhealthy
 		r.notef("Auto Scaling: instance %s in %s is unhealthy: %s", in.id, ZoneName(in.letter), why)
+		// EC2 Auto Scaling user guide, "View the reason for health check failures": the
+		// group starts a scaling activity terminating the instance, whose cause names the
+		// health check that failed.
+		cause := "an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped."
+		if in.state == ec2.StateRunning {
+			cause = "an instance was taken out of service in response to an ELB system health check failure."
+		}
+		r.record(in, fmt.Sprintf("At %s %s", now.Format(time.RFC3339), cause))
 		r.beginTerminate(in, "Auto Scaling: replacing an unhealthy instance")
 	}
+}
+
+// record starts the scaling activity terminating in, with cause, and returns it.
+func (r *Region) record(in *instance, cause string) autoscaling.Activity {
+	a := autoscaling.Activity{
+		ID: r.uuid(), GroupName: r.ids.groupName, Start: r.now(), StatusCode: "InProgress",
+		Description: "Terminating EC2 instance: " + in.id, Cause: cause,
+		Details: fmt.Sprintf(`{"Subnet ID":"%s","Availability Zone":"%s"}`, r.ids.subnets[zoneIndex(in.letter)], ZoneName(in.letter)),
+	}
+	r.activityOf[in.id] = len(r.activities)
+	r.activities = append(r.activities, a)
+	return a
+}
+
+// Activities lists the group's scaling activities that terminated or are terminating an
+// instance, newest first, as DescribeScalingActivities does; one whose instance is
+// terminated is Successful.
+func (r *Region) Activities() []autoscaling.Activity {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.settle()
+	out := make([]autoscaling.Activity, 0, len(r.activities))
+	for i := len(r.activities) - 1; i >= 0; i-- {
+		out = append(out, r.activities[i])
+	}
+	return out
+}
+
+// SetHealthCheck changes the group's health-check type (EC2 or ELB) and grace period, as a
+// stack update of the group's HealthCheckType and HealthCheckGracePeriod does: the
+// instances stay, and from now on the group judges them by the new type (EC2 Auto Scaling
+// user guide, "Health checks for instances in an Auto Scaling group").
+func (r *Region) SetHealthCheck(typ string, grace time.Duration) error {
+	switch {
+	case typ != HealthCheckEC2 && typ != HealthCheckELB:
+		return fmt.Errorf("region: health check type %q: use EC2 or ELB", typ)
+	case grace < 0:
+		return fmt.Errorf("region: grace period %s", grace)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.settle()
+	if r.cfg.HealthCheckType == typ && r.cfg.HealthCheckGrace == grace {
+		return nil
+	}
+	r.cfg.HealthCheckType, r.cfg.HealthCheckGrace = typ, grace
+	r.notef("Auto Scaling: the group's health check type is %s (grace period %s)", typ, grace)
+	r.settle()
+	return nil
 }
 
 // SetZoneCapacity makes launches in zone (a letter or zone name) fail as EC2's
@@ -262,16 +319,11 @@ func (r *Region) TerminateInstance(id string, decrement bool) (autoscaling.Activ
 		}
 		r.desired--
 	}
-	now := r.now()
-	a := autoscaling.Activity{
-		ID: r.uuid(), GroupName: r.ids.groupName, Start: now, StatusCode: "InProgress",
-		Description: "Terminating EC2 instance: " + id,
-		Cause:       fmt.Sprintf("At %s instance %s taken out of service in response to a user request.", now.Format(time.RFC3339), id),
-		Details:     fmt.Sprintf(`{"Subnet ID":"%s","Availability Zone":"%s"}`, r.ids.subnets[zoneIndex(in.letter)], ZoneName(in.letter)),
-	}
+	cause := fmt.Sprintf("At %s instance %s taken out of service in response to a user request.", r.now().Format(time.RFC3339), id)
 	if decrement {
-		a.Cause += " Shrinking the capacity from " + strconv.Itoa(r.desired+1) + " to " + strconv.Itoa(r.desired) + "."
+		cause += " Shrinking the capacity from " + strconv.Itoa(r.desired+1) + " to " + strconv.Itoa(r.desired) + "."
 	}
+	a := r.record(in, cause)
 	r.beginTerminate(in, "Auto Scaling: at the caller's request")
 	r.settle()
 	return a, nil

@@ -373,3 +373,44 @@ func TestRepairOperation(t *testing.T) {
 		t.Fatalf("operation %+v during a deploy", op)
 	}
 }
+
+// TestSetHealthCheck: a stack update of the group's health-check type changes how the group
+// judges the instances it already has, and each replacement is a scaling activity whose
+// cause names the failed check (EC2 Auto Scaling user guide, "View the reason for health
+// check failures"); back on EC2 an unhealthy target is replaced no more.
+func TestSetHealthCheck(t *testing.T) {
+	grace := 20 * time.Second
+	r, s := newRegion(t, nil)
+	s.CheckAll(ok200)
+	if err := r.SetHealthCheck("TCP", grace); err == nil {
+		t.Fatal("type TCP accepted")
+	}
+	must(t, r.SetHealthCheck(region.HealthCheckELB, grace))
+	if g := r.Groups()[0]; g.HealthCheckType != region.HealthCheckELB || g.HealthCheckGrace != grace {
+		t.Fatalf("group %s %s", g.HealthCheckType, g.HealthCheckGrace)
+	}
+	s.Wait(grace)
+	id := only(t, r, "b")
+	for range 3 {
+		s.Check(bad503, id)
+	}
+	acts := r.Activities()
+	if len(acts) != 1 || acts[0].Description != "Terminating EC2 instance: "+id || acts[0].StatusCode != "InProgress" ||
+		!strings.Contains(acts[0].Cause, "ELB system health check failure") || !strings.Contains(acts[0].Details, "local-1b") {
+		t.Fatalf("activities %+v", acts)
+	}
+	s.Wait(delay)
+	if acts = r.Activities(); acts[0].StatusCode != "Successful" {
+		t.Fatalf("after termination: %+v", acts[0])
+	}
+	s.CheckAll(ok200)
+	must(t, r.SetHealthCheck(region.HealthCheckEC2, grace))
+	s.Wait(grace)
+	for range 3 {
+		s.CheckAll(bad503)
+	}
+	s.Wait(delay)
+	if n := len(r.Activities()); n != 1 {
+		t.Fatalf("type EC2: %d activities", n)
+	}
+}

@@ -206,6 +206,10 @@ func (r *Region) terminated(in *instance) {
 	}
 	in.member = false
 	in.state, in.gone = ec2.StateTerminated, r.now()
+	if i, ok := r.activityOf[in.id]; ok {
+		r.activities[i].StatusCode, r.activities[i].Progress = "Successful", 100
+		delete(r.activityOf, in.id)
+	}
 	for _, a := range r.assocs {
 		if a.instance == in.id && a.state != assocDisassociated {
 			a.state, a.settle = assocDisassociated, time.Time{}

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"healthchecklab/internal/awslocal/autoscaling"
 	"healthchecklab/internal/config"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/labnames"
@@ -78,7 +79,7 @@ func LabConfig(now func() time.Time, seed uint64) Config {
 		// stacks/webtier.go: MinCapacity config.MinCapacity, MaxCapacity desired+1, health
 		// check type EC2 with a 5-minute grace period.
 		Min: config.MinCapacity, Desired: desired, Max: desired + 1,
-		HealthCheckType: HealthCheckEC2, HealthCheckGrace: 5 * time.Minute,
+		HealthCheckType: HealthCheckEC2, HealthCheckGrace: lab.HealthCheckGracePeriod,
 		Names: labnames.Names{Prefix: lab.DefaultNamingPrefix},
 	}
 }
@@ -174,6 +175,8 @@ type Region struct {
 	code        lab.ServerCode         // the stack's ServerCode
 	iceNoted    map[string]bool        // zones whose failed launch has been noted
 	launchAfter time.Time              // no launch before this, after a failed one
+	activities  []autoscaling.Activity // the group's terminations, oldest first (DescribeScalingActivities)
+	activityOf  map[string]int         // index in activities of an instance's termination
 
 	// Elastic Load Balancing
 	tg *targethealth.Group
@@ -207,7 +210,7 @@ func New(cfg Config) (*Region, error) {
 	}
 	r := &Region{
 		cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
-		noCapacity: map[string]bool{}, iceNoted: map[string]bool{},
+		noCapacity: map[string]bool{}, iceNoted: map[string]bool{}, activityOf: map[string]int{},
 		desired: cfg.Desired, version: 1, codes: map[int]lab.ServerCode{1: cfg.ServerCode}, code: cfg.ServerCode,
 		tg: tg, stackStatus: "CREATE_COMPLETE",
 	}

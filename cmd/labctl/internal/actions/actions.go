@@ -143,6 +143,18 @@ func (a *Actions) Group(ctx context.Context, name string) (asgtypes.AutoScalingG
 	return asgtypes.AutoScalingGroup{}, fmt.Errorf("the Auto Scaling group %s (the stack's AutoScalingGroupName output) not found: deploy the stack again (npx cdk deploy --all)", name)
 }
 
+// Activities returns an Auto Scaling group's latest scaling activities (one page, up to
+// 100), newest first: launches, terminations and their causes.
+func (a *Actions) Activities(ctx context.Context, group string) ([]asgtypes.Activity, error) {
+	out, err := a.ASG.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{
+		AutoScalingGroupName: aws.String(group), MaxRecords: aws.Int32(100),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Activities, nil
+}
+
 // TerminateInGroup terminates an instance of an Auto Scaling group without lowering its
 // desired capacity, so the group launches a replacement (in the same zone, to stay
 // balanced). It returns the scaling activity's description.

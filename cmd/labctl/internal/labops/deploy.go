@@ -22,8 +22,13 @@ import (
 // DeployCommand is the command line that deploys the stack with a ServerCode on AWS; a copy
 // deployed with -c LabId=<id> (labID, from its LabId output) gets the same id again, without
 // which the app would not even know the stack's name.
-func DeployCommand(stack, labID string, code lab.ServerCode) []string {
+// The group's health-check type is passed only when it is not the context's default (EC2):
+// without the key the app deploys EC2.
+func DeployCommand(stack, labID string, code lab.ServerCode, hc lab.AsgHealthCheck) []string {
 	argv := []string{"npx", "cdk", "deploy", stack, "-c", "ServerCode=" + string(code)}
+	if hc != "" && hc != lab.AsgHealthChecks[0] {
+		argv = append(argv, "-c", "AsgHealthCheck="+string(hc))
+	}
 	if labID != "" {
 		argv = append(argv, "-c", "LabId="+labID)
 	}
@@ -35,12 +40,26 @@ func DeployCommand(stack, labID string, code lab.ServerCode) []string {
 // health changes while it runs; on the local lab it asks the lab for its rolling
 // replacement. progress gets each line.
 func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress Progress) error {
+	return l.DeployWith(ctx, code, "", progress)
+}
+
+// DeployWith is Deploy with the Auto Scaling group's health-check type (the stack context
+// AsgHealthCheck): EC2, the lab's choice, or ELB, the trap of chapter 11. As with `cdk
+// deploy`, a deploy without it ("") deploys the default, EC2, on both targets.
+func (l *Lab) DeployWith(ctx context.Context, code lab.ServerCode, hc lab.AsgHealthCheck, progress Progress) error {
 	if _, err := lab.ParseServerCode(string(code)); err != nil {
+		return err
+	}
+	if hc == "" {
+		hc = lab.AsgHealthChecks[0]
+	}
+	if _, err := lab.ParseAsgHealthCheck(string(hc)); err != nil {
 		return err
 	}
 	if l.T.Kind == target.Local {
 		start := l.now()
-		err := l.T.Lab.Deploy(ctx, string(code), func(ev labclient.Event) {
+		req := labclient.Request{ServerCode: string(code), HealthCheckType: string(hc)}
+		err := l.T.Lab.DeployWith(ctx, req, func(ev labclient.Event) {
 			progress(fmt.Sprintf("%6.1fs  %s", ev.Time.Sub(start).Seconds(), ev.Message))
 		})
 		if err != nil && ctx.Err() != nil {
@@ -52,7 +71,7 @@ func (l *Lab) Deploy(ctx context.Context, code lab.ServerCode, progress Progress
 	if err != nil {
 		return fmt.Errorf("deploying on AWS runs the CDK app: run labctl inside the healthchecklab checkout (%v)", err)
 	}
-	return l.runCDK(ctx, root, DeployCommand(l.Stack.Name, l.Stack.Outputs[labnames.OutputLabID], code), progress)
+	return l.runCDK(ctx, root, DeployCommand(l.Stack.Name, l.Stack.Outputs[labnames.OutputLabID], code, hc), progress)
 }
 
 // runCDK runs argv in dir, passing its output on line by line (prefixed "cdk │") while

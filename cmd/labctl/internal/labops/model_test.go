@@ -437,6 +437,102 @@ func TestVerbsOnModel(t *testing.T) {
 			},
 		},
 		{
+			// Chapter 11's trap through the verbs: a deploy with health-check type ELB makes
+			// Auto Scaling replace the instances whose deep check fails, which status counts;
+			// a deploy without the type puts EC2 back, and the replacing stops.
+			name: "deploy with health-check type ELB: the trap", code: lab.CodeHealthCheck,
+			run: func(t *testing.T, h *labtest.Lab, l *labops.Lab, p *progress) {
+				if st := status(t, l); st.AsgHealthCheck != "EC2" || st.GraceSeconds != lab.HealthCheckGracePeriod.Seconds() || len(st.Replacements) != 0 {
+					t.Fatalf("before: %s %v %+v", st.AsgHealthCheck, st.GraceSeconds, st.Replacements)
+				}
+				if err := l.DeployWith(ctx, lab.CodeHealthCheck, lab.AsgHealthCheckELB, p.add); err != nil {
+					t.Fatalf("DeployWith ELB: %v\n%s", err, p)
+				}
+				if st := status(t, l); st.AsgHealthCheck != "ELB" {
+					t.Fatalf("after the deploy: %s", st.AsgHealthCheck)
+				}
+				if l.T.Kind == target.AWS && !strings.Contains(p.String(), "-c AsgHealthCheck=ELB") {
+					t.Errorf("cdk without the context key:\n%s", p)
+				}
+				if _, err := l.SetDependency(ctx, false); err != nil {
+					t.Fatal(err)
+				}
+				outage := h.Now()
+				settle(t, h, lab.HealthCheckGracePeriod+2*time.Minute)
+				replaced := status(t, l).ReplacedSince(outage)
+				for _, z := range []string{"a", "b", "c"} {
+					if replaced[z] == 0 {
+						t.Fatalf("replaced during the outage: %v", replaced)
+					}
+				}
+				if _, err := l.SetDependency(ctx, true); err != nil {
+					t.Fatal(err)
+				}
+				if err := l.Deploy(ctx, lab.CodeHealthCheck, p.add); err != nil {
+					t.Fatalf("Deploy back: %v\n%s", err, p)
+				}
+				back := h.Now()
+				if st := status(t, l); st.AsgHealthCheck != "EC2" {
+					t.Fatalf("after the deploy back: %s", st.AsgHealthCheck)
+				}
+				if _, err := l.SetDependency(ctx, false); err != nil { // the same outage again, with EC2
+					t.Fatal(err)
+				}
+				settle(t, h, lab.HealthCheckGracePeriod+2*time.Minute)
+				if n := status(t, l).ReplacedSince(back); len(n) != 0 {
+					t.Fatalf("replaced with EC2: %v", n)
+				}
+				if err := l.DeployWith(ctx, lab.CodeHealthCheck, "TCP", p.add); err == nil || !strings.Contains(err.Error(), "EC2, ELB") {
+					t.Errorf("health-check type TCP: %v", err)
+				}
+			},
+		},
+		{
+			// Chapter 12's fault: zone c loses power for five minutes. On AWS it is the
+			// stack's FIS experiment only.
+			name: "zone-power", code: lab.CodeHealthCheck,
+			run: func(t *testing.T, h *labtest.Lab, l *labops.Lab, _ *progress) {
+				_, err := l.ZonePower(ctx, "c", lab.FaultDuration)
+				if l.T.Kind == target.AWS {
+					if err == nil || !strings.Contains(err.Error(), "labctl --target aws fault zone-power --via fis") {
+						t.Fatalf("on AWS: %v", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := l.ZonePower(ctx, "c", lab.FaultDuration); err == nil || !strings.Contains(err.Error(), "already without power") {
+					t.Errorf("second power cut: %v", err)
+				}
+				settle(t, h, 2*time.Minute)
+				st := status(t, l)
+				n := map[string]int{}
+				for _, tg := range st.Targets {
+					if tg.Current && tg.State == "healthy" {
+						n[tg.Letter]++
+					}
+				}
+				if n["a"]+n["b"] != 3 || n["c"] != 0 {
+					t.Fatalf("during the window, healthy serving targets by zone %v: %+v", n, st.Targets)
+				}
+				// Every answer personalized, from zones a and b only.
+				if got := answers(sample(t, l, 6)); strings.Contains(got, "c:") || strings.Count(got, "/p") != len(strings.Fields(got)) {
+					t.Errorf("sample during the window: %s", got)
+				}
+				settle(t, h, lab.FaultDuration)
+				n = map[string]int{}
+				for _, tg := range status(t, l).Targets {
+					if tg.Current && tg.State == "healthy" {
+						n[tg.Letter]++
+					}
+				}
+				if n["a"] != 1 || n["b"] != 1 || n["c"] != 1 {
+					t.Fatalf("after the window, healthy serving targets by zone %v", n)
+				}
+			},
+		},
+		{
 			name: "reset from a broken lab, nothing to deploy", code: lab.CodeBasic,
 			run: func(t *testing.T, h *labtest.Lab, l *labops.Lab, p *progress) {
 				if _, err := l.SetDependency(ctx, false); err != nil {

@@ -2,6 +2,7 @@ package labops
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"sort"
 	"strings"
@@ -38,6 +39,13 @@ type Status struct {
 	Busy        string                `json:"busy,omitempty"`      // what is in progress, if anything
 	Operation   *labclient.Operation  `json:"operation,omitempty"` // the local lab's deploy or repair in flight
 	Zones       map[string]Zone       `json:"zones"`               // by letter
+	// AsgHealthCheck is the Auto Scaling group's health-check type, EC2 or ELB (the stack
+	// context AsgHealthCheck), and GraceSeconds its grace period.
+	AsgHealthCheck string  `json:"asg_health_check"`
+	GraceSeconds   float64 `json:"grace_period_seconds"`
+	// Replacements are the group's terminations of instances that failed a health check,
+	// newest first, from its latest scaling activities.
+	Replacements []Replacement `json:"replacements"`
 	// Processes are the local lab's processes (labctl, dynalite, each web server) with their
 	// supervision state and restarts; none on AWS.
 	Processes []labclient.Process `json:"processes,omitempty"`
@@ -62,6 +70,51 @@ type HealthCheck struct {
 	UnhealthyThreshold  int     `json:"unhealthy_threshold"`
 	SuccessCodes        string  `json:"success_codes"`
 	DeregistrationDelay float64 `json:"deregistration_delay_seconds"`
+}
+
+// Replacement is one instance Auto Scaling took out of service because it failed a health
+// check: an ELB one with health-check type ELB, or an EC2 one (stopped, terminated).
+type Replacement struct {
+	InstanceID string    `json:"instance_id"`
+	Zone       string    `json:"zone"`
+	Letter     string    `json:"letter"`
+	At         time.Time `json:"at"`
+	Cause      string    `json:"cause"`
+}
+
+// ReplacedSince counts the replacements that started at or after t, by zone letter.
+func (st Status) ReplacedSince(t time.Time) map[string]int {
+	n := map[string]int{}
+	for _, r := range st.Replacements {
+		if !r.At.Before(t) {
+			n[r.Letter]++
+		}
+	}
+	return n
+}
+
+// replacements picks, from a group's scaling activities, the terminations caused by a
+// failed health check (EC2 Auto Scaling user guide, "View the reason for health check
+// failures": the cause reads "an instance was taken out of service in response to" the
+// check that failed).
+func replacements(acts []asgtypes.Activity, letters map[string]string) []Replacement {
+	out := []Replacement{}
+	for _, a := range acts {
+		desc, cause := aws.ToString(a.Description), aws.ToString(a.Cause)
+		id, ok := strings.CutPrefix(desc, "Terminating EC2 instance: ")
+		if !ok || !strings.Contains(cause, "health check") {
+			continue
+		}
+		var details struct {
+			Zone string `json:"Availability Zone"`
+		}
+		_ = json.Unmarshal([]byte(aws.ToString(a.Details)), &details)
+		if i := strings.IndexByte(id, ' '); i > 0 {
+			id = id[:i] // "i-… (…)" on some activities
+		}
+		out = append(out, Replacement{InstanceID: id, Zone: details.Zone, Letter: letters[details.Zone], At: aws.ToTime(a.StartTime), Cause: cause})
+	}
+	return out
 }
 
 // Zone names the instance serving a zone.
@@ -231,9 +284,14 @@ func (l *Lab) Status(ctx context.Context) (Status, error) {
 		snap     snapshot
 		counters labclient.Counters
 		stack    actions.Stack
+		acts     []asgtypes.Activity
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { snap, err = l.read(gctx); return err })
+	g.Go(func() (err error) {
+		acts, err = l.A.Activities(gctx, l.Output(lab.OutputAutoScalingGroupName))
+		return l.T.Explain(err)
+	})
 	g.Go(func() (err error) { st.HealthCheck, err = l.HealthCheck(gctx); return err })
 	g.Go(func() (err error) {
 		st.Parameter, err = l.A.GetParameter(gctx, l.Output(lab.OutputParameterName))
@@ -251,6 +309,9 @@ func (l *Lab) Status(ctx context.Context) (Status, error) {
 		st.Busy = "stack " + stack.Status
 	}
 	st.Targets = snap.targets()
+	st.AsgHealthCheck = aws.ToString(snap.group.HealthCheckType)
+	st.GraceSeconds = float64(aws.ToInt32(snap.group.HealthCheckGracePeriod))
+	st.Replacements = replacements(acts, snap.letters)
 	var codes []string
 	for i := range st.Targets {
 		t := &st.Targets[i]

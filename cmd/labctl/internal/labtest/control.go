@@ -18,9 +18,10 @@ import (
 // The local lab's control API paths, which labclient.Client calls: the tests reach them only
 // through that client, so a change on its side fails them.
 const (
-	pathCounters = "/v1/counters"
-	pathDeploy   = "/v1/deploy"
-	pathShutdown = "/v1/shutdown"
+	pathCounters  = "/v1/counters"
+	pathDeploy    = "/v1/deploy"
+	pathShutdown  = "/v1/shutdown"
+	pathZonePower = "/v1/zone-power"
 )
 
 // deployLimit bounds a rolling update on the fake clock: three zones take a few minutes.
@@ -34,6 +35,7 @@ func (h *Lab) controlHandler() http.Handler {
 		writeJSON(w, http.StatusOK, h.Counters())
 	})
 	mux.HandleFunc("POST "+pathDeploy, h.serveDeploy)
+	mux.HandleFunc("POST "+pathZonePower, h.serveZonePower)
 	mux.HandleFunc("POST "+pathShutdown, func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		h.shutdowns++
@@ -83,6 +85,13 @@ func (h *Lab) serveDeploy(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, labclient.Event{Error: err.Error()})
 		return
 	}
+	var typ lab.AsgHealthCheck
+	if req.HealthCheckType != "" {
+		if typ, err = lab.ParseAsgHealthCheck(req.HealthCheckType); err != nil {
+			writeJSON(w, http.StatusBadRequest, labclient.Event{Error: err.Error()})
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
@@ -93,21 +102,27 @@ func (h *Lab) serveDeploy(w http.ResponseWriter, r *http.Request) {
 			f.Flush()
 		}
 	}
-	if err := h.rollOut(r.Context(), code, func(msg string) { send(labclient.Event{Message: msg}) }); err != nil {
+	if err := h.rollOut(r.Context(), code, typ, func(msg string) { send(labclient.Event{Message: msg}) }); err != nil {
 		send(labclient.Event{Error: err.Error()})
 		return
 	}
 	send(labclient.Event{Done: true})
 }
 
-// rollOut starts the model's stack update to code and passes its notes to say, moving the
+// rollOut starts the model's stack update to code, with the group's health-check type typ
+// (empty keeps it; the grace period is the lab's) and passes its notes to say, moving the
 // clock on a second at a time until the update has ended. A stack the update leaves in
 // another state than UPDATE_COMPLETE is an error.
-func (h *Lab) rollOut(ctx context.Context, code lab.ServerCode, say func(string)) error {
+func (h *Lab) rollOut(ctx context.Context, code lab.ServerCode, typ lab.AsgHealthCheck, say func(string)) error {
 	h.mu.Lock()
 	h.shell.Run()
 	h.notesSent = len(h.shell.Notes)
 	h.mu.Unlock()
+	if typ != "" {
+		if err := h.R.SetHealthCheck(string(typ), lab.HealthCheckGracePeriod); err != nil {
+			return err
+		}
+	}
 	if err := h.R.Deploy(code); err != nil {
 		return err
 	}
@@ -140,16 +155,23 @@ func (h *Lab) rollOut(ctx context.Context, code lab.ServerCode, say func(string)
 }
 
 // CDK is a labops.Runner that stands in for the CDK CLI's `npx cdk deploy <stack> -c
-// ServerCode=<code> …`: it runs the model's stack update (rollOut) and prints each note as
+// ServerCode=<code> [-c AsgHealthCheck=<type>] …` (without the key the context's default,
+// EC2, applies, as the CDK app reads it): it runs the model's stack update (rollOut) and prints each note as
 // cdk prints stack events, "<stack> | <note>". Any other command line fails to start.
 func (h *Lab) CDK(ctx context.Context, _ string, argv []string, out io.Writer) (func() error, error) {
 	if len(argv) < 4 || argv[0] != "npx" || argv[1] != "cdk" || argv[2] != "deploy" {
 		return nil, fmt.Errorf("%q: only `npx cdk deploy` is modelled", argv)
 	}
-	stack, code := argv[3], ""
+	stack, code, typ := argv[3], "", string(lab.AsgHealthChecks[0]) // the context's default
 	for i := 4; i+1 < len(argv); i++ {
-		if argv[i] == "-c" && strings.HasPrefix(argv[i+1], "ServerCode=") {
-			code = strings.TrimPrefix(argv[i+1], "ServerCode=")
+		if argv[i] != "-c" {
+			continue
+		}
+		if v, ok := strings.CutPrefix(argv[i+1], "ServerCode="); ok {
+			code = v
+		}
+		if v, ok := strings.CutPrefix(argv[i+1], "AsgHealthCheck="); ok {
+			typ = v
 		}
 	}
 	return func() error {
@@ -161,6 +183,37 @@ func (h *Lab) CDK(ctx context.Context, _ string, argv []string, out io.Writer) (
 		if err != nil {
 			return err
 		}
-		return h.rollOut(ctx, sc, func(msg string) { fmt.Fprintf(out, "%s | %s\n", stack, msg) })
+		hc, err := lab.ParseAsgHealthCheck(typ)
+		if err != nil {
+			return err
+		}
+		return h.rollOut(ctx, sc, hc, func(msg string) { fmt.Fprintf(out, "%s | %s\n", stack, msg) })
 	}, nil
+}
+
+// serveZonePower cuts a zone's power in the model (region.PowerOff) and gives it back once
+// the window has passed on the fake clock (Sleep), as the local lab does on the wall clock.
+func (h *Lab) serveZonePower(w http.ResponseWriter, r *http.Request) {
+	var req labclient.ZonePowerRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, labclient.Event{Error: "bad request: " + err.Error()})
+		return
+	}
+	d := time.Duration(req.DurationSeconds * float64(time.Second))
+	letter, err := labclient.ValidZonePower(req.Zone, d)
+	if err == nil {
+		h.mu.Lock()
+		if _, off := h.powerOn[letter]; off {
+			err = fmt.Errorf("zone %s is already without power", letter)
+		} else if err = h.R.PowerOff(letter); err == nil {
+			h.powerOn[letter] = h.Now().Add(d)
+			h.shell.Run()
+		}
+		h.mu.Unlock()
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, labclient.Event{Error: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, labclient.Event{Time: h.Now(), Done: true, Message: labclient.ZonePowerMessage(req.Zone, d, h.Now().Add(d))})
 }

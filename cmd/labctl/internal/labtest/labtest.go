@@ -63,12 +63,13 @@ type Lab struct {
 	shell     *regiontest.Shell
 	nextCheck time.Time
 	lb        labclient.LBCounters
-	requests  map[string]int64 // per target
-	users     int              // personalized answers so far, to walk through the users
-	notesSent int              // shell notes already streamed by a deploy
-	shutdowns int              // the control API's shutdown calls
-	stuck     lab.ServerCode   // see Break
-	down      bool             // see Break
+	requests  map[string]int64     // per target
+	users     int                  // personalized answers so far, to walk through the users
+	notesSent int                  // shell notes already streamed by a deploy
+	shutdowns int                  // the control API's shutdown calls
+	stuck     lab.ServerCode       // see Break
+	powerOn   map[string]time.Time // zones without power (zone-power), when they get it back
+	down      bool                 // see Break
 }
 
 var (
@@ -82,7 +83,7 @@ var (
 // a model error, which is a bug in the model or here.
 func New(t testing.TB, code lab.ServerCode) *Lab {
 	t.Helper()
-	h := &Lab{T: t, requests: map[string]int64{}, token: labclient.NewToken()}
+	h := &Lab{T: t, requests: map[string]int64{}, powerOn: map[string]time.Time{}, token: labclient.NewToken()}
 	var err error
 	if h.SSM, err = ssmstub.NewLab("true"); err != nil {
 		t.Fatal(err)
@@ -156,13 +157,49 @@ func (h *Lab) Sleep(ctx context.Context, d time.Duration) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	end := h.Clock.Now().Add(d)
-	for !h.nextCheck.After(end) {
+	for {
+		h.powerOnDue()
+		if h.nextCheck.After(end) {
+			break
+		}
+		if on, ok := h.nextPowerOn(); ok && on.Before(h.nextCheck) {
+			h.shell.Wait(on.Sub(h.Clock.Now()))
+			continue
+		}
 		h.shell.Wait(h.nextCheck.Sub(h.Clock.Now()))
 		h.checkAll()
 		h.nextCheck = h.nextCheck.Add(h.interval())
 	}
+	if on, ok := h.nextPowerOn(); ok && !on.After(end) {
+		h.shell.Wait(on.Sub(h.Clock.Now()))
+		h.powerOnDue()
+	}
 	h.shell.Wait(end.Sub(h.Clock.Now()))
 	return nil
+}
+
+// nextPowerOn is when the next zone without power gets it back. The caller holds mu.
+func (h *Lab) nextPowerOn() (time.Time, bool) {
+	var next time.Time
+	for _, t := range h.powerOn {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	return next, !next.IsZero()
+}
+
+// powerOnDue gives the power back to the zones whose window has passed. The caller holds mu.
+func (h *Lab) powerOnDue() {
+	for z, t := range h.powerOn {
+		if !t.After(h.Clock.Now()) {
+			delete(h.powerOn, z)
+			if err := h.R.PowerOn(z); err != nil {
+				h.T.Error(err)
+			}
+			h.shell.Run()
+		}
+	}
 }
 
 // SetParameter sets RecommendationServiceEnabled directly (not through the verbs).

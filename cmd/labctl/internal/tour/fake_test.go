@@ -2,6 +2,7 @@ package tour
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -190,7 +191,11 @@ func (f *fakeLab) Repair(ctx context.Context, zone string, progress func(string)
 	return f.clock.Sleep(ctx, f.lag)
 }
 
-func (f *fakeLab) Deploy(ctx context.Context, code lab.ServerCode, progress func(string)) error {
+func (f *fakeLab) ZonePower(context.Context, string, time.Duration) error {
+	return errors.New("the fake lab has no zones to cut")
+}
+
+func (f *fakeLab) Deploy(ctx context.Context, code lab.ServerCode, _ lab.AsgHealthCheck, progress func(string)) error {
 	f.calls = append(f.calls, "deploy "+string(code))
 	if f.onDeploy != nil {
 		f.onDeploy()
@@ -209,7 +214,7 @@ func (f *fakeLab) Deploy(ctx context.Context, code lab.ServerCode, progress func
 func (f *fakeLab) Reset(ctx context.Context, code lab.ServerCode, progress func(string)) error {
 	f.calls = append(f.calls, "reset "+string(code))
 	if f.setup().Code != code {
-		if err := f.Deploy(ctx, code, progress); err != nil {
+		if err := f.Deploy(ctx, code, "", progress); err != nil {
 			return err
 		}
 	}

@@ -31,8 +31,12 @@ type Lab interface {
 	StaleCredentials(ctx context.Context, zone string) error
 	// Repair replaces a zone's instance and waits for the new one (repair --az).
 	Repair(ctx context.Context, zone string, progress func(string)) error
-	// Deploy rolls the instances to a ServerCode (deploy --server-code).
-	Deploy(ctx context.Context, code lab.ServerCode, progress func(string)) error
+	// Deploy rolls the instances to a ServerCode and sets the Auto Scaling group's health
+	// check type, "" for the default EC2 (deploy --server-code --asg-health-check).
+	Deploy(ctx context.Context, code lab.ServerCode, hc lab.AsgHealthCheck, progress func(string)) error
+	// ZonePower cuts a zone's power for d (fault zone-power --az --duration); it returns
+	// once the cut has begun.
+	ZonePower(ctx context.Context, zone string, d time.Duration) error
 	// Reset sets the parameter to true, gives every instance the normal role and, when the
 	// lab runs another ServerCode, deploys code (reset).
 	Reset(ctx context.Context, code lab.ServerCode, progress func(string)) error

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,9 @@ type Options struct {
 	Clock Clock
 	// Resume is the command that resumes the tour at a step ("labctl tour --from %d").
 	Resume string
+	// Chapters, when set, runs these chapters past the ten steps (11, 12) instead of the
+	// steps, after bringing the lab to ChapterStart.
+	Chapters []int
 }
 
 // CheckpointError reports a checkpoint that was not met.
@@ -70,6 +74,10 @@ func Run(ctx context.Context, l Lab, o Options) error {
 	if o.From == 0 {
 		o.From = 1
 	}
+	steps, err := chosen(o)
+	if err != nil {
+		return err
+	}
 	if o.From < 1 || o.From > len(Steps) {
 		return fmt.Errorf("bad --from %d: the tour's steps are 1 to %d, e.g. labctl tour --from 7", o.From, len(Steps))
 	}
@@ -82,8 +90,39 @@ func Run(ctx context.Context, l Lab, o Options) error {
 	if o.Resume == "" {
 		o.Resume = "labctl tour --from %d"
 	}
-	r := &runner{lab: l, o: o, out: o.Out, md: &markdown{w: o.Transcript}}
+	r := &runner{lab: l, o: o, out: o.Out, md: &markdown{w: o.Transcript}, steps: steps}
 	return r.run(ctx)
+}
+
+// chosen lists the steps a tour runs: the ten from o.From, or o.Chapters.
+func chosen(o Options) ([]Step, error) {
+	if len(o.Chapters) == 0 {
+		if o.From < 1 || o.From > len(Steps) {
+			return nil, nil // Run says what is wrong with --from
+		}
+		return Steps[o.From-1:], nil
+	}
+	var out []Step
+	for _, n := range o.Chapters {
+		i := slices.IndexFunc(Chapters, func(s Step) bool { return s.N == n })
+		if i < 0 {
+			return nil, fmt.Errorf("bad chapter %d: the chapters past the ten steps are %s, e.g. labctl tour --chapters 11,12", n, chapterList())
+		}
+		if slices.ContainsFunc(out, func(s Step) bool { return s.N == n }) {
+			continue
+		}
+		out = append(out, Chapters[i])
+	}
+	return out, nil
+}
+
+// chapterList names the chapters: "11 and 12".
+func chapterList() string {
+	ns := make([]string, len(Chapters))
+	for i, s := range Chapters {
+		ns[i] = fmt.Sprint(s.N)
+	}
+	return and(ns)
 }
 
 type runner struct {
@@ -94,6 +133,8 @@ type runner struct {
 	hc  lab.HealthCheck
 	// last is the step just checked and its results, which the next pause shows again.
 	last *checked
+	// steps are the steps (or chapters) this tour runs.
+	steps []Step
 }
 
 // checked is one step's check results.
@@ -114,7 +155,15 @@ func (r *runner) run(ctx context.Context) error {
 	if r.o.Yes {
 		how = "Running every step without stopping (--yes)."
 	}
-	view.Wrap(r.out, fmt.Sprintf("The HealthCheckLab tour: ten steps, each checked against what the lab should show. %s", how), view.Width, "")
+	what := "ten steps"
+	if len(r.o.Chapters) > 0 {
+		ns := make([]string, len(r.steps))
+		for i, s := range r.steps {
+			ns[i] = fmt.Sprint(s.N)
+		}
+		what = "chapter " + and(ns) + " past the ten steps"
+	}
+	view.Wrap(r.out, fmt.Sprintf("The HealthCheckLab tour: %s, each checked against what the lab should show. %s", what, how), view.Width, "")
 	r.md.header(r.lab.Describe(), start)
 
 	st, err := r.lab.Status(ctx)
@@ -122,12 +171,12 @@ func (r *runner) run(ctx context.Context) error {
 		return r.fail(ctx, r.o.From, err)
 	}
 	r.hc = st.HealthCheck
-	if r.o.From > 1 {
-		if err := r.prepare(ctx, r.o.From, st); err != nil {
-			return r.fail(ctx, r.o.From, err)
+	if first := r.steps[0].N; first > 1 {
+		if err := r.prepare(ctx, first, st); err != nil {
+			return r.fail(ctx, first, err)
 		}
 	}
-	for _, s := range Steps[r.o.From-1:] {
+	for _, s := range r.steps {
 		if err := r.step(ctx, s); err != nil {
 			var ce *CheckpointError
 			if errors.As(err, &ce) {
@@ -140,7 +189,7 @@ func (r *runner) run(ctx context.Context) error {
 		}
 	}
 	took := r.o.Clock.Now().Sub(start)
-	met := len(Steps) - r.o.From + 1
+	met := len(r.steps)
 	r.printf("\n✓ All %d checkpoints met in %s.\n", met, round(took))
 	r.md.result(fmt.Sprintf("All %d checkpoints met in %s.", met, round(took)))
 	return nil
@@ -175,7 +224,12 @@ func (r *runner) fail(ctx context.Context, n int, err error) error {
 // state that setup leads to.
 func (r *runner) prepare(ctx context.Context, n int, st view.Status) error {
 	s := SetupBefore(n)
-	r.printf("\nBringing the lab to the start of step %d: %s.\n", n, s)
+	what := "step"
+	if n > len(Steps) {
+		what = "chapter"
+	}
+	r.printf("\n")
+	view.Wrap(r.out, fmt.Sprintf("Bringing the lab to the start of %s %d: %s.", what, n, s), view.Width, "  ")
 	if !r.o.Yes {
 		ok, err := r.o.Prompt.Continue(ctx, "[Enter] or n: do it · q: stop:")
 		if err != nil {
@@ -185,7 +239,7 @@ func (r *runner) prepare(ctx context.Context, n int, st view.Status) error {
 			return &StoppedError{Next: n, Resume: r.o.Resume}
 		}
 	}
-	r.md.section(fmt.Sprintf("Start of step %d", n), "Bringing the lab to: "+s.String()+".")
+	r.md.section(fmt.Sprintf("Start of %s %d", what, n), "Bringing the lab to: "+s.String()+".")
 	actions := []Action{{Verb: "reset", Code: s.Code}}
 	if !s.DependencyOn {
 		actions = append(actions, Action{Verb: "dependency", On: false})
@@ -216,7 +270,11 @@ func (r *runner) confirmDeploy(ctx context.Context, code lab.ServerCode) (bool, 
 
 func (r *runner) step(ctx context.Context, s Step) error {
 	var intro bytes.Buffer
-	fmt.Fprintf(&intro, "\n%s\n", rule(fmt.Sprintf("Step %d of %d · %s", s.N, len(Steps), s.Title)))
+	head := fmt.Sprintf("Step %d of %d · %s", s.N, len(Steps), s.Title)
+	if s.N > len(Steps) {
+		head = fmt.Sprintf("Chapter %d · %s", s.N, s.Title)
+	}
+	fmt.Fprintf(&intro, "\n%s\n", rule(head))
 	view.Wrap(&intro, s.Explain, view.Width, "")
 	fmt.Fprintf(&intro, "\n")
 	for _, c := range s.Commands() {
@@ -257,8 +315,14 @@ func (r *runner) step(ctx context.Context, s Step) error {
 	for _, a := range s.Actions {
 		a.apply(&setup)
 	}
+	var own []Result
 	since := r.o.Clock.Now()
-	if err := r.act(ctx, s.Actions); err != nil {
+	if s.chapter != nil {
+		if own, err = s.chapter(ctx, &chapterRun{r: r, step: s, lv: &live{out: r.out, tty: r.o.Live}}); err != nil {
+			return err
+		}
+		since = r.o.Clock.Now()
+	} else if err := r.act(ctx, s.Actions); err != nil {
 		return err
 	}
 	if _, err := r.wait(ctx, setup, since); err != nil {
@@ -274,7 +338,7 @@ func (r *runner) step(ctx context.Context, s Step) error {
 		return err
 	}
 	c := &checkContext{lab: r.lab, setup: setup, before: before, after: after, sample: sm}
-	results := generic(c)
+	results := append(own, generic(c)...)
 	if s.extra != nil {
 		results = append(results, s.extra(ctx, c)...)
 	}

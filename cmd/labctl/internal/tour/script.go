@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
@@ -12,10 +13,15 @@ import (
 
 // Action is one thing the tour does to the lab, as one labctl command line would.
 type Action struct {
-	Verb string // reset, dependency, fault, repair or deploy
+	Verb string // reset, dependency, fault, repair, deploy or zone-power
 	On   bool   // dependency
-	Zone string // fault, repair
+	Zone string // fault, repair, zone-power
 	Code lab.ServerCode
+	// HealthCheck is a deploy's Auto Scaling health-check type; "" is the default, EC2.
+	HealthCheck lab.AsgHealthCheck
+	// Duration is how long zone-power cuts the zone's power, at the lab's own settings; a
+	// lab with faster health checks (--fast) shortens it in proportion (see scaled).
+	Duration time.Duration
 }
 
 // Command is the labctl command line that does the same.
@@ -33,9 +39,26 @@ func (a Action) Command() string {
 	case "repair":
 		return "labctl repair --az " + a.Zone
 	case "deploy":
+		if a.HealthCheck != "" && a.HealthCheck != lab.AsgHealthChecks[0] {
+			return "labctl deploy --server-code " + string(a.Code) + " --asg-health-check " + string(a.HealthCheck)
+		}
 		return "labctl deploy --server-code " + string(a.Code)
+	case "zone-power":
+		return "labctl fault zone-power --az " + a.Zone + " --duration " + shortDuration(a.Duration)
 	}
 	return "labctl " + a.Verb
+}
+
+// shortDuration words d as a flag takes it, without zero units: "5m", "20s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // apply changes s as the action changes the lab.
@@ -67,7 +90,9 @@ func (a Action) run(ctx context.Context, l Lab, progress func(string)) error {
 	case "repair":
 		return l.Repair(ctx, a.Zone, progress)
 	case "deploy":
-		return l.Deploy(ctx, a.Code, progress)
+		return l.Deploy(ctx, a.Code, a.HealthCheck, progress)
+	case "zone-power":
+		return l.ZonePower(ctx, a.Zone, a.Duration)
 	}
 	return fmt.Errorf("unknown action %q", a.Verb)
 }
@@ -84,6 +109,9 @@ type Step struct {
 	SampleN int
 	// extra checks what this checkpoint shows beyond the state its setup leads to.
 	extra func(ctx context.Context, c *checkContext) []Result
+	// chapter, set on the chapters past the ten steps, carries out the actions itself,
+	// watching the lab in between, and returns what it checked on the way.
+	chapter func(ctx context.Context, c *chapterRun) ([]Result, error)
 }
 
 // Commands lists the labctl command lines of the step: its actions, then what shows the outcome.
@@ -113,9 +141,16 @@ type checkContext struct {
 // Start is the setup every tour begins from: the lab as the CDK app's defaults deploy it.
 var Start = Setup{Code: lab.CodeBasic, DependencyOn: true}
 
+// ChapterStart is the setup every chapter past the ten steps begins from: the deep health
+// check deployed, the dependency on.
+var ChapterStart = Setup{Code: lab.CodeHealthCheck, DependencyOn: true}
+
 // SetupBefore is the setup at the start of step n (1-based): Start changed by the actions
-// of the steps before it.
+// of the steps before it; ChapterStart for a chapter past them.
 func SetupBefore(n int) Setup {
+	if n > len(Steps) {
+		return ChapterStart
+	}
 	s := Start
 	for _, st := range Steps[:n-1] {
 		for _, a := range st.Actions {
@@ -285,6 +320,43 @@ falling over.`,
 	},
 }
 
+// Chapters are the optional chapters past the ten steps (labctl tour --chapters 11,12): two
+// lessons of the lab's sources that the original lab never lets anyone watch.
+var Chapters = []Step{
+	{
+		N: 11, Title: "The trap: Auto Scaling acting on the deep check",
+		Explain: `Deep health checks must steer routing only, never Auto Scaling's replacements: that
+is why this lab's group uses health check type EC2. Deploy it with type ELB instead and
+switch the dependency off. Every deep check fails; the load balancer fails open and users
+still get static pages, but once the grace period has passed Auto Scaling judges every
+instance unhealthy and replaces it, zone after zone, again and again, and each replacement
+fails the same check. Then the dependency comes back and type EC2 with it: the churn stops.`,
+		Actions: []Action{
+			{Verb: "deploy", Code: lab.CodeHealthCheck, HealthCheck: lab.AsgHealthCheckELB},
+			{Verb: "dependency", On: false},
+			{Verb: "dependency", On: true},
+			{Verb: "deploy", Code: lab.CodeHealthCheck},
+		},
+		Observe: []string{"labctl watch", "labctl status"},
+		Look:    "during the outage `sample` answers 200 **static** (fail open) while watch's *replaced after failed checks* grows in every zone; after the deploy back to EC2 it grows no more",
+		SampleN: 12,
+		chapter: trap,
+	},
+	{
+		N: 12, Title: "A zone loses power",
+		Explain: `Real outages take out a zone, not a credential. Zone c loses power, as in AWS FIS's
+"AZ Availability: Power Interruption": its instance stops, and Auto Scaling cannot launch
+there. The load balancer stops routing to the dead zone, users keep getting personalized
+pages from zones a and b, and Auto Scaling restores three instances in those zones. When the
+power is back it rebalances one instance into zone c.`,
+		Actions: []Action{{Verb: "zone-power", Zone: "c", Duration: lab.FaultDuration}},
+		Observe: []string{"labctl watch", "labctl sample"},
+		Look:    "zone c's target leaves the load balancer; users stay **personalized** from zones a and b, a few errors at most; three in service in a and b; after the window one instance back in zone c",
+		SampleN: 12,
+		chapter: zonePower,
+	},
+}
+
 func (s Setup) allZones(st view.Status) []string { return zonesOf(st) }
 
 // replaced checks that each zone's instance is new since the step began.
@@ -431,7 +503,7 @@ const (
 func StepTable() string {
 	var b strings.Builder
 	b.WriteString("| step | commands | what to look for |\n|---|---|---|\n")
-	for _, s := range Steps {
+	for _, s := range append(slices.Clone(Steps), Chapters...) {
 		cs := make([]string, 0, len(s.Commands()))
 		for _, c := range s.Commands() {
 			cs = append(cs, "`"+c+"`")

@@ -196,7 +196,7 @@ func TestTourFrom(t *testing.T) {
 	if got := strings.Join(f.calls, " "); got != "reset healthcheck deploy healthcheck fault c repair c dependency false dependency true" {
 		t.Errorf("calls %s", got)
 	}
-	if !strings.Contains(out.String(), "Bringing the lab to the start of step 8: ServerCode healthcheck, RecommendationServiceEnabled=true, zone c with the noDDB role") ||
+	if !strings.Contains(strings.Join(strings.Fields(out.String()), " "), "Bringing the lab to the start of step 8: ServerCode healthcheck, RecommendationServiceEnabled=true, zone c with the noDDB role") ||
 		strings.Contains(out.String(), "Step 7 of 10") || !strings.Contains(out.String(), "All 3 checkpoints met") {
 		t.Errorf("output:\n%s", out)
 	}
@@ -467,5 +467,42 @@ func TestTourLiveProgress(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "\r") || strings.Count(out.String(), "… zone c: healthy, unhealthy after 3 failed checks") != 1 {
 		t.Errorf("progress into a pipe should be one line per change:\n%s", out.String())
+	}
+}
+
+// TestChapterScript: the chapters follow the ten steps in number, start from ChapterStart,
+// name their command lines as labctl takes them, and a tour picks them by number.
+func TestChapterScript(t *testing.T) {
+	for i, c := range Chapters {
+		if c.N != len(Steps)+1+i || c.chapter == nil || c.Look == "" || c.Explain == "" {
+			t.Errorf("chapter %d: %+v", i, c)
+		}
+		if SetupBefore(c.N) != ChapterStart {
+			t.Errorf("chapter %d starts from %s", c.N, SetupBefore(c.N))
+		}
+	}
+	for _, tt := range []struct {
+		a    Action
+		want string
+	}{
+		{Action{Verb: "deploy", Code: lab.CodeHealthCheck, HealthCheck: lab.AsgHealthCheckELB}, "labctl deploy --server-code healthcheck --asg-health-check ELB"},
+		{Action{Verb: "deploy", Code: lab.CodeHealthCheck, HealthCheck: lab.AsgHealthCheckEC2}, "labctl deploy --server-code healthcheck"},
+		{Action{Verb: "zone-power", Zone: "c", Duration: 5 * time.Minute}, "labctl fault zone-power --az c --duration 5m"},
+		{Action{Verb: "zone-power", Zone: "c", Duration: 20 * time.Second}, "labctl fault zone-power --az c --duration 20s"},
+		{Action{Verb: "zone-power", Zone: "c", Duration: time.Hour}, "labctl fault zone-power --az c --duration 1h"},
+	} {
+		if got := tt.a.Command(); got != tt.want {
+			t.Errorf("Command() = %q, want %q", got, tt.want)
+		}
+	}
+	steps, err := chosen(Options{Chapters: []int{12, 11, 12}})
+	if err != nil || len(steps) != 2 || steps[0].N != 12 || steps[1].N != 11 {
+		t.Errorf("chosen 12,11,12: %v %v", steps, err)
+	}
+	if _, err := chosen(Options{Chapters: []int{7}}); err == nil || !strings.Contains(err.Error(), "11 and 12") {
+		t.Errorf("chapter 7: %v", err)
+	}
+	if steps, _ := chosen(Options{From: 3}); len(steps) != 8 || steps[0].N != 3 {
+		t.Errorf("from 3: %d steps", len(steps))
 	}
 }

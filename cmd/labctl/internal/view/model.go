@@ -27,6 +27,13 @@ type Status struct {
 	Operation *labclient.Operation
 	// Processes are the local lab's processes; nil on AWS.
 	Processes []Process
+	// AsgHealthCheck is the Auto Scaling group's health-check type (EC2 or ELB) and Grace
+	// its grace period; "" when unknown.
+	AsgHealthCheck string
+	Grace          time.Duration
+	// Replaced counts, by zone letter, the instances Auto Scaling replaced after a failed
+	// health check (its latest activities).
+	Replaced map[string]int
 }
 
 // Target is one ALB target (a registered instance, or a group member not yet registered,

@@ -112,6 +112,9 @@ func writeHeader(w io.Writer, st Status, now time.Time) {
 	hc := st.HealthCheck
 	fmt.Fprintln(w, Fit(fmt.Sprintf("check %s every %s, timeout %s; healthy after %d, unhealthy after %d",
 		hc.Path, seconds(hc.Interval), seconds(hc.Timeout), hc.HealthyThreshold, hc.UnhealthyThreshold), Width))
+	if line := asgLine(st); line != "" {
+		Wrap(w, line, Width, "  ")
+	}
 	if len(st.ZoneNames) > 0 {
 		letters := make([]string, 0, len(st.ZoneNames))
 		for l := range st.ZoneNames {
@@ -214,4 +217,27 @@ func checksPaint(cell string) Paint {
 		return Bad
 	}
 	return Plain
+}
+
+// asgLine says how Auto Scaling judges the instances and how many it replaced after a failed
+// health check, by zone: the count chapter 11 watches grow.
+func asgLine(st Status) string {
+	if st.AsgHealthCheck == "" {
+		return ""
+	}
+	total, letters := 0, make([]string, 0, len(st.Replaced))
+	for l, n := range st.Replaced {
+		total += n
+		letters = append(letters, l)
+	}
+	sort.Strings(letters)
+	line := fmt.Sprintf("Auto Scaling health check %s, grace %s · replaced after failed checks: %d", st.AsgHealthCheck, seconds(st.Grace), total)
+	if total > 0 {
+		parts := make([]string, len(letters))
+		for i, l := range letters {
+			parts[i] = fmt.Sprintf("%s %d", l, st.Replaced[l])
+		}
+		line += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return line
 }

@@ -36,7 +36,8 @@ func busyStatus() Status {
 		ZoneNames:   map[string]string{"a": "ap-southeast-2a", "b": "ap-southeast-2b", "c": "ap-southeast-2c"},
 		Operation: &labclient.Operation{Kind: "deploy", ServerCode: "healthcheck", Started: now.Add(-95 * time.Second),
 			Last: "zone b: new instance i-0fedcba9876543210 registered, waiting for 2 passing health checks before the old one drains"},
-		Counters: &labclient.LBCounters{Requests: 123456789, ELB5xx: 99999 + 12 + 3, ELB502: 99999, ELB503: 12, ELB504: 3, Target5xx: 0, FailOpen: 55555},
+		Counters:       &labclient.LBCounters{Requests: 123456789, ELB5xx: 99999 + 12 + 3, ELB502: 99999, ELB503: 12, ELB504: 3, Target5xx: 0, FailOpen: 55555},
+		AsgHealthCheck: "ELB", Grace: 5 * time.Minute, Replaced: map[string]int{"a": 12, "b": 101, "c": 3},
 		Targets: []Target{
 			{Letter: "a", InstanceID: "i-0123456789abcdef0", State: "unhealthy", Reason: "Target.ResponseCodeMismatch", Description: long,
 				Role: lab.RoleName("MyVeryLongNamingPrefix"), ServerCode: "errorhandling", Current: true, Requests: 1234567,
@@ -111,8 +112,9 @@ func TestViewsSayWhatMatters(t *testing.T) {
 			"ServerCode errorhandling → healthcheck (1 of 3 zones)", "rolling out ServerCode healthcheck", "1234567",
 			"target 5xx 0", "check /healthcheck every 15s, timeout 3s; healthy after 2, unhealthy after 3",
 			"zones a ap-southeast-2a · b ap-southeast-2b · c ap-southeast-2c",
+			"Auto Scaling health check ELB, grace 5m00s · replaced after failed checks: 116", "(a 12, b 101, c 3)",
 		}},
-		{"watch", watch.String(), []string{"✓✗✗✗✗", "12s", "for 1m35s", "first checks"}},
+		{"watch", watch.String(), []string{"✓✗✗✗✗", "12s", "for 1m35s", "first checks", "replaced after failed checks: 116"}},
 		{"sample", sample.String(), []string{
 			"Sarah, your recommendation is: M*A*S*H", "2 requests to http://127.0.0.1:8080: 200×2",
 		}},

@@ -4,6 +4,7 @@ package localb
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // serverEnv makes the test binary a plain HTTP server that prints its address.
@@ -60,5 +62,28 @@ func TestStoppedProcessIs504(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	waitStopped(t, cmd.Process.Pid)
 	assert504(t, lb, base)
+}
+
+// waitStopped waits until the kernel has stopped pid: kill(2) only queues SIGSTOP, and a
+// process still running on another core can answer one more request meanwhile. Where there
+// is no /proc (macOS), it returns at once.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return
+		}
+		// The state follows the command name in parentheses: "pid (comm) T …".
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) && (b[i+2] == 'T' || b[i+2] == 't') {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d not stopped 10 s after SIGSTOP: %s", pid, b)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

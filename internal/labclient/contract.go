@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"healthchecklab/internal/lab"
 	"healthchecklab/internal/targethealth"
 )
 
@@ -38,6 +39,22 @@ type Request struct {
 	// HealthCheckType is the Auto Scaling group's health-check type a deploy sets (EC2 or
 	// ELB, as the stack context AsgHealthCheck); empty keeps the group's.
 	HealthCheckType string `json:"health_check_type,omitempty"`
+}
+
+// Deploy reads a deploy request: its ServerCode, and the health-check type (zero when the
+// request keeps the group's). The errors name the valid values.
+func (r Request) Deploy() (lab.ServerCode, lab.AsgHealthCheck, error) {
+	code, err := lab.ParseServerCode(r.ServerCode)
+	if err != nil {
+		return "", "", err
+	}
+	var typ lab.AsgHealthCheck
+	if r.HealthCheckType != "" {
+		if typ, err = lab.ParseAsgHealthCheck(r.HealthCheckType); err != nil {
+			return "", "", err
+		}
+	}
+	return code, typ, nil
 }
 
 // Event is one line of a streamed operation (deploy): progress, then Done or Error.

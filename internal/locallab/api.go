@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"healthchecklab/internal/lab"
 	"healthchecklab/internal/labclient"
 )
 
@@ -27,17 +26,10 @@ func (l *Lab) Handler(token string, shutdown func()) http.Handler {
 		if !readJSON(w, r, &req) {
 			return
 		}
-		code, err := lab.ParseServerCode(req.ServerCode)
+		code, typ, err := req.Deploy()
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, labclient.Event{Error: err.Error()})
 			return
-		}
-		var typ lab.AsgHealthCheck
-		if req.HealthCheckType != "" {
-			if typ, err = lab.ParseAsgHealthCheck(req.HealthCheckType); err != nil {
-				writeJSON(w, http.StatusBadRequest, labclient.Event{Error: err.Error()})
-				return
-			}
 		}
 		l.stream(w, r, func(ctx context.Context, say func(string)) error { return l.DeployWith(ctx, code, typ, say) })
 	})

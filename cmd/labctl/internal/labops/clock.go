@@ -3,37 +3,19 @@ package labops
 import (
 	"context"
 	"time"
+
+	"healthchecklab/internal/clock"
 )
 
 // Clock tells the time and waits. The verbs' waits (repair, reset's check, following a
 // deploy or an experiment) read and wait on the Lab's Clock, so that tests run them on a
 // fake clock that moves a modelled lab on instead of sleeping.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits d or until ctx ends (then it returns ctx's error).
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// wallClock is the real time.
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
-
-func (wallClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+type Clock = clock.Clock
 
 // clock is l.Clock, or the wall clock when none is set.
 func (l *Lab) clock() Clock {
 	if l.Clock == nil {
-		return wallClock{}
+		return clock.Real{}
 	}
 	return l.Clock
 }

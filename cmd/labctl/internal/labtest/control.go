@@ -80,17 +80,10 @@ func (h *Lab) serveDeploy(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, labclient.Event{Error: "bad request: " + err.Error()})
 		return
 	}
-	code, err := lab.ParseServerCode(req.ServerCode)
+	code, typ, err := req.Deploy()
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, labclient.Event{Error: err.Error()})
 		return
-	}
-	var typ lab.AsgHealthCheck
-	if req.HealthCheckType != "" {
-		if typ, err = lab.ParseAsgHealthCheck(req.HealthCheckType); err != nil {
-			writeJSON(w, http.StatusBadRequest, labclient.Event{Error: err.Error()})
-			return
-		}
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"healthchecklab/cmd/labctl/internal/view"
+	"healthchecklab/internal/clock"
 	"healthchecklab/internal/lab"
 )
 
@@ -50,26 +51,7 @@ type Probe struct {
 }
 
 // Clock tells the time and waits; tests substitute one that needs no real time.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits d or until ctx ends (then it returns ctx's error).
-	Sleep(ctx context.Context, d time.Duration) error
-}
+type Clock = clock.Clock
 
 // RealClock is the wall clock.
-type RealClock struct{}
-
-// Now returns the current time.
-func (RealClock) Now() time.Time { return time.Now() }
-
-// Sleep waits d or until ctx ends.
-func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+type RealClock = clock.Real

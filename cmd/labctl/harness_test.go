@@ -278,3 +278,22 @@ func processesRunning(exe string) []string {
 	}
 	return pids
 }
+
+// awsCLI is the AWS CLI the tests run, or "" when it is not installed. A pyenv shim is
+// resolved to the executable it runs (`pyenv which aws`): the shim starts a shell and pyenv
+// before Python, about half a second per call, and the README walkthrough makes dozens.
+func awsCLI(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("aws")
+	if err != nil {
+		return ""
+	}
+	if filepath.Base(filepath.Dir(p)) != "shims" {
+		return p
+	}
+	out, err := exec.Command("pyenv", "which", "aws").Output()
+	if real := strings.TrimSpace(string(out)); err == nil && filepath.IsAbs(real) {
+		return real
+	}
+	return p
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/labclient"
 	"healthchecklab/internal/locallab"
@@ -57,7 +58,8 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole local lab; skipped with -short")
 	}
-	if _, err := exec.LookPath("aws"); err != nil {
+	aws := awsCLI(t)
+	if aws == "" {
 		t.Skip("the AWS CLI (`aws`) is not installed: this test runs the README's commands with it (pip install awscli)")
 	}
 	// Its own lab, state file and ports: it runs beside the other lab tests.
@@ -100,6 +102,9 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 	if err := os.Symlink(self, filepath.Join(dir, "labctl")); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Symlink(aws, filepath.Join(dir, "aws")); err != nil {
+		t.Fatal(err)
+	}
 	env := []string{
 		"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir, asLabctl + "=1",
 		"LABCTL_STATE=" + state, "AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
@@ -123,6 +128,30 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 	parameter := command("aws ssm get-parameter --name RecommendationServiceEnabled --query Parameter.Value --output text")
 	zoneC := command("zone_c_instance")
 	health := func() map[string]string { return healthTable(t, command("health")()) }
+	// Waiting is done with labctl's status, in-process; each wait ends by running the README's
+	// own command once the lab is there, and checking what it shows. (Polling with the AWS
+	// CLI costs a Python start-up per call, several per poll.)
+	eventuallyHealth := func(what string, ok func(map[string]string) bool) {
+		t.Helper()
+		eventually(t, what, func() (bool, string) { h := statusHealth(status(t, state)); return ok(h), fmt.Sprint(h) })
+		eventually(t, what+", as the README's health shows it", func() (bool, string) { h := health(); return ok(h), fmt.Sprint(h) })
+	}
+	// newInZoneC waits until zone c has a healthy instance other than old and returns it,
+	// as zone_c_instance and health show them.
+	newInZoneC := func(what, old string) string {
+		t.Helper()
+		eventually(t, what, func() (bool, string) {
+			c := zoneTarget(status(t, state), "c")
+			return c.InstanceID != "" && c.InstanceID != old && c.State == "healthy", fmt.Sprintf("zone c: %+v", c)
+		})
+		var now string
+		eventually(t, what+", as the README's zone_c_instance and health show it", func() (bool, string) {
+			now = zoneC()
+			h := health()
+			return now != "" && now != old && h[now] == "healthy None", fmt.Sprintf("zone c %q, health %v", now, h)
+		})
+		return now
+	}
 
 	if got := command("out WebsiteURL")(); got != st.URL {
 		t.Fatalf("out WebsiteURL = %q, want the local load balancer %s", got, st.URL)
@@ -137,10 +166,10 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 		t.Fatalf("after step 2's put-parameter: %q", v)
 	}
 	sh("dependency-on")
-	if v := parameter(); v != "true" {
+	if v := status(t, state).Parameter; v != "true" {
 		t.Fatalf("after step 4's put-parameter: %q", v)
 	}
-	eventuallyHealth(t, "three healthy again after step 4", health, func(h map[string]string) bool { return len(h) == 3 && allStates(h, "healthy") })
+	eventuallyHealth("three healthy again after step 4", func(h map[string]string) bool { return len(h) == 3 && allStates(h, "healthy") })
 
 	// Step 7 (step 5's swap with the deep check): zone c unhealthy, Target.ResponseCodeMismatch.
 	old := zoneC()
@@ -148,7 +177,7 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 		t.Fatalf("zone_c_instance = %q, want one instance id", old)
 	}
 	sh("swap")
-	eventuallyHealth(t, "zone c unhealthy after the swap", health, func(h map[string]string) bool {
+	eventuallyHealth("zone c unhealthy after the swap", func(h map[string]string) bool {
 		others := 0
 		for id, s := range h {
 			if id != old && s == "healthy None" {
@@ -160,26 +189,21 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 
 	// Step 8: terminate; a new instance in zone c turns healthy.
 	sh("terminate")
-	var fresh string
-	eventually(t, "a new instance in zone c, healthy", func() (bool, string) {
-		fresh = zoneC()
-		h := health()
-		return fresh != "" && fresh != old && h[fresh] == "healthy None", fmt.Sprintf("zone c %q, health %v", fresh, h)
-	})
+	newInZoneC("a new instance in zone c, healthy", old)
 
 	// Step 9: fail open, all three unhealthy; step 10: back to healthy.
 	sh("fail-open")
-	if v := parameter(); v != "false" {
+	if v := status(t, state).Parameter; v != "false" {
 		t.Fatalf("after step 9: %q", v)
 	}
-	eventuallyHealth(t, "all three unhealthy (503)", health, func(h map[string]string) bool {
+	eventuallyHealth("all three unhealthy (503)", func(h map[string]string) bool {
 		return len(h) == 3 && allStates(h, "unhealthy Target.ResponseCodeMismatch")
 	})
 	sh("lever-back")
-	if v := parameter(); v != "true" {
+	if v := status(t, state).Parameter; v != "true" {
 		t.Fatalf("after step 10: %q", v)
 	}
-	eventuallyHealth(t, "three healthy after step 10", health, func(h map[string]string) bool { return len(h) == 3 && allStates(h, "healthy") })
+	eventuallyHealth("three healthy after step 10", func(h map[string]string) bool { return len(h) == 3 && allStates(h, "healthy") })
 
 	// Beyond the README: the stack's other outputs, Auto Scaling's own termination, and what
 	// the instance roles may not do, with the role key pairs the state file holds.
@@ -187,19 +211,21 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 	if !strings.HasPrefix(outputs, "CREATE_COMPLETE\tarn:aws:cloudformation:local-1:"+locallab.AccountID+":stack/HealthCheckLab/") {
 		t.Errorf("HealthCheckLab stack: %q", outputs)
 	}
+	given := map[string]string{}
+	for _, line := range strings.Split(command(`aws cloudformation describe-stacks --stack-name HealthCheckLab --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text`)(), "\n") {
+		if k, v, ok := strings.Cut(line, "\t"); ok {
+			given[k] = v
+		}
+	}
 	for _, key := range []string{lab.OutputHealthCheckURL, lab.OutputTargetGroupArn, lab.OutputAutoScalingGroupName, lab.OutputParameterName,
 		lab.OutputNoDDBProfileName, lab.OutputInstanceProfileName, lab.OutputTableName} {
-		if v := command("out " + key)(); v == "" || v == "None" {
-			t.Errorf("output %s missing", key)
+		if v := given[key]; v == "" || v == "None" {
+			t.Errorf("output %s missing: %v", key, given)
 		}
 	}
 	before := zoneC()
 	command(`aws autoscaling terminate-instance-in-auto-scaling-group --instance-id "$(zone_c_instance)" --no-should-decrement-desired-capacity --query Activity.StatusCode --output text`)()
-	eventually(t, "Auto Scaling's replacement in zone c, healthy", func() (bool, string) {
-		now := zoneC()
-		h := health()
-		return now != "" && now != before && h[now] == "healthy None", fmt.Sprintf("zone c %q, health %v", now, h)
-	})
+	newInZoneC("Auto Scaling's replacement in zone c, healthy", before)
 	noDDB := st.RoleCredentials[lab.NoDDBRoleName(lab.DefaultNamingPrefix)]
 	asRole := fmt.Sprintf("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN=%s ", noDDB.AccessKeyID, noDDB.SecretAccessKey, noDDB.SessionToken)
 	for call, want := range map[string]string{
@@ -242,10 +268,19 @@ func allStates(h map[string]string, want string) bool {
 	return len(h) > 0
 }
 
-func eventuallyHealth(t *testing.T, what string, health func() map[string]string, ok func(map[string]string) bool) {
-	t.Helper()
-	eventually(t, what, func() (bool, string) {
-		h := health()
-		return ok(h), fmt.Sprint(h)
-	})
+// statusHealth is what the README's health table would show, from labctl's status: every
+// target the target group has registered, instance id → "state reason" ("None" without one).
+func statusHealth(st labops.Status) map[string]string {
+	rows := map[string]string{}
+	for _, tg := range st.Targets {
+		if tg.State == "" || tg.State == "unused" {
+			continue
+		}
+		reason := tg.Reason
+		if reason == "" {
+			reason = "None"
+		}
+		rows[tg.InstanceID] = tg.State + " " + reason
+	}
+	return rows
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -158,5 +159,98 @@ func TestChaptersOnModel(t *testing.T) {
 				t.Errorf("failed checks %+v, want one about %q", cp.Failed, tc.check)
 			}
 		})
+	}
+}
+
+// cancelAt is the output of a command that Ctrl-C interrupts as soon as it has printed
+// mark: it cancels when the text appears, before the command writes anything else.
+type cancelAt struct {
+	mu     sync.Mutex
+	b      bytes.Buffer
+	mark   string
+	cancel context.CancelFunc
+}
+
+func (w *cancelAt) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.b.Write(p)
+	if strings.Contains(w.b.String(), w.mark) {
+		w.cancel()
+	}
+	return n, err
+}
+
+func (w *cancelAt) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestTourFailsAndResumesOnModel drives `labctl tour` (the command, on the local target of
+// the in-process lab) into states it must not accept, with web servers that answer as basic
+// whatever is deployed: Ctrl-C in the middle of step 3's deploy exits 130 and says how to
+// resume while the lab finishes the rolling update by itself; resuming at step 3 then
+// fails checkpoint 3 (users get 502s, not the static page), naming it, with a non-zero exit.
+func TestTourFailsAndResumesOnModel(t *testing.T) {
+	h := labtest.New(t, lab.CodeBasic)
+	h.Break(lab.CodeBasic, false)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Ctrl-C once the lab has started the rolling update.
+	out := &cancelAt{mark: "rolling update to ServerCode errorhandling", cancel: cancel}
+	var errOut bytes.Buffer
+	code := run(ctx, []string{"tour", "--yes", "--from", "3", "--state", h.StatePath}, out, &errOut, noEnv)
+	if code != 130 || !strings.Contains(out.String(), "Interrupted during step 3") ||
+		!strings.Contains(out.String(), "Resume with: labctl tour --from 3") {
+		t.Fatalf("interrupted tour: exit %d, stderr %s\n%s", code, errOut.String(), out.String())
+	}
+
+	// The lab finishes the rolling update by itself and is consistent afterwards.
+	if err := h.Sleep(context.Background(), 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	st, err := h.Open(target.Local).Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Operation != nil || st.ServerCode != string(lab.CodeErrorHandling) {
+		t.Fatalf("after the interrupted deploy: operation %+v, ServerCode %s", st.Operation, st.ServerCode)
+	}
+	current := 0
+	for _, tg := range st.Targets {
+		if tg.Current {
+			current++
+			if tg.State != "healthy" || tg.ServerCode != string(lab.CodeErrorHandling) {
+				t.Errorf("target after the interrupted deploy: %+v", tg)
+			}
+		}
+	}
+	if current != 3 {
+		t.Errorf("%d current targets after the interrupted deploy, want 3: %+v", current, st.Targets)
+	}
+
+	// Resuming at step 3 resets the lab to basic, and the deploy of errorhandling does not
+	// take: the servers still drop the connection.
+	var resumed bytes.Buffer
+	err = tour.Run(context.Background(), tourLab{h.Open(target.Local)}, tour.Options{
+		Out: &resumed, Style: view.Style{}, Yes: true, From: 3, Clock: h, Resume: "labctl tour --from %d",
+	})
+	text := resumed.String()
+	for _, want := range []string{
+		"Bringing the lab to the start of step 3",
+		"✗ 12 requests: 200 static from a, b and c",
+		"saw: a 502×4, b 502×4, c 502×4",
+		"✗ checkpoint 3 not met",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("resumed tour lacks %q", want)
+		}
+	}
+	var cp *tour.CheckpointError
+	if !errors.As(err, &cp) || cp.Step.N != 3 || !strings.HasPrefix(err.Error(), "checkpoint 3 (Handle the failure: degrade gracefully) not met") ||
+		strings.Contains(text, "Step 4 of 10") {
+		t.Errorf("resumed tour = %v; want checkpoint 3 not met, and no step 4:\n%s", err, text)
 	}
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // TestCheckFindsWhatDoesNotCompileForAnOS type-checks tiny modules written for the test: each
-// case names the problems Check must report for an OS, as a file, package and message, or none.
+// case names every problem Check must report for an OS, as a file, package and message.
 func TestCheckFindsWhatDoesNotCompileForAnOS(t *testing.T) {
 	// kill.go stops a process the Unix way, with no build constraint: it compiles for darwin,
 	// not for windows, whose syscall package has neither Kill nor SIGSTOP.
@@ -46,6 +46,15 @@ func Name() string { return os.Args[0] }
 		{
 			name:  "syscall.Kill without a build constraint on windows",
 			files: map[string]string{"kill.go": kill},
+			goos:  "windows",
+			want: []want{
+				{"kill.go", "example.com/tiny", "undefined: syscall.Kill"},
+				{"kill.go", "example.com/tiny", "undefined: syscall.SIGSTOP"},
+			},
+		},
+		{
+			name:  "syscall.Kill on windows, reported once for the package and its test variant",
+			files: map[string]string{"kill.go": kill, "kill_test.go": "package tiny\n\nimport \"testing\"\n\nfunc TestPause(t *testing.T) { _ = Pause }\n"},
 			goos:  "windows",
 			want: []want{
 				{"kill.go", "example.com/tiny", "undefined: syscall.Kill"},
@@ -125,8 +134,8 @@ func Name() string { return os.Args[0] }
 					t.Errorf("no problem in %s, package %s, saying %q", w.file, w.pkg, w.msg)
 				}
 			}
-			if len(tc.want) == 0 && len(problems) > 0 {
-				t.Errorf("%d problems, want none", len(problems))
+			if len(problems) != len(tc.want) {
+				t.Errorf("%d problems, want %d", len(problems), len(tc.want))
 			}
 		})
 	}

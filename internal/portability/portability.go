@@ -86,7 +86,19 @@ func Check(dir, goos string, patterns ...string) ([]Problem, error) {
 	slices.SortFunc(c.problems, func(a, b Problem) int {
 		return strings.Compare(a.Package+"\x00"+a.Pos+"\x00"+a.Msg, b.Package+"\x00"+b.Pos+"\x00"+b.Msg)
 	})
-	return c.problems, nil
+	// An error in a package's file is an error again in its test variant and in every other
+	// variant compiled with it: one report per position and message is enough.
+	var problems []Problem
+	seen := map[[2]string]bool{}
+	for _, p := range c.problems {
+		key := [2]string{p.Pos, p.Msg}
+		if p.Pos != "-" && seen[key] {
+			continue
+		}
+		seen[key] = true
+		problems = append(problems, p)
+	}
+	return problems, nil
 }
 
 // checker type-checks a package graph, each package once its imports are done, as many at a

@@ -85,6 +85,15 @@ func Name() string { return os.Args[0] }
 			want: []want{{"pause_test.go", "example.com/tiny_test [example.com/tiny.test]", "undefined: syscall.Kill"}},
 		},
 		{
+			// npm packages such as the CDK's init templates ship Go files of their own.
+			name: "Go files under node_modules are not the module's",
+			files: map[string]string{
+				"tiny.go":                          clean,
+				"node_modules/aws-cdk/init/app.go": "package app\n\nimport \"syscall\"\n\nvar stop = syscall.SIGSTOP\n",
+			},
+			goos: "windows",
+		},
+		{
 			name: "a package importing one whose files all exclude windows",
 			files: map[string]string{
 				"tiny.go":         "package tiny\n\nimport \"example.com/tiny/unixonly\"\n\nvar Pid = unixonly.Pid\n",

@@ -26,6 +26,8 @@ import "os"
 // Name is the program's name.
 func Name() string { return os.Args[0] }
 `
+	// withDep is the go.mod of a module that requires example.com/dep from its dep directory.
+	const withDep = "module example.com/tiny\n\ngo 1.22\n\nrequire example.com/dep v0.0.0\n\nreplace example.com/dep => ./dep\n"
 	type want struct{ file, pkg, msg string }
 	cases := []struct {
 		name  string
@@ -83,6 +85,29 @@ func Name() string { return os.Args[0] }
 			},
 			goos: "windows",
 			want: []want{{"pause_test.go", "example.com/tiny_test [example.com/tiny.test]", "undefined: syscall.Kill"}},
+		},
+		{
+			// A dependency's function bodies are its own concern: only its declarations are
+			// checked, which keeps the check of a module with large dependencies fast.
+			name: "a dependency's function body that does not compile on windows",
+			files: map[string]string{
+				"go.mod":     withDep,
+				"tiny.go":    "package tiny\n\nimport \"example.com/dep\"\n\nvar Pause = dep.Pause\n",
+				"dep/go.mod": "module example.com/dep\n\ngo 1.22\n",
+				"dep/dep.go": "package dep\n\n" + strings.TrimPrefix(kill, "package tiny\n\n"),
+			},
+			goos: "windows",
+		},
+		{
+			name: "a dependency's declaration that does not compile on windows",
+			files: map[string]string{
+				"go.mod":     withDep,
+				"tiny.go":    "package tiny\n\nimport \"example.com/dep\"\n\nvar Stop = dep.Stop\n",
+				"dep/go.mod": "module example.com/dep\n\ngo 1.22\n",
+				"dep/dep.go": "package dep\n\nimport \"syscall\"\n\nvar Stop = syscall.SIGSTOP\n",
+			},
+			goos: "windows",
+			want: []want{{"", "example.com/dep", "undefined: syscall.SIGSTOP"}},
 		},
 		{
 			// npm packages such as the CDK's init templates ship Go files of their own.

@@ -7,9 +7,11 @@ GO ?= go
 PKGS = $(shell $(GO) list -e ./... | grep -v /node_modules/)
 
 # The laptops the lab runs on: labctl, the local lab and the web server are written for each of
-# these. The code has no architecture-specific files, so whether it compiles depends on the OS
-# only: `cross` type-checks and vets every package (tests included) for each foreign OS, which
-# compiles their dependencies but links nothing; `cross-build` links the binaries for all six.
+# these. The code has no architecture-specific files (internal/repo's test keeps it so), so
+# whether it compiles depends on the OS only. `make test` type-checks every package, tests
+# included, for each foreign OS of this list from source, without compiling anything
+# (internal/portability reads the list from this line); `cross` also vets them, which compiles
+# every dependency for each OS; `cross-build` links the binaries for all six.
 PLATFORMS = linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 CROSS_PKGS = ./cmd/... ./webserver/... ./internal/...
 # Whether it compiles is the question, not how fast it runs: unoptimized compiles take about
@@ -49,7 +51,8 @@ workshop: deps
 	$(GO) run ./cmd/workshop -out build/workshop $(WORKSHOP_ARGS)
 
 ## cross: type-check and vet the code of labctl, the local lab and the web server for each
-## foreign OS (compiles, links nothing)
+## foreign OS (compiles, links nothing; about 5 minutes on an empty build cache). A release
+## check, not in test: the tests' internal/portability type-checks the same for each OS in seconds.
 cross:
 	@for os in $(VET_OSES); do \
 		echo "vet GOOS=$$os"; \
@@ -65,13 +68,13 @@ cross-build:
 			./cmd/labctl ./webserver || exit 1; \
 	done
 
-## test: every test (unit, CDK assertions, the local end-to-end lab), then the other OSes'
-## compile check. The check runs after the tests, not alongside: the local labs' 1 s health
-## checks in the tests must not compete with two compilers for the machine's cores.
+## test: every test (unit, CDK assertions, the local end-to-end lab). Among them
+## internal/portability type-checks every package for the other OSes of PLATFORMS, from
+## source and without compiling, so `cross` (which compiles every dependency for each OS) is
+## not part of it.
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 45m $(PKGS)
-	$(MAKE) --no-print-directory cross
 
 ## bench: the benchmarks recorded in docs/benchmarks.md
 bench: deps

@@ -3,16 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"healthchecklab/cmd/labctl/internal/actions"
+	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/target"
 	"healthchecklab/cmd/labctl/internal/view"
 	"healthchecklab/internal/lab"
@@ -20,72 +24,117 @@ import (
 	"healthchecklab/internal/locallab"
 )
 
-// setLocalEnv applies `labctl local env` to the test's environment as `eval` in a shell
-// would (a real sh evaluates the lines), with the machine's AWS files and instance metadata
-// out of the way.
-func setLocalEnv(t *testing.T, state string) {
+// localEnv returns the environment of a shell that evaluated `labctl local env` for the
+// lab (a real sh evaluates the lines), with the machine's AWS files and instance metadata out
+// of the way: what --target aws reads through the SDK's standard configuration.
+func (l *testLab) localEnv(t *testing.T) []string {
 	t.Helper()
-	saved := via
-	via = ""
-	lines := mustLabctl(t, state, "local", "env")
-	via = saved
+	if l.env != nil {
+		return l.env
+	}
+	lines := mustLabctl(t, l.state, "local", "env")
 	cmd := exec.Command("sh", "-c", `eval "$1" && env`, "sh", lines)
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("eval of labctl local env: %v\n%s", err, lines)
 	}
-	after := map[string]string{}
-	for _, kv := range strings.Split(string(out), "\n") {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "AWS_") {
-			after[k] = v
-		}
-	}
+	var env []string
 	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
-			if _, kept := after[k]; !kept {
-				t.Setenv(k, "")
-				os.Unsetenv(k)
-			}
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
 		}
 	}
-	for k, v := range after {
-		t.Setenv(k, v)
+	set := map[string]bool{}
+	for _, kv := range strings.Split(string(out), "\n") {
+		if k, _, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "AWS_") {
+			env = append(env, kv)
+			set[k] = true
+		}
 	}
-	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	if os.Getenv("AWS_ENDPOINT_URL") == "" || os.Getenv("AWS_REGION") != locallab.Region {
+	if !set["AWS_ENDPOINT_URL"] || !set["AWS_REGION"] {
 		t.Fatalf("labctl local env did not set AWS_ENDPOINT_URL and AWS_REGION:\n%s", lines)
 	}
+	l.env = append(env, "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true")
+	return l.env
+}
+
+// awsCommand is `labctl args…` as its own process (the test binary acting as labctl) in the
+// lab's local env plus extra ("K=V", later ones win). The SDK reads its configuration from
+// the process environment, which tests running side by side must leave alone.
+func (l *testLab) awsCommand(t *testing.T, ctx context.Context, extra []string, args ...string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, self, append(args, "--state", l.state)...)
+	cmd.Env = append(append(slices.Clip(l.localEnv(t)), asLabctl+"=1", "NO_COLOR=1", "LABCTL_STATE=", "XDG_RUNTIME_DIR="), extra...)
+	return cmd
+}
+
+// awsctl runs `labctl args…` in the lab's local env plus extra and returns its output and
+// exit code.
+func (l *testLab) awsctl(t *testing.T, extra []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	cmd := l.awsCommand(t, ctx, extra, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("labctl %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// onAWS runs `labctl --target aws args…` in the lab's local env; it fails the test unless
+// it exits 0.
+func (l *testLab) onAWS(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, code := l.awsctl(t, nil, append([]string{"--target", "aws"}, args...)...)
+	if code != 0 {
+		t.Fatalf("labctl --target aws %s: exit %d: %s", strings.Join(args, " "), code, strings.TrimSpace(errOut))
+	}
+	return out
+}
+
+// statusOnAWS is `labctl --target aws status --json`.
+func (l *testLab) statusOnAWS(t *testing.T) labops.Status {
+	t.Helper()
+	var st labops.Status
+	if err := json.Unmarshal([]byte(l.onAWS(t, "status", "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
 
 // checkBothTargets: each verb's first line names its target, and the default target (the
 // running lab), --target aws and LABCTL_TARGET=aws see the same targets through the SDK.
-func checkBothTargets(t *testing.T, state string) {
+func checkBothTargets(t *testing.T, l *testLab) {
 	t.Helper()
+	state := l.state
 	st, err := labclient.ReadState(state)
 	if err != nil {
 		t.Fatal(err)
 	}
-	via = ""
 	if got, want := firstLine(mustLabctl(t, state, "status")), "local lab at "+st.URL; got != want {
 		t.Fatalf("first line on the local target %q, want %q", got, want)
 	}
 	local := status(t, state)
-	via = "aws"
 	awsLine := regexp.MustCompile(`^` + lab.ServiceStackName + ` in ` + locallab.Region + ` \(account \d{12}\)$`)
-	if got := firstLine(mustLabctl(t, state, "status")); !awsLine.MatchString(got) {
+	if got := firstLine(l.onAWS(t, "status")); !awsLine.MatchString(got) {
 		t.Fatalf("first line with --target aws %q, want %s", got, awsLine)
 	}
-	remote := status(t, state)
-	via = ""
-	var out, errOut bytes.Buffer
-	env := func(k string) string { return map[string]string{"LABCTL_TARGET": "aws"}[k] }
-	if code := run(context.Background(), []string{"sample", "-n", "3", "--state", state}, &out, &errOut, env); code != 0 ||
-		!awsLine.MatchString(firstLine(out.String())) {
-		t.Fatalf("LABCTL_TARGET=aws: exit %d, first line %q, stderr %s", code, firstLine(out.String()), errOut.String())
+	remote := l.statusOnAWS(t)
+	if out, errOut, code := l.awsctl(t, []string{"LABCTL_TARGET=aws"}, "sample", "-n", "3"); code != 0 || !awsLine.MatchString(firstLine(out)) {
+		t.Fatalf("LABCTL_TARGET=aws: exit %d, first line %q, stderr %s", code, firstLine(out), errOut)
 	}
 	// A status taken while EC2 does not know an instance yet (eventual consistency) leaves it
 	// out rather than failing: Instances filters on instance-id.
@@ -98,13 +147,22 @@ func checkBothTargets(t *testing.T, state string) {
 	if err != nil || len(insts) != 1 || *insts[0].InstanceId != known {
 		t.Fatalf("Instances(%s, unknown) = %d instances, %v; want the known one only", known, len(insts), err)
 	}
-	// watch with --target aws: the first line, then the view, until interrupted.
+	// watch with --target aws: the first line, then the view, until interrupted (Ctrl-C).
 	var watchOut syncBuffer
-	wctx, wcancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
-	code := run(wctx, []string{"--target", "aws", "watch", "--interval", "200ms", "--state", state}, &watchOut, &watchOut, noEnv)
-	wcancel()
-	if w := watchOut.String(); code != 0 || !awsLine.MatchString(firstLine(w)) || strings.Count(w, "healthy") < 3 || !strings.Contains(w, "c local-1c") {
-		t.Fatalf("watch --target aws: exit %d:\n%s", code, w)
+	watch := l.awsCommand(t, context.Background(), nil, "--target", "aws", "watch", "--interval", "200ms")
+	watch.Stdout, watch.Stderr = &watchOut, &watchOut
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); strings.Count(watchOut.String(), "healthy") < 3 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := watch.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := watch.Wait(); err != nil || !awsLine.MatchString(firstLine(watchOut.String())) ||
+		strings.Count(watchOut.String(), "healthy") < 3 || !strings.Contains(watchOut.String(), "c local-1c") {
+		t.Fatalf("watch --target aws: %v:\n%s", err, watchOut.String())
 	}
 	if local.Target != "local" || remote.Target != "aws" || local.Counters == nil || remote.Counters != nil {
 		t.Fatalf("targets %q and %q, counters %v and %v: only the local target has the load balancer's counters",
@@ -123,8 +181,9 @@ func checkBothTargets(t *testing.T, state string) {
 
 // checkErrorLines runs the error cases a user meets with a lab running: each is one line
 // naming the AWS error code (where AWS gave one) and what to do, with a non-zero exit.
-func checkErrorLines(t *testing.T, state string) {
+func checkErrorLines(t *testing.T, l *testLab) {
 	t.Helper()
+	state := l.state
 	st, err := labclient.ReadState(state)
 	if err != nil {
 		t.Fatal(err)
@@ -166,16 +225,19 @@ func checkErrorLines(t *testing.T, state string) {
 		"the replacement of " + old + " in local-1a: not done after 1ms"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for k, v := range tt.env {
-				t.Setenv(k, v)
+			var msg string
+			var code int
+			if tt.target == "" {
+				var out, errOut bytes.Buffer
+				code = run(context.Background(), append([]string{"--state", state}, tt.args...), &out, &errOut, noEnv)
+				msg = errOut.String()
+			} else {
+				var extra []string
+				for k, v := range tt.env {
+					extra = append(extra, k+"="+v)
+				}
+				_, msg, code = l.awsctl(t, extra, append([]string{"--target", tt.target}, tt.args...)...)
 			}
-			args := append([]string{"--state", state}, tt.args...)
-			if tt.target != "" {
-				args = append([]string{"--target", tt.target}, args...)
-			}
-			var out, errOut bytes.Buffer
-			code := run(context.Background(), args, &out, &errOut, noEnv)
-			msg := errOut.String()
 			if code == 0 || !strings.HasPrefix(msg, "labctl: ") || !strings.Contains(msg, tt.want) ||
 				strings.Count(strings.TrimSpace(msg), "\n") != 0 {
 				t.Fatalf("exit %d, stderr %q: want one line containing %q and a non-zero exit", code, msg, tt.want)
@@ -197,27 +259,41 @@ func checkErrorLines(t *testing.T, state string) {
 // endpoint: terminate it, then wait until a replacement is healthy. The deploy must show
 // the target-health changes while the command runs. (This checks labctl's handling of the
 // command and its target-health stream; it is no proof of what CloudFormation does.)
-func deployOnAWSStreamsTargetHealth(t *testing.T, state string) {
+func deployOnAWSStreamsTargetHealth(t *testing.T, l *testLab) {
 	t.Helper()
-	if _, err := exec.LookPath("aws"); err != nil {
+	aws := awsCLI(t)
+	if aws == "" {
 		t.Log("deploy --target aws stream not checked: the AWS CLI (aws) is not installed")
 		return
 	}
-	via = "aws"
-	old := zoneTarget(status(t, state), "a").InstanceID
-	out, err := exec.Command("aws", "cloudformation", "describe-stacks", "--stack-name", lab.ServiceStackName,
-		"--query", "Stacks[0].Outputs[?OutputKey=='"+lab.OutputTargetGroupArn+"'].OutputValue", "--output", "text").Output()
+	old := zoneTarget(l.statusOnAWS(t), "a").InstanceID
+	describe := exec.Command(aws, "cloudformation", "describe-stacks", "--stack-name", lab.ServiceStackName,
+		"--query", "Stacks[0].Outputs[?OutputKey=='"+lab.OutputTargetGroupArn+"'].OutputValue", "--output", "text")
+	describe.Env = l.localEnv(t)
+	out, err := describe.Output()
 	if err != nil {
 		t.Fatalf("aws cloudformation describe-stacks: %v", err)
 	}
 	m := strings.TrimSpace(string(out))
 	dir := t.TempDir()
+	// The stand-in npx and the AWS CLI it calls come first on the PATH.
+	if err := os.Symlink(aws, filepath.Join(dir, "aws")); err != nil {
+		t.Fatal(err)
+	}
+	path := []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH")}
+	deploy := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := l.awsctl(t, path, append([]string{"--target", "aws"}, args...)...)
+		if code != 0 {
+			t.Fatalf("labctl --target aws %s: exit %d: %s", strings.Join(args, " "), code, strings.TrimSpace(errOut))
+		}
+		return out
+	}
 	// A first deploy: the stack does not exist yet, which is no error for deploy.
 	if err := os.WriteFile(filepath.Join(dir, "npx"), []byte("#!/bin/sh\necho \"stand-in: npx $*\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	first := mustLabctl(t, state, "--stack", "Fresh", "deploy", "--server-code", "basic")
+	first := deploy("--stack", "Fresh", "deploy", "--server-code", "basic")
 	if firstLine(first) != "Fresh in local-1 (not deployed yet)" ||
 		!strings.Contains(first, "cdk │ stand-in: npx cdk deploy Fresh -c ServerCode=basic --require-approval never") {
 		t.Fatalf("first deploy of a stack:\n%s", first)
@@ -238,7 +314,7 @@ echo "stand-in deploy: no healthy replacement" >&2; exit 7
 		t.Fatal(err)
 	}
 	start := time.Now()
-	deployed := mustLabctl(t, state, "deploy", "--server-code", "healthcheck")
+	deployed := deploy("deploy", "--server-code", "healthcheck")
 	if !strings.Contains(deployed, "cdk │ stand-in deploy: 3 healthy") || !strings.Contains(deployed, "deployed") {
 		t.Fatalf("deploy --target aws output:\n%s", deployed)
 	}
@@ -255,31 +331,33 @@ echo "stand-in deploy: no healthy replacement" >&2; exit 7
 // interruptRepairOnAWS presses Ctrl-C during `repair --target aws`: labctl stops waiting,
 // says that the replacement goes on and how to follow it, and exits 130; the lab's Auto
 // Scaling finishes the replacement anyway.
-func interruptRepairOnAWS(t *testing.T, state string) {
+func interruptRepairOnAWS(t *testing.T, l *testLab) {
 	t.Helper()
-	via = "aws"
-	old := zoneTarget(status(t, state), "b").InstanceID
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	old := zoneTarget(status(t, l.state), "b").InstanceID
 	out, errOut := &syncBuffer{}, &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--target", "aws", "repair", "--az", "b", "--state", state}, out, errOut, noEnv)
-	}()
+	repair := l.awsCommand(t, context.Background(), nil, "--target", "aws", "repair", "--az", "b")
+	repair.Stdout, repair.Stderr = out, errOut
+	if err := repair.Start(); err != nil {
+		t.Fatal(err)
+	}
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "Auto Scaling:"); {
 		if time.Now().After(deadline) {
+			_ = repair.Process.Kill()
 			t.Fatalf("repair did not start:\n%s%s", out, errOut)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cancel() // what Ctrl-C does to labctl's context
-	code := <-done
+	if err := repair.Process.Signal(os.Interrupt); err != nil { // Ctrl-C
+		t.Fatal(err)
+	}
+	err := repair.Wait()
+	var exit *exec.ExitError
 	want := "labctl: interrupted: the replacement of " + old + " in local-1b keeps going on AWS; follow it with `labctl --target aws watch`"
-	if code != 130 || !strings.HasPrefix(errOut.String(), want) {
-		t.Fatalf("repair after Ctrl-C: exit %d, stderr %q; want 130 and %q", code, errOut.String(), want)
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.HasPrefix(errOut.String(), want) {
+		t.Fatalf("repair after Ctrl-C: %v, stderr %q; want exit 130 and %q", err, errOut.String(), want)
 	}
 	eventually(t, "the interrupted repair finishes without labctl", func() (bool, string) {
-		st := status(t, state)
+		st := status(t, l.state)
 		if b := zoneTarget(st, "b"); b.InstanceID == old || b.State != "healthy" {
 			return false, fmt.Sprintf("zone b: %+v", b)
 		}

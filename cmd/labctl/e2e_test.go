@@ -25,8 +25,9 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	via = ""
-	t.Cleanup(func() { via = "" })
+	// Its own lab, state file and ports; --target aws runs as its own process, in the
+	// lab's environment: it runs beside the other lab tests.
+	t.Parallel()
 	bin := buildWebServer(t, root, t.TempDir()) // LABCTL_WEBSERVER_BIN, a prebuilt server, saves the build
 
 	if _, err := labctl(t, filepath.Join(t.TempDir(), "local.json"), "status"); err == nil || !strings.Contains(err.Error(), "no lab running") {
@@ -44,30 +45,48 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	state := l.state
 	mark("lab up")
 
+	// status lists the lab's processes: the lab itself, dynalite and a web server per zone.
+	out := mustLabctl(t, state, "status")
+	for _, want := range []string{"PROCESS", "RESTARTS", "labctl", "dynalite", "web a", "web b", "web c"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	running := map[string]bool{}
+	for _, p := range status(t, state).Processes {
+		name := p.Name
+		if p.Zone != "" {
+			name = "web server in " + p.Zone
+		}
+		running[name] = p.State == "running" && p.PID > 0
+	}
+	for _, name := range []string{"dynalite", "web server in local-1a", "web server in local-1b", "web server in local-1c"} {
+		if !running[name] {
+			t.Errorf("status --json: no %s running: %+v", name, status(t, state).Processes)
+		}
+	}
+
 	// The ten checkpoints are the tour's: `labctl tour --yes` walks the script the README's
 	// step table is generated from, through the verbs' code, while `labctl watch` follows.
 	tourOnLocalLab(t, l)
 	mark("tour --yes: 10 checkpoints")
 
-	// From here on, the AWS variables of `labctl local env` are set as a shell's eval would,
-	// so --target aws reaches the lab's endpoint through the SDK's standard configuration.
-	setLocalEnv(t, state)
-	checkBothTargets(t, state)
-	checkErrorLines(t, state)
-	via = "aws"
-	code, out := l.tour(t, "", "--target", "aws", "--yes", "--from", "7")
-	if code != 0 || !strings.Contains(out, "✓ All 4 checkpoints met") || !strings.HasPrefix(out, lab.ServiceStackName+" in "+locallab.Region) {
-		t.Fatalf("tour --target aws --from 7: exit %d:\n%s", code, out)
+	// With --target aws, labctl runs in the environment a shell gets from evaluating
+	// `labctl local env`, and reaches the lab's endpoint through the SDK's standard
+	// configuration.
+	checkBothTargets(t, l)
+	checkErrorLines(t, l)
+	tourOut, tourErr, code := l.awsctl(t, nil, "--target", "aws", "tour", "--yes", "--from", "7")
+	if code != 0 || !strings.Contains(tourOut, "✓ All 4 checkpoints met") || !strings.HasPrefix(tourOut, lab.ServiceStackName+" in "+locallab.Region) {
+		t.Fatalf("tour --target aws --from 7: exit %d:\n%s%s", code, tourOut, tourErr)
 	}
-	via = ""
 	mark("tour --target aws: 7-10")
 	resetAndScreens(t, l)
 	tourPrompts(t, l)
 	mark("reset, screens, prompts")
-	interruptRepairOnAWS(t, state)
+	interruptRepairOnAWS(t, l)
 	mark("repair --target aws, Ctrl-C")
-	deployOnAWSStreamsTargetHealth(t, state)
-	via = ""
+	deployOnAWSStreamsTargetHealth(t, l)
 	mark("deploy --target aws (stand-in npx)")
 
 	// `local down` stops the lab: every web-server process ends and the state file goes.

@@ -45,6 +45,8 @@ type testLab struct {
 	cancel context.CancelFunc
 	exited bool // local up has returned, with code
 	code   int
+
+	env []string // the environment `labctl local env` gives a shell (localEnv)
 }
 
 // needNode fails the test when Node.js, which runs dynalite, is missing.
@@ -185,21 +187,13 @@ func (s *syncBuffer) String() string {
 // noEnv keeps the caller's LABCTL_STATE and XDG_RUNTIME_DIR out of the tests.
 func noEnv(string) string { return "" }
 
-// via is the target the verbs of the end-to-end test use: "" (the default, the running
-// local lab) or "aws" (the same verbs with --target aws, reaching the lab's AWS endpoint
-// through the standard AWS variables that `labctl local env` prints).
-var via string
-
-// labctl runs one labctl command line in-process against the lab behind state, on the
-// target via names.
+// labctl runs one labctl command line in-process against the lab behind state, on its
+// default target (the running local lab).
 func labctl(t *testing.T, state string, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if via != "" {
-		args = append([]string{"--target", via}, args...)
-	}
 	code := run(ctx, append(args, "--state", state), &out, &errOut, noEnv)
 	if code != 0 {
 		return out.String(), fmt.Errorf("labctl %s: exit %d: %s", strings.Join(args, " "), code, strings.TrimSpace(errOut.String()))

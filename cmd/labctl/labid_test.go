@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,11 +12,13 @@ import (
 	"healthchecklab/internal/labnames"
 )
 
-// TestTourUnderLabID runs a local lab as the copy `cdk deploy -c LabId=c1` would make: its
-// CloudFormation endpoint answers that copy's stack names and outputs, the parameter exists
-// under that copy's name only, and the whole tour passes on it, finding every name through
-// the state file and the stack's outputs.
-func TestTourUnderLabID(t *testing.T) {
+// TestLocalUpUnderLabID checks that `labctl local up --lab-id c1` wires the id through to the
+// real local lab, as the copy `cdk deploy -c LabId=c1` would make: the state file names the
+// copy's stack, its CloudFormation endpoint answers that copy's stack names and outputs and
+// not the lab's own, the parameter exists under that copy's name only, and an explicit
+// --stack still wins. The tour on a copy runs on the in-process lab
+// (TestTourUnderLabIDOnModel); this test only starts the processes and reads the names.
+func TestLocalUpUnderLabID(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole local lab; skipped with -short")
 	}
@@ -74,10 +75,5 @@ func TestTourUnderLabID(t *testing.T) {
 	// An explicit --stack still wins over the state file's name.
 	if out, err := labctl(t, l.state, "--stack", lab.ServiceStackName, "status"); err == nil {
 		t.Errorf("status --stack %s on the copy succeeded:\n%s", lab.ServiceStackName, out)
-	}
-
-	code, out := l.tour(t, "", "--yes")
-	if code != 0 || !strings.Contains(out, "✓ All 10 checkpoints met") || strings.Contains(out, "✗") {
-		t.Fatalf("tour on LabId %s: exit %d:\n%s", names.LabID, code, out)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/labclient"
+	"healthchecklab/internal/labnames"
 	"healthchecklab/internal/targethealth"
 )
 
@@ -140,7 +141,7 @@ func (h *Lab) rollOut(ctx context.Context, code lab.ServerCode, typ lab.AsgHealt
 		}
 	}
 	for _, st := range h.R.Stacks() {
-		if st.Name == lab.ServiceStackName && st.Status != "UPDATE_COMPLETE" {
+		if st.Name == h.Names.ServiceStack() && st.Status != "UPDATE_COMPLETE" {
 			return fmt.Errorf("stack %s: %s", st.Name, st.Status)
 		}
 	}
@@ -148,14 +149,19 @@ func (h *Lab) rollOut(ctx context.Context, code lab.ServerCode, typ lab.AsgHealt
 }
 
 // CDK is a labops.Runner that stands in for the CDK CLI's `npx cdk deploy <stack> -c
-// ServerCode=<code> [-c AsgHealthCheck=<type>] …` (without the key the context's default,
-// EC2, applies, as the CDK app reads it): it runs the model's stack update (rollOut) and prints each note as
-// cdk prints stack events, "<stack> | <note>". Any other command line fails to start.
+// ServerCode=<code> [-c AsgHealthCheck=<type>] [-c LabId=<id>] …` (without a key the
+// context's default applies, as the CDK app reads it: health-check type EC2, no LabId): it
+// runs the model's stack update (rollOut) and prints each note as cdk prints stack events,
+// "<stack> | <note>". Any other command line fails to start.
+//
+// As the CDK app does, it names its stacks from the LabId it is given (package labnames):
+// a copy's stack is found only with that copy's LabId, and only this lab's stack is modelled.
 func (h *Lab) CDK(ctx context.Context, _ string, argv []string, out io.Writer) (func() error, error) {
 	if len(argv) < 4 || argv[0] != "npx" || argv[1] != "cdk" || argv[2] != "deploy" {
 		return nil, fmt.Errorf("%q: only `npx cdk deploy` is modelled", argv)
 	}
 	stack, code, typ := argv[3], "", string(lab.AsgHealthChecks[0]) // the context's default
+	app := labnames.Names{Prefix: lab.DefaultNamingPrefix}
 	for i := 4; i+1 < len(argv); i++ {
 		if argv[i] != "-c" {
 			continue
@@ -166,11 +172,17 @@ func (h *Lab) CDK(ctx context.Context, _ string, argv []string, out io.Writer) (
 		if v, ok := strings.CutPrefix(argv[i+1], "AsgHealthCheck="); ok {
 			typ = v
 		}
+		if v, ok := strings.CutPrefix(argv[i+1], "LabId="); ok {
+			app.LabID = v
+		}
 	}
 	return func() error {
-		if stack != lab.ServiceStackName {
+		if stack != app.ServiceStack() && stack != app.VPCStack() {
 			fmt.Fprintf(out, "No stack found matching '%s'\n", stack)
 			return fmt.Errorf("no stack %s", stack)
+		}
+		if stack != h.Names.ServiceStack() {
+			return fmt.Errorf("%s: only the lab's stack %s is modelled", stack, h.Names.ServiceStack())
 		}
 		sc, err := lab.ParseServerCode(code)
 		if err != nil {

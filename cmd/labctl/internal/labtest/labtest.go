@@ -6,6 +6,10 @@
 // moves only when a verb or the tour waits on it, and each move runs the lab's health checks
 // that fall due.
 //
+// A lab can be a copy with a LabId (NewCopy), as `labctl local up --lab-id` and `cdk deploy
+// -c LabId=<id>` make one: every stack, parameter and role name it answers is that copy's
+// (package labnames), and the lab's own names do not exist in it.
+//
 // The web servers are modelled, not run. Their rule is the lab's (see the README's
 // ServerCode table): an instance whose role reaches DynamoDB while the parameter is "true"
 // answers personalized and passes its health check; otherwise basic drops the connection
@@ -38,6 +42,7 @@ import (
 	"healthchecklab/internal/awslocal/sigv4"
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/labclient"
+	"healthchecklab/internal/labnames"
 	"healthchecklab/internal/standin/dynalite"
 	"healthchecklab/internal/standin/ssmstub"
 	"healthchecklab/internal/targethealth"
@@ -53,6 +58,9 @@ type Lab struct {
 	Endpoint  string // the AWS endpoint
 	URL       string // the load balancer
 	StatePath string // the state file of the local target
+	// Names are this copy's stack, parameter and role names: the lab's own unless NewCopy
+	// gave a LabId.
+	Names labnames.Names
 
 	keys    *awslocal.Keys
 	user    sigv4.Credentials
@@ -83,16 +91,26 @@ var (
 // a model error, which is a bug in the model or here.
 func New(t testing.TB, code lab.ServerCode) *Lab {
 	t.Helper()
-	h := &Lab{T: t, requests: map[string]int64{}, powerOn: map[string]time.Time{}, token: labclient.NewToken()}
-	var err error
-	if h.SSM, err = ssmstub.NewLab("true"); err != nil {
+	return NewCopy(t, code, "")
+}
+
+// NewCopy is New for the copy of the lab with LabId labID ("" for the lab's own names): its
+// stacks, parameter and roles take the names labnames gives them with the lab's naming
+// prefix, as `labctl local up --lab-id` names them, and the state file says so.
+func NewCopy(t testing.TB, code lab.ServerCode, labID string) *Lab {
+	t.Helper()
+	h := &Lab{T: t, requests: map[string]int64{}, powerOn: map[string]time.Time{}, token: labclient.NewToken(),
+		Names: labnames.Names{Prefix: lab.DefaultNamingPrefix, LabID: labID}}
+	// The parameter as the copy's stack creates it: a String that only takes true or false.
+	h.SSM = ssmstub.New()
+	if _, err := h.SSM.Put(h.Names.Parameter(), "true", ssmstub.LabAllowedPattern, false); err != nil {
 		t.Fatal(err)
 	}
 	lbSrv := httptest.NewServer(http.HandlerFunc(h.serveLB))
 	t.Cleanup(lbSrv.Close)
 	h.URL = lbSrv.URL
 	h.shell = regiontest.New(t, func(c *region.Config) {
-		c.LoadBalancerURL, c.TableName, c.ServerCode = h.URL, dynalite.DefaultTableName, code
+		c.LoadBalancerURL, c.TableName, c.ServerCode, c.Names = h.URL, dynalite.DefaultTableName, code, h.Names
 	})
 	h.Clock, h.R = h.shell.C, h.shell.R
 
@@ -130,7 +148,7 @@ func New(t testing.TB, code lab.ServerCode) *Lab {
 
 	h.StatePath = filepath.Join(t.TempDir(), "local.json")
 	if err := labclient.WriteState(h.StatePath, labclient.State{
-		PID: 1, ControlURL: h.control, Token: h.token, URL: h.URL, Stack: lab.ServiceStackName,
+		PID: 1, ControlURL: h.control, Token: h.token, URL: h.URL, Stack: h.Names.ServiceStack(), LabID: labID,
 		SSMEndpoint: h.Endpoint, Region: region.Name, Started: h.Clock.Now(), Endpoint: h.Endpoint,
 		AccessKeyID: h.user.AccessKeyID, SecretAccessKey: h.user.SecretAccessKey,
 	}); err != nil {
@@ -202,10 +220,10 @@ func (h *Lab) powerOnDue() {
 	}
 }
 
-// SetParameter sets RecommendationServiceEnabled directly (not through the verbs).
+// SetParameter sets the copy's RecommendationServiceEnabled directly (not through the verbs).
 func (h *Lab) SetParameter(v string) {
 	h.T.Helper()
-	if _, err := h.SSM.Set(lab.ParameterName, v); err != nil {
+	if _, err := h.SSM.Set(h.Names.Parameter(), v); err != nil {
 		h.T.Fatal(err)
 	}
 }
@@ -261,7 +279,7 @@ func (h *Lab) dependencyError(s server) string {
 		return "operation error DynamoDB: GetItem, api error AccessDeniedException: " + awslocal.DeniedMessage(who, "dynamodb:GetItem",
 			fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", region.Name, region.AccountID, dynalite.DefaultTableName))
 	}
-	if p, ok := h.SSM.Get(lab.ParameterName); !ok || p.Value != "true" {
+	if p, ok := h.SSM.Get(h.Names.Parameter()); !ok || p.Value != "true" {
 		return "operation error DynamoDB: GetItem, api error ResourceNotFoundException: Requested resource not found"
 	}
 	return ""
@@ -360,9 +378,15 @@ func (h *Lab) Shutdowns() int {
 // file, whose control API it dials; aws from the SDK's standard configuration, pointed at
 // the lab's endpoint by the environment as a user would (AWS_ENDPOINT_URL, a key pair,
 // AWS_REGION, no shared files). The environment is the test's (t.Setenv).
+//
+// The stack is found as a user of labctl finds it: on the local target --stack keeps its
+// default (the lab's own name) and the state file names the copy's stack; on aws the user
+// names the copy's stack with --stack.
 func (h *Lab) Target(kind target.Kind) *target.Where {
 	h.T.Helper()
+	opts := target.Options{Flag: string(kind), Stack: lab.ServiceStackName, StatePath: h.StatePath}
 	if kind == target.AWS {
+		opts.Stack, opts.StackGiven = h.Names.ServiceStack(), true
 		none := filepath.Join(h.T.TempDir(), "none")
 		for k, v := range map[string]string{
 			"AWS_ENDPOINT_URL": h.Endpoint, "AWS_ACCESS_KEY_ID": h.user.AccessKeyID, "AWS_SECRET_ACCESS_KEY": h.user.SecretAccessKey,
@@ -372,9 +396,7 @@ func (h *Lab) Target(kind target.Kind) *target.Where {
 			h.T.Setenv(k, v)
 		}
 	}
-	tg, err := target.Resolve(context.Background(), target.Options{
-		Flag: string(kind), Stack: lab.ServiceStackName, StatePath: h.StatePath,
-	})
+	tg, err := target.Resolve(context.Background(), opts)
 	if err != nil {
 		h.T.Fatalf("target %s: %v", kind, err)
 	}

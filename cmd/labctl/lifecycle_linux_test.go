@@ -160,6 +160,9 @@ func TestLocalUpLifecycle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the local lab twice; skipped with -short")
 	}
+	// Its own binaries, state file, temporary directory and ports: it runs beside the other
+	// lab tests.
+	t.Parallel()
 	root, err := repo.Root(".")
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"healthchecklab/internal/awslocal/query"
 	"healthchecklab/internal/awslocal/sigv4"
@@ -235,16 +236,23 @@ func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
 // unread rest of a large answer ("use of closed network connection").
 const gzipAbove = 1024
 
+// gzipWriters are reused across answers: a new gzip.Writer allocates its compressor's
+// tables, about a megabyte, which a lab polled several times a second would otherwise
+// allocate and collect on every large answer.
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+
 // sendTo writes the answer to w, gzip-compressed when it is large and r accepts gzip.
 func (b *bufferedWriter) sendTo(w http.ResponseWriter, r *http.Request) {
 	body := b.body.Bytes()
 	if len(body) > gzipAbove && acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		var z bytes.Buffer
-		zw := gzip.NewWriter(&z)
+		zw := gzipWriters.Get().(*gzip.Writer)
+		zw.Reset(&z)
 		if _, err := zw.Write(body); err == nil && zw.Close() == nil {
 			body = z.Bytes()
 			w.Header().Set("Content-Encoding", "gzip")
 		}
+		gzipWriters.Put(zw)
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	if b.status == 0 {

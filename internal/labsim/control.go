@@ -1,4 +1,4 @@
-package labtest
+package labsim
 
 import (
 	"context"
@@ -148,9 +148,10 @@ func (h *Lab) rollOut(ctx context.Context, code lab.ServerCode, typ lab.AsgHealt
 	return nil
 }
 
-// CDK is a labops.Runner that stands in for the CDK CLI's `npx cdk deploy <stack> -c
-// ServerCode=<code> [-c AsgHealthCheck=<type>] [-c LabId=<id>] …` (without a key the
-// context's default applies, as the CDK app reads it: health-check type EC2, no LabId): it
+// CDK is a runner of labctl's deploys (labops.Runner) that stands in for the CDK CLI's
+// `npx cdk deploy <stack> -c ServerCode=<code> [-c AsgHealthCheck=<type>] [-c LabId=<id>] …`
+// (without a key the context's default applies, as the CDK app reads it: health-check type
+// EC2, no LabId): it
 // runs the model's stack update (rollOut) and prints each note as cdk prints stack events,
 // "<stack> | <note>". Any other command line fails to start.
 //

@@ -3,45 +3,43 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"healthchecklab/internal/lab"
 	"healthchecklab/internal/locallab"
-	"healthchecklab/internal/repo"
 )
 
+// checkpointMarks logs how long each part of a real-lab run took (go test -v shows it;
+// docs/benchmarks.md quotes it).
+func checkpointMarks(t *testing.T) func(string) {
+	last := time.Now()
+	return func(part string) {
+		t.Logf("%-34s %5.1fs", part, time.Since(last).Seconds())
+		last = time.Now()
+	}
+}
+
 // TestLocalLabTenCheckpoints starts the local lab with --fast and walks the ten checkpoints
-// of the lab (docs: ../shared/LAB.md) with `labctl tour --yes`, on the local target and, for
-// the last four, with --target aws through the lab's AWS endpoint; then the verbs' other
-// paths on both targets, and `local down`.
+// of the lab (docs: ../shared/LAB.md) with `labctl tour --yes` on the local target, while
+// `labctl watch` follows, then stops it with `local down`. TestLocalLabOnTargetAWS walks
+// the last four with --target aws on a lab of its own, beside it.
 func TestLocalLabTenCheckpoints(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole local lab; skipped with -short")
 	}
 	needNode(t)
-	root, err := repo.Root(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Its own lab, state file and ports; --target aws runs as its own process, in the
-	// lab's environment: it runs beside the other lab tests.
+	// Its own lab, state file and ports: it runs beside the other lab tests.
 	t.Parallel()
-	bin := buildWebServer(t, root, t.TempDir()) // LABCTL_WEBSERVER_BIN, a prebuilt server, saves the build
+	mark := checkpointMarks(t)
 
 	if _, err := labctl(t, filepath.Join(t.TempDir(), "local.json"), "status"); err == nil || !strings.Contains(err.Error(), "no lab running") {
 		t.Fatalf("status before up: %v, want no lab running", err)
 	}
-
-	// mark logs how long each checkpoint took (go test -v shows it; docs/benchmarks.md quotes it).
-	last := time.Now()
-	mark := func(checkpoint string) {
-		t.Logf("%-28s %5.1fs", checkpoint, time.Since(last).Seconds())
-		last = time.Now()
-	}
-
-	l := startLab(t, labOptions{webBin: bin})
+	l := startLab(t, labOptions{})
 	state := l.state
 	mark("lab up")
 
@@ -71,11 +69,47 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	tourOnLocalLab(t, l)
 	mark("tour --yes: 10 checkpoints")
 
-	// With --target aws, labctl runs in the environment a shell gets from evaluating
-	// `labctl local env`, and reaches the lab's endpoint through the SDK's standard
-	// configuration.
+	// `local down` stops the lab: every process it ran ends and the state file goes.
+	var pids []int
+	for _, p := range status(t, state).Processes {
+		if p.PID > 0 && p.PID != os.Getpid() { // local up runs in the test's process
+			pids = append(pids, p.PID)
+		}
+	}
+	mustLabctl(t, state, "local", "down")
+	l.waitExit(t)
+	mark("local down")
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Errorf("state file left behind: %v", err)
+	}
+	for _, pid := range pids {
+		if alive(pid) {
+			t.Errorf("process %d of the lab left running after local down", pid)
+		}
+	}
+	if _, err := labctl(t, state, "status"); err == nil || !strings.Contains(err.Error(), "no lab running") {
+		t.Errorf("status after stop: %v, want no lab running", err)
+	}
+}
+
+// TestLocalLabOnTargetAWS drives a --fast local lab with --target aws, as labctl runs in
+// the environment a shell gets from evaluating `labctl local env` (the SDK's standard
+// configuration, the lab's AWS endpoint): status and the views on both targets, the error
+// lines, the tour's last four checkpoints, reset, the screens and the tour's prompts,
+// an interrupted repair and a deploy through the CDK CLI's stand-in.
+func TestLocalLabOnTargetAWS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole local lab; skipped with -short")
+	}
+	needNode(t)
+	t.Parallel()
+	mark := checkpointMarks(t)
+	// The lab as the tour leaves it after step 6: every instance runs the deep health check.
+	l := startLab(t, labOptions{code: string(lab.CodeHealthCheck)})
+	mark("lab up")
 	checkBothTargets(t, l)
 	checkErrorLines(t, l)
+	mark("both targets, error lines")
 	tourOut, tourErr, code := l.awsctl(t, nil, "--target", "aws", "tour", "--yes", "--from", "7")
 	if code != 0 || !strings.Contains(tourOut, "✓ All 4 checkpoints met") || !strings.HasPrefix(tourOut, lab.ServiceStackName+" in "+locallab.Region) {
 		t.Fatalf("tour --target aws --from 7: exit %d:\n%s%s", code, tourOut, tourErr)
@@ -88,18 +122,19 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	mark("repair --target aws, Ctrl-C")
 	deployOnAWSStreamsTargetHealth(t, l)
 	mark("deploy --target aws (stand-in npx)")
+}
 
-	// `local down` stops the lab: every web-server process ends and the state file goes.
-	mustLabctl(t, state, "local", "down")
-	l.waitExit(t)
-	mark("local down")
-	if _, err := os.Stat(state); !os.IsNotExist(err) {
-		t.Errorf("state file left behind: %v", err)
+// alive says whether process pid still runs; a zombie, ended but not yet reaped, counts
+// as gone.
+func alive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err == nil {
+		_, after, _ := strings.Cut(string(b), ") ")
+		return !strings.HasPrefix(after, "Z")
 	}
-	if pids := processesRunning(bin); len(pids) > 0 {
-		t.Errorf("web-server processes left running: %v", pids)
+	if _, err := os.Stat("/proc/self"); err == nil {
+		return false // Linux, and no such process
 	}
-	if _, err := labctl(t, state, "status"); err == nil || !strings.Contains(err.Error(), "no lab running") {
-		t.Errorf("status after stop: %v, want no lab running", err)
-	}
+	p, err := os.FindProcess(pid)
+	return err == nil && p.Signal(syscall.Signal(0)) == nil
 }

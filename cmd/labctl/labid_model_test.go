@@ -24,6 +24,7 @@ import (
 // or --stack (aws) and the stack's outputs; on aws its deploys pass the LabId back to the
 // CDK app, without which the app knows no stack of that name.
 func TestTourUnderLabIDOnModel(t *testing.T) {
+	t.Parallel() // its own in-process lab; no environment of the process
 	names := labnames.Names{Prefix: lab.DefaultNamingPrefix, LabID: "c1"}
 	for _, kind := range []target.Kind{target.Local, target.AWS} {
 		t.Run(string(kind), func(t *testing.T) {

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -19,9 +22,24 @@ import (
 // asLabctl makes the test binary act as labctl when the README's shell blocks call it.
 const asLabctl = "LABCTL_TEST_AS_LABCTL"
 
+// labTestsAtOnce is how many of this package's parallel tests run at once by default: every
+// real-lab and in-process lab test.
+const labTestsAtOnce = 10
+
 func TestMain(m *testing.M) {
 	if os.Getenv(asLabctl) == "1" {
 		os.Exit(runWithSignals(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	}
+	// The lab tests spend most of their time waiting on their labs (a health check a second,
+	// processes starting), so more of them run at once than go test's default -parallel, the
+	// number of CPUs. An explicit -parallel still decides.
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		if err := flag.Set("test.parallel", strconv.Itoa(max(runtime.GOMAXPROCS(0), labTestsAtOnce))); err != nil {
+			panic(err)
+		}
 	}
 	os.Exit(m.Run())
 }

@@ -23,6 +23,7 @@ import (
 // fail the first checkpoint that needs the new code. On AWS the deploys go through the CDK
 // CLI's stand-in (labtest's CDK).
 func TestTourOnModel(t *testing.T) {
+	t.Parallel() // its own in-process lab; no environment of the process
 	for _, tc := range []struct {
 		name  string
 		kind  target.Kind
@@ -100,6 +101,7 @@ func (noPowerCut) ZonePower(context.Context, string, time.Duration) error { retu
 // that keeps type EC2 replaces nothing, a zone that keeps its power never leaves the load
 // balancer.
 func TestChaptersOnModel(t *testing.T) {
+	t.Parallel() // its own in-process lab; no environment of the process
 	for _, tc := range []struct {
 		name     string
 		kind     target.Kind
@@ -193,6 +195,7 @@ func (w *cancelAt) String() string {
 // resume while the lab finishes the rolling update by itself; resuming at step 3 then
 // fails checkpoint 3 (users get 502s, not the static page), naming it, with a non-zero exit.
 func TestTourFailsAndResumesOnModel(t *testing.T) {
+	t.Parallel() // its own in-process lab; no environment of the process
 	h := labtest.New(t, lab.CodeBasic)
 	h.Break(lab.CodeBasic, false)
 

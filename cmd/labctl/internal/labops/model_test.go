@@ -105,6 +105,7 @@ func settle(t *testing.T, h *labtest.Lab, d time.Duration) {
 // TestVerbsOnModel runs each of labops's verbs against the in-process lab (the region
 // model behind the AWS endpoint) on both targets, on the fake clock.
 func TestVerbsOnModel(t *testing.T) {
+	t.Parallel() // its own in-process lab; no environment of the process
 	ctx := context.Background()
 	noDDB := lab.NoDDBRoleName(lab.DefaultNamingPrefix)
 	cases := []verbCase{

@@ -6,8 +6,10 @@ package labtest
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"healthchecklab/cmd/labctl/internal/labops"
 	"healthchecklab/cmd/labctl/internal/target"
@@ -40,29 +42,25 @@ func NewCopy(t testing.TB, code lab.ServerCode, labID string) *Lab {
 }
 
 // Target resolves the target kind as labctl does (package target): local from the state
-// file, whose control API it dials; aws from the SDK's standard configuration, pointed at
-// the lab's endpoint by the environment as a user would (AWS_ENDPOINT_URL, a key pair,
-// AWS_REGION, no shared files). The environment is the test's (t.Setenv).
+// file, whose control API it dials, and the stack the state file names; aws with the lab's
+// endpoint, region and user key pair, and the copy's stack named as a user names it with
+// --stack.
 //
-// The stack is found as a user of labctl finds it: on the local target --stack keeps its
-// default (the lab's own name) and the state file names the copy's stack; on aws the user
-// names the copy's stack with --stack.
+// The aws configuration is built here, not read from the environment, so that tests on
+// separate labs run side by side (t.Setenv would forbid t.Parallel). How labctl reads the
+// SDK's standard configuration is tested by package target and by cmd/labctl's real-lab
+// runs of --target aws in the environment of `labctl local env`.
 func (h *Lab) Target(kind target.Kind) *target.Where {
 	h.T.Helper()
-	opts := target.Options{Flag: string(kind), Stack: lab.ServiceStackName, StatePath: h.StatePath}
 	if kind == target.AWS {
-		opts.Stack, opts.StackGiven = h.Names.ServiceStack(), true
-		none := filepath.Join(h.T.TempDir(), "none")
 		user := h.User()
-		for k, v := range map[string]string{
-			"AWS_ENDPOINT_URL": h.Endpoint, "AWS_ACCESS_KEY_ID": user.AccessKeyID, "AWS_SECRET_ACCESS_KEY": user.SecretAccessKey,
-			"AWS_SESSION_TOKEN": "", "AWS_REGION": region.Name, "AWS_DEFAULT_REGION": "", "AWS_PROFILE": "",
-			"AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none, "AWS_EC2_METADATA_DISABLED": "true",
-		} {
-			h.T.Setenv(k, v)
-		}
+		return &target.Where{Kind: target.AWS, Stack: h.Names.ServiceStack(), Config: aws.Config{
+			Region:       region.Name,
+			Credentials:  credentials.NewStaticCredentialsProvider(user.AccessKeyID, user.SecretAccessKey, ""),
+			BaseEndpoint: aws.String(h.Endpoint),
+		}}
 	}
-	tg, err := target.Resolve(context.Background(), opts)
+	tg, err := target.Resolve(context.Background(), target.Options{Flag: string(kind), Stack: lab.ServiceStackName, StatePath: h.StatePath})
 	if err != nil {
 		h.T.Fatalf("target %s: %v", kind, err)
 	}

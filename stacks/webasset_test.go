@@ -163,12 +163,25 @@ func TestGoBuildIsReproducible(t *testing.T) {
 // TestBundlingRunsOnceAndIsSkippedWhenCached synthesizes the real app twice into the same
 // output directory, as two `cdk synth` runs do: the first bundles the web server for the
 // instance architecture, the second finds the asset by its hash and does not build.
+//
+// For t4g (arm64) the asset is this package's small module shaped like the repository
+// (writeModule), so that the test compiles the standard library for arm64, as
+// TestGoBuildIsReproducible does, and not every dependency of the web server: the
+// architecture's path from the InstanceType to the binary is the same. `make cross-build`
+// links the real web server for linux/arm64.
 func TestBundlingRunsOnceAndIsSkippedWhenCached(t *testing.T) {
 	for _, tc := range []struct {
 		instanceType string
 		machine      elf.Machine
-	}{{"t3.micro", elf.EM_X86_64}, {"t4g.micro", elf.EM_AARCH64}} {
+		small        bool // bundle writeModule's module instead of the repository's
+	}{{"t3.micro", elf.EM_X86_64, false}, {"t4g.micro", elf.EM_AARCH64, true}} {
 		t.Run(tc.instanceType, func(t *testing.T) {
+			if tc.small {
+				dir := t.TempDir()
+				writeModule(t, dir)
+				webServerModule = func() (string, error) { return dir, nil }
+				t.Cleanup(func() { webServerModule = moduleRoot })
+			}
 			// Forget assets staged earlier in this process: only cdk.out may serve as a cache.
 			awscdk.AssetStaging_ClearAssetHashCache()
 			overrides := map[string]any{"InstanceType": tc.instanceType}

@@ -125,12 +125,12 @@ func TestLocalLabOnTargetAWS(t *testing.T) {
 }
 
 // alive says whether process pid still runs; a zombie, ended but not yet reaped, counts
-// as gone.
+// as gone. The state follows the last ')' of /proc/<pid>/stat (proc_pid_stat(5)).
 func alive(pid int) bool {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err == nil {
-		_, after, _ := strings.Cut(string(b), ") ")
-		return !strings.HasPrefix(after, "Z")
+	if b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat")); err == nil {
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 	}
 	if _, err := os.Stat("/proc/self"); err == nil {
 		return false // Linux, and no such process

@@ -28,12 +28,7 @@ func checkpointMarks(t *testing.T) func(string) {
 // `labctl watch` follows, then stops it with `local down`. TestLocalLabOnTargetAWS walks
 // the last four with --target aws on a lab of its own, beside it.
 func TestLocalLabTenCheckpoints(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the whole local lab; skipped with -short")
-	}
-	needNode(t)
-	// Its own lab, state file and ports: it runs beside the other lab tests.
-	t.Parallel()
+	labTest(t)
 	mark := checkpointMarks(t)
 
 	if _, err := labctl(t, filepath.Join(t.TempDir(), "local.json"), "status"); err == nil || !strings.Contains(err.Error(), "no lab running") {
@@ -70,10 +65,11 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	mark("tour --yes: 10 checkpoints")
 
 	// `local down` stops the lab: every process it ran ends and the state file goes.
-	var pids []int
+	// Each process by its pid and command line: a pid reused since is another process.
+	procs := map[int]string{}
 	for _, p := range status(t, state).Processes {
 		if p.PID > 0 && p.PID != os.Getpid() { // local up runs in the test's process
-			pids = append(pids, p.PID)
+			procs[p.PID] = cmdline(p.PID)
 		}
 	}
 	mustLabctl(t, state, "local", "down")
@@ -82,9 +78,9 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 	if _, err := os.Stat(state); !os.IsNotExist(err) {
 		t.Errorf("state file left behind: %v", err)
 	}
-	for _, pid := range pids {
-		if alive(pid) {
-			t.Errorf("process %d of the lab left running after local down", pid)
+	for pid, cmd := range procs {
+		if alive(pid) && cmdline(pid) == cmd {
+			t.Errorf("process %d of the lab left running after local down: %q", pid, cmd)
 		}
 	}
 	if _, err := labctl(t, state, "status"); err == nil || !strings.Contains(err.Error(), "no lab running") {
@@ -98,11 +94,7 @@ func TestLocalLabTenCheckpoints(t *testing.T) {
 // lines, the tour's last four checkpoints, reset, the screens and the tour's prompts,
 // an interrupted repair and a deploy through the CDK CLI's stand-in.
 func TestLocalLabOnTargetAWS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the whole local lab; skipped with -short")
-	}
-	needNode(t)
-	t.Parallel()
+	labTest(t)
 	mark := checkpointMarks(t)
 	// The lab as the tour leaves it after step 6: every instance runs the deep health check.
 	l := startLab(t, labOptions{code: string(lab.CodeHealthCheck)})
@@ -137,4 +129,10 @@ func alive(pid int) bool {
 	}
 	p, err := os.FindProcess(pid)
 	return err == nil && p.Signal(syscall.Signal(0)) == nil
+}
+
+// cmdline is process pid's command line ("" where /proc does not tell).
+func cmdline(pid int) string {
+	b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	return strings.ReplaceAll(string(b), "\x00", " ")
 }

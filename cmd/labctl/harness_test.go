@@ -73,6 +73,16 @@ func buildWebServer(t *testing.T, root, dir string) string {
 	return bin
 }
 
+// labTest marks a test that starts a whole local lab of its own (its state file, ports and
+// processes): skipped with -short, and run beside the other lab tests.
+func labTest(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts the whole local lab; skipped with -short")
+	}
+	t.Parallel()
+}
+
 // startLab runs `labctl local up --fast` on free ports until the test ends (its cleanup
 // stops the lab as Ctrl-C does and fails the test unless it exits 0) and returns once the
 // lab answers with three healthy targets.

@@ -19,11 +19,7 @@ import (
 // --stack still wins. The tour on a copy runs on the in-process lab
 // (TestTourUnderLabIDOnModel); this test only starts the processes and reads the names.
 func TestLocalUpUnderLabID(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the whole local lab; skipped with -short")
-	}
-	// Its own lab, state file and ports: it runs beside the other lab tests.
-	t.Parallel()
+	labTest(t)
 	names := labnames.Names{Prefix: lab.DefaultNamingPrefix, LabID: "c1"}
 	l := startLab(t, labOptions{upFlags: []string{"--lab-id", names.LabID}})
 

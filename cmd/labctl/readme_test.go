@@ -141,9 +141,6 @@ func (s *readmeShell) command(line string) func() string {
 // needAWSCLI is the AWS CLI's path; without it the test is skipped.
 func needAWSCLI(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts the whole local lab; skipped with -short")
-	}
 	aws := awsCLI(t)
 	if aws == "" {
 		t.Skip("the AWS CLI (`aws`) is not installed: this test runs the README's commands with it (pip install awscli)")
@@ -157,8 +154,7 @@ func needAWSCLI(t *testing.T) string {
 // TestAWSCLIBeyondREADMEOnLocalLab covers the rest of what the CLI reaches, on a lab of its own.
 func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 	aws := needAWSCLI(t)
-	// Its own lab, state file and ports: it runs beside the other lab tests.
-	t.Parallel()
+	labTest(t)
 	state := startLab(t, labOptions{code: "healthcheck"}).state
 	sh := newREADMEShell(t, state, aws, "dependency-off", "dependency-on", "swap", "terminate", "fail-open", "lever-back")
 	st, err := labclient.ReadState(state)
@@ -254,7 +250,7 @@ func TestREADMEWalkthroughOnLocalLab(t *testing.T) {
 // file holds.
 func TestAWSCLIBeyondREADMEOnLocalLab(t *testing.T) {
 	aws := needAWSCLI(t)
-	t.Parallel()
+	labTest(t)
 	state := startLab(t, labOptions{code: "healthcheck"}).state
 	sh := newREADMEShell(t, state, aws)
 	st, err := labclient.ReadState(state)

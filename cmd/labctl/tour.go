@@ -115,21 +115,21 @@ func (t tourLab) SetDependency(ctx context.Context, on bool) error {
 	return err
 }
 
-func (t tourLab) StaleCredentials(ctx context.Context, zone string) error {
-	_, err := t.l.StaleCredentials(ctx, zone)
+func (t tourLab) StaleCredentials(ctx context.Context, letter string) error {
+	_, err := t.l.StaleCredentials(ctx, letter)
 	return err
 }
 
-func (t tourLab) Repair(ctx context.Context, zone string, progress func(string)) error {
-	return t.l.Repair(ctx, zone, labops.DefaultTimeout, progress)
+func (t tourLab) Repair(ctx context.Context, letter string, progress func(string)) error {
+	return t.l.Repair(ctx, letter, labops.DefaultTimeout, progress)
 }
 
 func (t tourLab) Deploy(ctx context.Context, code lab.ServerCode, hc lab.AsgHealthCheck, progress func(string)) error {
 	return t.l.DeployWith(ctx, code, hc, progress)
 }
 
-func (t tourLab) ZonePower(ctx context.Context, zone string, d time.Duration) error {
-	_, err := t.l.ZonePower(ctx, zone, d)
+func (t tourLab) ZonePower(ctx context.Context, letter string, d time.Duration) error {
+	_, err := t.l.ZonePower(ctx, letter, d)
 	return err
 }
 
@@ -169,9 +169,9 @@ func (t tourLab) ProbeHealthCheck(ctx context.Context, n int) ([]tour.Probe, err
 		}
 		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&hc)
 		resp.Body.Close()
-		p := tour.Probe{Zone: "?", Code: resp.StatusCode, Healthy: err == nil && hc.Healthy}
+		p := tour.Probe{Letter: "?", Code: resp.StatusCode, Healthy: err == nil && hc.Healthy}
 		if l := letter[hc.Metadata.Zone]; l != "" {
-			p.Zone = l
+			p.Letter = l
 		}
 		ps = append(ps, p)
 	}

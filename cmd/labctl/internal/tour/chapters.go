@@ -54,7 +54,7 @@ func (c *chapterRun) note(format string, args ...any) {
 // tally counts a sample's answers.
 type tally struct {
 	requests, ok, personalized, static, errors int
-	byZone                                     map[string]int // answers (any code) by zone
+	byLetter                                   map[string]int // answers (any code) by zone letter
 }
 
 func (t *tally) add(ctx context.Context, r *runner, n int) error {
@@ -62,8 +62,8 @@ func (t *tally) add(ctx context.Context, r *runner, n int) error {
 	if err != nil {
 		return err
 	}
-	if t.byZone == nil {
-		t.byZone = map[string]int{}
+	if t.byLetter == nil {
+		t.byLetter = map[string]int{}
 	}
 	t.requests += sm.Requests
 	t.ok += sm.Codes[200]
@@ -71,7 +71,7 @@ func (t *tally) add(ctx context.Context, r *runner, n int) error {
 	for _, z := range sm.Zones {
 		t.personalized += z.Personalized
 		t.static += z.Static
-		t.byZone[z.Letter] += z.Requests
+		t.byLetter[z.Letter] += z.Requests
 	}
 	return nil
 }
@@ -216,7 +216,7 @@ func zonePower(ctx context.Context, c *chapterRun) ([]Result, error) {
 		return nil, err
 	}
 	zones := zonesOf(st)
-	others := slices.DeleteFunc(slices.Clone(zones), func(z string) bool { return z == a.Zone })
+	others := slices.DeleteFunc(slices.Clone(zones), func(z string) bool { return z == a.Letter })
 	if err := c.act(ctx, a); err != nil {
 		return nil, err
 	}
@@ -240,7 +240,7 @@ func zonePower(ctx context.Context, c *chapterRun) ([]Result, error) {
 				healthy[t.Letter]++
 			}
 		}
-		t, ok := current(st)[a.Zone]
+		t, ok := current(st)[a.Letter]
 		if !ok || t.State == "unhealthy" || t.State == "draining" || t.State == "unused" {
 			down = true
 		}
@@ -248,10 +248,10 @@ func zonePower(ctx context.Context, c *chapterRun) ([]Result, error) {
 		for _, z := range others {
 			inOthers += healthy[z]
 		}
-		if restored == 0 && healthy[a.Zone] == 0 && inOthers == len(zones) {
+		if restored == 0 && healthy[a.Letter] == 0 && inOthers == len(zones) {
 			restored, restoredAt = elapsed, perZone(healthy, zones)
 		}
-		if elapsed >= window && healthy[a.Zone] == 1 {
+		if elapsed >= window && healthy[a.Letter] == 1 {
 			back, backS = elapsed, perZone(healthy, zones)
 			break
 		}
@@ -269,7 +269,7 @@ func zonePower(ctx context.Context, c *chapterRun) ([]Result, error) {
 		if elapsed >= window {
 			phase = "powered on again"
 		}
-		c.lv.show(fmt.Sprintf("  … zone %s %s; healthy targets: %s (%s)", a.Zone, phase, perZone(healthy, zones), seconds(elapsed)))
+		c.lv.show(fmt.Sprintf("  … zone %s %s; healthy targets: %s (%s)", a.Letter, phase, perZone(healthy, zones), seconds(elapsed)))
 		if err := r.o.Clock.Sleep(ctx, pollEvery(r.hc)); err != nil {
 			return nil, err
 		}
@@ -279,16 +279,16 @@ func zonePower(ctx context.Context, c *chapterRun) ([]Result, error) {
 		recovered = seconds(restored)
 	}
 	c.note("zone %s without power for %s: users got %s; time to recover (three in service in zones %s): %s",
-		a.Zone, seconds(window), during, and(others), recovered)
+		a.Letter, seconds(window), during, and(others), recovered)
 	few := max(2, during.requests/20) // at most 5% while the zone leaves the load balancer
 	rs := []Result{
-		{OK: during.requests > 0 && during.errors <= few && during.personalized == during.ok && during.byZone[a.Zone] == 0,
+		{OK: during.requests > 0 && during.errors <= few && during.personalized == during.ok && during.byLetter[a.Letter] == 0,
 			What: fmt.Sprintf("users kept personalized answers from zones %s only, with at most %d errors", and(others), few),
-			Saw:  fmt.Sprintf("%s; %d from zone %s", during, during.byZone[a.Zone], a.Zone)},
-		{OK: down, What: "zone " + a.Zone + "'s target turned unhealthy or was deregistered", Saw: map[bool]string{true: "it left the load balancer", false: "it stayed in service"}[down]},
+			Saw:  fmt.Sprintf("%s; %d from zone %s", during, during.byLetter[a.Letter], a.Letter)},
+		{OK: down, What: "zone " + a.Letter + "'s target turned unhealthy or was deregistered", Saw: map[bool]string{true: "it left the load balancer", false: "it stayed in service"}[down]},
 		{OK: restored > 0, What: "the group returned to three in service in zones " + and(others),
 			Saw: map[bool]string{true: fmt.Sprintf("after %s (%s)", seconds(restored), restoredAt), false: "not within " + seconds(limit)}[restored > 0]},
-		{OK: back > 0, What: "after the window, one instance is back in zone " + a.Zone,
+		{OK: back > 0, What: "after the window, one instance is back in zone " + a.Letter,
 			Saw: map[bool]string{true: fmt.Sprintf("after %s (%s)", seconds(back), backS), false: "not within " + seconds(limit)}[back > 0]},
 	}
 	return rs, nil

@@ -16,13 +16,13 @@ import (
 type Setup struct {
 	Code         lab.ServerCode
 	DependencyOn bool
-	StaleZone    string // zone letter; "" for none
+	StaleLetter  string // zone letter; "" for none
 }
 
 func (s Setup) String() string {
 	stale := "every instance with the normal role"
-	if s.StaleZone != "" {
-		stale = "zone " + s.StaleZone + " with the noDDB role"
+	if s.StaleLetter != "" {
+		stale = "zone " + s.StaleLetter + " with the noDDB role"
 	}
 	return fmt.Sprintf("ServerCode %s, %s=%v, %s", s.Code, lab.ParameterName, s.DependencyOn, stale)
 }
@@ -57,7 +57,7 @@ type Expect struct {
 func expect(s Setup, zones []string) Expect {
 	e := Expect{Zones: zones, States: map[string]targethealth.State{}, Answers: map[string]Answer{}}
 	for _, z := range zones {
-		broken := !s.DependencyOn || z == s.StaleZone
+		broken := !s.DependencyOn || z == s.StaleLetter
 		e.States[z] = targethealth.StateHealthy
 		if broken && s.Code.DeepHealthCheck() {
 			e.States[z] = targethealth.StateUnhealthy

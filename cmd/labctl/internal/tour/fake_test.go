@@ -97,7 +97,7 @@ func (f *fakeLab) Status(context.Context) (view.Status, error) {
 		if e.States[z] == targethealth.StateUnhealthy {
 			t.Reason, t.Description = targethealth.ReasonResponseCodeMismatch, "Health checks failed with these codes: [503]"
 		}
-		if z == s.StaleZone {
+		if z == s.StaleLetter {
 			t.Role = lab.NoDDBRoleName("WebApp1")
 		}
 		if c := f.stuckCode[z]; c != "" {
@@ -129,7 +129,7 @@ func (f *fakeLab) Sample(_ context.Context, n int) (view.Sample, error) {
 		case Static:
 			zs.Static++
 			zs.Diagnostic = "ResourceNotFoundException: Requested resource not found"
-			if z == f.shown.StaleZone && f.shown.DependencyOn {
+			if z == f.shown.StaleLetter && f.shown.DependencyOn {
 				zs.Diagnostic = "AccessDeniedException: not authorized to perform: dynamodb:GetItem"
 			}
 		case Dropped:
@@ -159,7 +159,7 @@ func (f *fakeLab) ProbeHealthCheck(_ context.Context, n int) ([]Probe, error) {
 		if !ok {
 			code = 503
 		}
-		ps = append(ps, Probe{Zone: z, Code: code, Healthy: ok})
+		ps = append(ps, Probe{Letter: z, Code: code, Healthy: ok})
 	}
 	return ps, nil
 }
@@ -175,7 +175,7 @@ func (f *fakeLab) StaleCredentials(_ context.Context, zone string) error {
 	if f.wrongZone != "" {
 		zone = f.wrongZone
 	}
-	f.change(func(s *Setup) { s.StaleZone = zone })
+	f.change(func(s *Setup) { s.StaleLetter = zone })
 	return nil
 }
 
@@ -184,8 +184,8 @@ func (f *fakeLab) Repair(ctx context.Context, zone string, progress func(string)
 	f.replace(zone)
 	progress("new instance " + f.ids[zone] + " in zone " + zone)
 	f.change(func(s *Setup) {
-		if s.StaleZone == zone {
-			s.StaleZone = ""
+		if s.StaleLetter == zone {
+			s.StaleLetter = ""
 		}
 	})
 	return f.clock.Sleep(ctx, f.lag)
@@ -207,7 +207,7 @@ func (f *fakeLab) Deploy(ctx context.Context, code lab.ServerCode, _ lab.AsgHeal
 		f.replace(z)
 		progress(fmt.Sprintf("zone %s: new instance %s healthy", z, f.ids[z]))
 	}
-	f.change(func(s *Setup) { s.Code, s.StaleZone = code, "" })
+	f.change(func(s *Setup) { s.Code, s.StaleLetter = code, "" })
 	return f.clock.Sleep(ctx, f.lag)
 }
 

@@ -29,15 +29,15 @@ type Lab interface {
 	// SetDependency sets RecommendationServiceEnabled (dependency on|off).
 	SetDependency(ctx context.Context, on bool) error
 	// StaleCredentials attaches the noDDB profile to a zone's instance (fault stale-credentials).
-	StaleCredentials(ctx context.Context, zone string) error
+	StaleCredentials(ctx context.Context, letter string) error
 	// Repair replaces a zone's instance and waits for the new one (repair --az).
-	Repair(ctx context.Context, zone string, progress func(string)) error
+	Repair(ctx context.Context, letter string, progress func(string)) error
 	// Deploy rolls the instances to a ServerCode and sets the Auto Scaling group's health
 	// check type, "" for the default EC2 (deploy --server-code --asg-health-check).
 	Deploy(ctx context.Context, code lab.ServerCode, hc lab.AsgHealthCheck, progress func(string)) error
 	// ZonePower cuts a zone's power for d (fault zone-power --az --duration); it returns
 	// once the cut has begun.
-	ZonePower(ctx context.Context, zone string, d time.Duration) error
+	ZonePower(ctx context.Context, letter string, d time.Duration) error
 	// Reset sets the parameter to true, gives every instance the normal role and, when the
 	// lab runs another ServerCode, deploys code (reset).
 	Reset(ctx context.Context, code lab.ServerCode, progress func(string)) error
@@ -45,7 +45,7 @@ type Lab interface {
 
 // Probe is one answer of /healthcheck through the load balancer.
 type Probe struct {
-	Zone    string // letter; "?" when the answer does not say
+	Letter  string // the zone's letter; "?" when the answer does not say
 	Code    int
 	Healthy bool
 }

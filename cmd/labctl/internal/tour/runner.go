@@ -244,8 +244,8 @@ func (r *runner) prepare(ctx context.Context, n int, st view.Status) error {
 	if !s.DependencyOn {
 		actions = append(actions, Action{Verb: "dependency", On: false})
 	}
-	if s.StaleZone != "" {
-		actions = append(actions, Action{Verb: "fault", Zone: s.StaleZone})
+	if s.StaleLetter != "" {
+		actions = append(actions, Action{Verb: "fault", Letter: s.StaleLetter})
 	}
 	if r.o.AWS && st.ServerCode != string(s.Code) {
 		if ok, err := r.confirmDeploy(ctx, s.Code); err != nil || !ok {

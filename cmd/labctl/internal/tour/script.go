@@ -13,10 +13,10 @@ import (
 
 // Action is one thing the tour does to the lab, as one labctl command line would.
 type Action struct {
-	Verb string // reset, dependency, fault, repair, deploy or zone-power
-	On   bool   // dependency
-	Zone string // fault, repair, zone-power
-	Code lab.ServerCode
+	Verb   string // reset, dependency, fault, repair, deploy or zone-power
+	On     bool   // dependency
+	Letter string // the zone, by letter: fault, repair, zone-power
+	Code   lab.ServerCode
 	// HealthCheck is a deploy's Auto Scaling health-check type; "" is the default, EC2.
 	HealthCheck lab.AsgHealthCheck
 	// Duration is how long zone-power cuts the zone's power, at the lab's own settings; a
@@ -35,16 +35,16 @@ func (a Action) Command() string {
 		}
 		return "labctl dependency off"
 	case "fault":
-		return "labctl fault stale-credentials --az " + a.Zone
+		return "labctl fault stale-credentials --az " + a.Letter
 	case "repair":
-		return "labctl repair --az " + a.Zone
+		return "labctl repair --az " + a.Letter
 	case "deploy":
 		if a.HealthCheck != "" && a.HealthCheck != lab.AsgHealthChecks[0] {
 			return "labctl deploy --server-code " + string(a.Code) + " --asg-health-check " + string(a.HealthCheck)
 		}
 		return "labctl deploy --server-code " + string(a.Code)
 	case "zone-power":
-		return "labctl fault zone-power --az " + a.Zone + " --duration " + shortDuration(a.Duration)
+		return "labctl fault zone-power --az " + a.Letter + " --duration " + shortDuration(a.Duration)
 	}
 	return "labctl " + a.Verb
 }
@@ -69,13 +69,13 @@ func (a Action) apply(s *Setup) {
 	case "dependency":
 		s.DependencyOn = a.On
 	case "fault":
-		s.StaleZone = a.Zone
+		s.StaleLetter = a.Letter
 	case "repair":
-		if s.StaleZone == a.Zone {
-			s.StaleZone = ""
+		if s.StaleLetter == a.Letter {
+			s.StaleLetter = ""
 		}
 	case "deploy":
-		s.Code, s.StaleZone = a.Code, ""
+		s.Code, s.StaleLetter = a.Code, ""
 	}
 }
 
@@ -86,13 +86,13 @@ func (a Action) run(ctx context.Context, l Lab, progress func(string)) error {
 	case "dependency":
 		return l.SetDependency(ctx, a.On)
 	case "fault":
-		return l.StaleCredentials(ctx, a.Zone)
+		return l.StaleCredentials(ctx, a.Letter)
 	case "repair":
-		return l.Repair(ctx, a.Zone, progress)
+		return l.Repair(ctx, a.Letter, progress)
 	case "deploy":
 		return l.Deploy(ctx, a.Code, a.HealthCheck, progress)
 	case "zone-power":
-		return l.ZonePower(ctx, a.Zone, a.Duration)
+		return l.ZonePower(ctx, a.Letter, a.Duration)
 	}
 	return fmt.Errorf("unknown action %q", a.Verb)
 }
@@ -231,7 +231,7 @@ as if its credentials had gone stale, and its calls to DynamoDB are denied. Zone
 stay personalized while zone c turns static. The load balancer still finds all three
 healthy and keeps sending zone c its share of users: a shallow check cannot tell a working
 server from one whose dependency is broken.`,
-		Actions: []Action{{Verb: "fault", Zone: "c"}},
+		Actions: []Action{{Verb: "fault", Letter: "c"}},
 		Observe: []string{"labctl sample", "labctl status"},
 		Look:    "within ~5 s zones a and b personalized, **zone c static** (AccessDeniedException in its diagnostic); `status`: all three still **healthy**, zone c's role is `WebApp1-EC2-noDDB-Role-HealthCheckLab`",
 		SampleN: 12,
@@ -262,7 +262,7 @@ the load balancer marks it unhealthy, Target.ResponseCodeMismatch, and stops sen
 requests. Users get personalized pages
 from zones a and b only: the load balancer fails closed on the one bad instance. Auto
 Scaling leaves the instance alone, because its own health check is EC2's, not the deep one.`,
-		Actions: []Action{{Verb: "fault", Zone: "c"}},
+		Actions: []Action{{Verb: "fault", Letter: "c"}},
 		Observe: []string{"labctl watch", "labctl sample"},
 		Look:    "zone c goes **unhealthy** within seconds (30–45 s at the lab's settings): `HTTP 503` in the table, ALB's `Target.ResponseCodeMismatch: Health checks failed with these codes: [503]` under it, `✗✗✗` in watch's CHECKS; `sample` now shows only zones a and b, all personalized, and 0 for c",
 		SampleN: 12,
@@ -276,7 +276,7 @@ Scaling leaves the instance alone, because its own health check is EC2's, not th
 the group's desired capacity, and Auto Scaling launches a replacement in the same zone with
 the normal role once the old one has drained and terminated. The new target goes initial →
 healthy after its first passing check; on AWS a few errors while it boots are normal.`,
-		Actions: []Action{{Verb: "repair", Zone: "c"}},
+		Actions: []Action{{Verb: "repair", Letter: "c"}},
 		Observe: []string{"labctl sample"},
 		Look:    "the old instance drains and is terminated; a new `i-0…` id in zone c goes initial → healthy; `sample`: all three personalized",
 		SampleN: 12,
@@ -349,7 +349,7 @@ fails the same check. Then the dependency comes back and type EC2 with it: the c
 there. The load balancer stops routing to the dead zone, users keep getting personalized
 pages from zones a and b, and Auto Scaling restores three instances in those zones. When the
 power is back it rebalances one instance into zone c.`,
-		Actions: []Action{{Verb: "zone-power", Zone: "c", Duration: lab.FaultDuration}},
+		Actions: []Action{{Verb: "zone-power", Letter: "c", Duration: lab.FaultDuration}},
 		Observe: []string{"labctl watch", "labctl sample"},
 		Look:    "zone c's target leaves the load balancer; users stay **personalized** from zones a and b, a few errors at most; three in service in a and b; after the window one instance back in zone c",
 		SampleN: 12,
@@ -426,10 +426,10 @@ func probe(ctx context.Context, c *checkContext) Result {
 	for _, p := range ps {
 		if p.Code != 200 || !p.Healthy {
 			ok = false
-			bad = append(bad, fmt.Sprintf("%s %d", p.Zone, p.Code))
+			bad = append(bad, fmt.Sprintf("%s %d", p.Letter, p.Code))
 			continue
 		}
-		from[p.Zone]++
+		from[p.Letter]++
 	}
 	var got []string
 	for _, z := range zones {
@@ -463,7 +463,7 @@ func generic(c *checkContext) []Result {
 	for _, z := range zones {
 		t := current(c.after)[z]
 		want := "normal"
-		if z == c.setup.StaleZone {
+		if z == c.setup.StaleLetter {
 			want = "noDDB"
 		}
 		if view.ShortRole(t.Role) != want {
@@ -476,8 +476,8 @@ func generic(c *checkContext) []Result {
 		codes = append(codes, "zone "+z+" "+t.ServerCode)
 	}
 	wantRoles := "every instance has the normal role"
-	if c.setup.StaleZone != "" {
-		wantRoles = "zone " + c.setup.StaleZone + " has the noDDB role, the others the normal one"
+	if c.setup.StaleLetter != "" {
+		wantRoles = "zone " + c.setup.StaleLetter + " has the noDDB role, the others the normal one"
 	}
 	rs = append(rs, Result{OK: rolesOK, What: wantRoles, Saw: strings.Join(roles, ", ")})
 	codeSaw := "all " + string(c.setup.Code)

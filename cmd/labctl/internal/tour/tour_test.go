@@ -117,7 +117,7 @@ func TestExpectRules(t *testing.T) {
 
 func TestTourPasses(t *testing.T) {
 	// The lab starts in a state no step expects: the tour's first step resets it.
-	f, _, out, md, o := setupTour(Setup{Code: lab.CodeHealthCheck, DependencyOn: false, StaleZone: "b"})
+	f, _, out, md, o := setupTour(Setup{Code: lab.CodeHealthCheck, DependencyOn: false, StaleLetter: "b"})
 	if err := Run(context.Background(), f, o); err != nil {
 		t.Fatalf("tour failed: %v\n%s", err, out)
 	}
@@ -487,9 +487,9 @@ func TestChapterScript(t *testing.T) {
 	}{
 		{Action{Verb: "deploy", Code: lab.CodeHealthCheck, HealthCheck: lab.AsgHealthCheckELB}, "labctl deploy --server-code healthcheck --asg-health-check ELB"},
 		{Action{Verb: "deploy", Code: lab.CodeHealthCheck, HealthCheck: lab.AsgHealthCheckEC2}, "labctl deploy --server-code healthcheck"},
-		{Action{Verb: "zone-power", Zone: "c", Duration: 5 * time.Minute}, "labctl fault zone-power --az c --duration 5m"},
-		{Action{Verb: "zone-power", Zone: "c", Duration: 20 * time.Second}, "labctl fault zone-power --az c --duration 20s"},
-		{Action{Verb: "zone-power", Zone: "c", Duration: time.Hour}, "labctl fault zone-power --az c --duration 1h"},
+		{Action{Verb: "zone-power", Letter: "c", Duration: 5 * time.Minute}, "labctl fault zone-power --az c --duration 5m"},
+		{Action{Verb: "zone-power", Letter: "c", Duration: 20 * time.Second}, "labctl fault zone-power --az c --duration 20s"},
+		{Action{Verb: "zone-power", Letter: "c", Duration: time.Hour}, "labctl fault zone-power --az c --duration 1h"},
 	} {
 		if got := tt.a.Command(); got != tt.want {
 			t.Errorf("Command() = %q, want %q", got, tt.want)
